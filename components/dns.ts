@@ -1,0 +1,97 @@
+import * as hcloud from "@pulumi/hcloud";
+import * as pulumi from "@pulumi/pulumi";
+import { hostRecordLabel } from "../lib/topology";
+
+export interface DnsArgs {
+  /** The environment's domain; the zone of that name holds every record of this stack. */
+  domain: string;
+  /** "create" makes the zone; "existing" adds records to a zone of that name that already exists. */
+  zone: "create" | "existing";
+  /** Fully qualified public hostnames, all under `domain`. */
+  hostnames: string[];
+  ipv4: pulumi.Input<string>;
+  /** The host's IPv6 address; no AAAA records without one. @default undefined */
+  ipv6?: pulumi.Input<string>;
+  /** SPF include of the live mail provider; set only where the environment sends real mail. @default undefined */
+  spfInclude?: string;
+  /** Pulumi `protect` and Hetzner delete protection on a zone this stack creates. @default false */
+  protect?: boolean;
+  /** TTL of every record in seconds. @default 300 */
+  ttl?: number;
+}
+
+export interface RecordSet {
+  /** Name relative to the zone ("@" for the apex). */
+  name: string;
+  type: "A" | "AAAA" | "CAA" | "TXT";
+  values: string[];
+}
+
+/** TXT values travel quoted in the Hetzner Cloud DNS API. */
+const txt = (value: string) => `"${value.replace(/"/g, '\\"')}"`;
+
+/** Relative record name of `hostname` within the zone `domain`. */
+export function relativeName(hostname: string, domain: string): string {
+  if (hostname === domain) return "@";
+  if (!hostname.endsWith(`.${domain}`)) throw new Error(`${hostname} is not inside the zone ${domain}`);
+  return hostname.slice(0, -(domain.length + 1));
+}
+
+/** The records of one environment, as data: tested without Pulumi and by the policy pack. */
+export function recordSets(args: { domain: string; hostnames: string[]; ipv4: string; ipv6: string; spfInclude?: string }): RecordSet[] {
+  const names = [...args.hostnames.map((hostname) => relativeName(hostname, args.domain)), hostRecordLabel];
+  const sets: RecordSet[] = names.flatMap((name): RecordSet[] => [
+    { name, type: "A", values: [args.ipv4] },
+    ...(args.ipv6 ? [{ name, type: "AAAA" as const, values: [args.ipv6] }] : []),
+  ]);
+  sets.push({
+    name: "@",
+    type: "CAA",
+    // Only Let's Encrypt may issue certificates, and nobody may issue wildcards.
+    values: ['0 issue "letsencrypt.org"', '0 issuewild ";"', `0 iodef "mailto:security@${args.domain}"`],
+  });
+  if (args.spfInclude) {
+    sets.push({ name: "@", type: "TXT", values: [txt(`v=spf1 include:${args.spfInclude} -all`)] });
+    sets.push({ name: "_dmarc", type: "TXT", values: [txt(`v=DMARC1; p=reject; adkim=s; aspf=s; rua=mailto:dmarc@${args.domain}`)] });
+  }
+  return sets;
+}
+
+/**
+ * The environment's DNS in Hetzner's Cloud DNS: its own zone (or an existing one by name), A/AAAA for
+ * every public hostname and the host, CAA for Let's Encrypt only, and SPF/DMARC where real mail is
+ * sent. Staging's zone is its own subdomain's zone, so staging never writes to prod's records.
+ */
+export class Dns extends pulumi.ComponentResource {
+  /** The zone's name (also what its records reference). */
+  readonly zoneName: pulumi.Output<string>;
+  readonly recordNames: string[];
+
+  constructor(name: string, args: DnsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("olympus:dns:Dns", name, {}, opts);
+    const protect = args.protect ?? false;
+    const ttl = args.ttl ?? 300;
+
+    // An existing zone is referenced by name: no lookup, so preview never calls the Hetzner API.
+    const zone =
+      args.zone === "create"
+        ? new hcloud.Zone(
+            `${name}-zone`,
+            { name: args.domain, mode: "primary", ttl, deleteProtection: protect, labels: { stack: pulumi.getStack(), "managed-by": "pulumi" } },
+            { parent: this, protect },
+          ).name
+        : pulumi.output(args.domain);
+
+    // The layout is decided from config alone; addresses are filled in as outputs.
+    const layout = recordSets({ domain: args.domain, hostnames: args.hostnames, ipv4: "ipv4", ipv6: args.ipv6 ? "ipv6" : "", spfInclude: args.spfInclude });
+    const address = { ipv4: pulumi.output(args.ipv4), ipv6: pulumi.output(args.ipv6 ?? "") };
+    for (const set of layout) {
+      const values = set.type === "A" ? [address.ipv4] : set.type === "AAAA" ? [address.ipv6] : set.values.map((value) => pulumi.output(value));
+      const logicalName = `${name}-${set.name === "@" ? "apex" : set.name.replace(/[^a-z0-9-]/g, "-")}-${set.type.toLowerCase()}`;
+      new hcloud.ZoneRrset(logicalName, { zone, name: set.name, type: set.type, ttl, records: values.map((value) => ({ value })) }, { parent: this });
+    }
+    this.zoneName = zone;
+    this.recordNames = layout.map((set) => `${set.name} ${set.type}`);
+    this.registerOutputs({ zoneName: this.zoneName });
+  }
+}

@@ -1,0 +1,197 @@
+import * as hcloud from "@pulumi/hcloud";
+import * as pulumi from "@pulumi/pulumi";
+import type { Environment } from "../lib/config";
+import type { OlympusHost } from "../lib/host";
+import { sshFingerprint, type SshKeyPair } from "../lib/keys";
+import type { ServerType } from "../lib/pricing";
+import { dataMountPath, deployUser } from "../lib/topology";
+import { renderCloudInit } from "../render/cloudInit";
+
+export interface HetznerHostArgs {
+  /** Environment kind, written into every resource's labels. */
+  environment: Environment;
+  /** Hetzner ARM server type (cax11 ... cax41). */
+  serverType: ServerType;
+  /** Hetzner location offering ARM servers. */
+  location: string;
+  /** Server image. @default "ubuntu-24.04" */
+  image?: string;
+  /** Size of the data volume in GB. @default 20 */
+  volumeSizeGb?: number;
+  /** Networks allowed to reach SSH; nothing else but 80/443 is open. */
+  adminCidrs: string[];
+  /** Operators' SSH public keys, added next to the stack's deploy key. @default [] */
+  adminSshPublicKeys?: string[];
+  /** The stack's deploy key pair (secret). */
+  deployKey: pulumi.Input<SshKeyPair>;
+  /** The stack's SSH host key pair (secret): baked into cloud-init and pinned by the deploy step. */
+  hostKey: pulumi.Input<SshKeyPair>;
+  /** Name the primary IPs resolve back to (reverse DNS), e.g. host.example.com. */
+  reverseDnsName: string;
+  /** Pulumi `protect` and Hetzner delete/rebuild protection on server, IPs and volume. @default false */
+  protect?: boolean;
+  /** Hetzner daily backups of the server. @default false */
+  backups?: boolean;
+  /** false deletes only the server; IPs, volume and firewall stay (staging sleep). @default true */
+  awake?: boolean;
+}
+
+export type FirewallRule = hcloud.types.input.FirewallRule & { port: string; sourceIps: string[] };
+
+const anywhere = ["0.0.0.0/0", "::/0"];
+
+/** Inbound rules: web from anywhere, SSH from the admin networks; Hetzner denies everything else. */
+export function firewallRules(adminCidrs: string[]): FirewallRule[] {
+  return [
+    { direction: "in", protocol: "tcp", port: "80", sourceIps: anywhere, description: "HTTP (ACME, redirect to HTTPS)" },
+    { direction: "in", protocol: "tcp", port: "443", sourceIps: anywhere, description: "HTTPS" },
+    { direction: "in", protocol: "udp", port: "443", sourceIps: anywhere, description: "HTTP/3" },
+    { direction: "in", protocol: "tcp", port: "22", sourceIps: [...adminCidrs], description: "SSH from admin networks" },
+  ];
+}
+
+/** Hetzner routes a primary IPv6 /64 to the server, which answers on its first address. */
+export function firstAddressOf(ipv6Network: string): string {
+  const [prefix] = ipv6Network.split("/");
+  if (!prefix?.endsWith("::")) throw new Error(`expected an IPv6 /64 network such as 2001:db8::/64; got ${ipv6Network}`);
+  return `${prefix}1`;
+}
+
+/**
+ * One Hetzner Cloud server with everything that must outlive it: primary IPv4/IPv6 with reverse DNS,
+ * a data volume, a default-deny Cloud Firewall and the SSH keys. The server can be deleted and
+ * recreated (staging sleep, a forced rebuild) without losing addresses, data or the host key.
+ */
+export class HetznerHost extends pulumi.ComponentResource implements OlympusHost {
+  readonly ipv4: pulumi.Output<string>;
+  readonly ipv6: pulumi.Output<string>;
+  readonly connection: OlympusHost["connection"];
+  readonly sshCommand: pulumi.Output<string>;
+  readonly machineId: pulumi.Output<string>;
+  readonly protections: pulumi.Output<Record<string, boolean>>;
+  readonly server?: hcloud.Server;
+  readonly firewall: hcloud.Firewall;
+  readonly volume: hcloud.Volume;
+
+  constructor(name: string, args: HetznerHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("olympus:host:HetznerHost", name, {}, opts);
+    const protect = args.protect ?? false;
+    const labels = { env: args.environment, stack: pulumi.getStack(), "managed-by": "pulumi" };
+
+    const createSshKeys = (): pulumi.Output<string>[] => {
+      const deploy = new hcloud.SshKey(
+        `${name}-deploy-key`,
+        { name: `${name}-deploy`, publicKey: pulumi.output(args.deployKey).apply((key) => key.publicKey), labels },
+        { parent: this },
+      );
+      const admins = (args.adminSshPublicKeys ?? []).map((publicKey) => {
+        // Named by fingerprint so reordering the config list replaces nothing.
+        const id = sshFingerprint(publicKey).slice("SHA256:".length).replace(/[^A-Za-z0-9]/g, "").slice(0, 12);
+        return new hcloud.SshKey(`${name}-admin-key-${id}`, { name: `${name}-admin-${id}`, publicKey, labels }, { parent: this });
+      });
+      return [deploy, ...admins].map((key) => key.id);
+    };
+
+    const createPrimaryIp = (type: "ipv4" | "ipv6") =>
+      new hcloud.PrimaryIp(
+        `${name}-${type}`,
+        { name: `${name}-${type}`, type, location: args.location, assigneeType: "server", autoDelete: false, deleteProtection: protect, labels },
+        { parent: this, protect },
+      );
+
+    const createReverseDns = (type: "ipv4" | "ipv6", ip: hcloud.PrimaryIp, address: pulumi.Output<string>) =>
+      new hcloud.Rdns(`${name}-${type}-rdns`, { primaryIpId: ip.id.apply(Number), ipAddress: address, dnsPtr: args.reverseDnsName }, { parent: this });
+
+    const createVolume = () =>
+      new hcloud.Volume(
+        `${name}-data`,
+        { name: `${name}-data`, size: args.volumeSizeGb ?? 20, location: args.location, format: "ext4", automount: false, deleteProtection: protect, labels },
+        { parent: this, protect },
+      );
+
+    const createServer = (sshKeyIds: pulumi.Output<string>[], ipv4: hcloud.PrimaryIp, ipv6: hcloud.PrimaryIp) => {
+      const userData = pulumi.secret(
+        pulumi.all([args.hostKey, args.deployKey, this.volume.id]).apply(([hostKey, deployKey, volumeId]) =>
+          renderCloudInit({
+            deployUser,
+            authorizedKeys: [deployKey.publicKey, ...(args.adminSshPublicKeys ?? [])],
+            hostKey,
+            volumeId,
+            mountPath: dataMountPath,
+          }),
+        ),
+      );
+      return new hcloud.Server(
+        `${name}-server`,
+        {
+          name,
+          serverType: args.serverType,
+          image: args.image ?? "ubuntu-24.04",
+          location: args.location,
+          sshKeys: sshKeyIds,
+          userData,
+          backups: args.backups ?? false,
+          deleteProtection: protect,
+          rebuildProtection: protect,
+          shutdownBeforeDeletion: true,
+          keepDisk: true,
+          firewallIds: [this.firewall.id.apply(Number)],
+          publicNets: [{ ipv4Enabled: true, ipv4: ipv4.id.apply(Number), ipv6Enabled: true, ipv6: ipv6.id.apply(Number) }],
+          labels,
+        },
+        {
+          parent: this,
+          protect,
+          // Hetzner replaces a server when user data, keys or image change. They only matter at first
+          // boot; later key changes are applied by the deploy step, so an edit never rebuilds the host.
+          ignoreChanges: ["userData", "sshKeys", "image"],
+          // The replacement needs the primary IPs the old server holds.
+          deleteBeforeReplace: true,
+        },
+      );
+    };
+
+    const attachVolume = (server: hcloud.Server) =>
+      new hcloud.VolumeAttachment(
+        `${name}-data-attachment`,
+        { serverId: server.id.apply(Number), volumeId: this.volume.id.apply(Number), automount: false },
+        { parent: this },
+      );
+
+    const sshKeyIds = createSshKeys();
+    this.firewall = new hcloud.Firewall(`${name}-firewall`, { name: `${name}-firewall`, labels, rules: firewallRules(args.adminCidrs) }, { parent: this });
+    const ipv4 = createPrimaryIp("ipv4");
+    const ipv6 = createPrimaryIp("ipv6");
+    this.ipv4 = ipv4.ipAddress;
+    this.ipv6 = ipv6.ipNetwork.apply(firstAddressOf);
+    createReverseDns("ipv4", ipv4, this.ipv4);
+    createReverseDns("ipv6", ipv6, this.ipv6);
+    this.volume = createVolume();
+    if (args.awake ?? true) {
+      this.server = createServer(sshKeyIds, ipv4, ipv6);
+      attachVolume(this.server);
+    }
+
+    this.machineId = this.server ? this.server.id : pulumi.output("asleep");
+    this.connection = pulumi.secret(
+      pulumi.all([this.ipv4, args.deployKey, args.hostKey]).apply(([host, deployKey, hostKey]) => ({
+        host,
+        port: 22,
+        user: deployUser,
+        privateKey: deployKey.privateKey,
+        hostKey: hostKey.publicKey.split(" ").slice(0, 2).join(" "),
+        // A new server needs a minute or two before sshd answers.
+        dialErrorLimit: 40,
+        perDialTimeout: 15,
+      })),
+    );
+    this.sshCommand = pulumi.interpolate`ssh ${deployUser}@${this.ipv4}`;
+    this.protections = pulumi.output<Record<string, boolean>>({
+      pulumiProtect: protect,
+      hetznerDeleteProtection: protect,
+      hetznerRebuildProtection: protect,
+      backups: args.backups ?? false,
+    });
+    this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, sshCommand: this.sshCommand, protections: this.protections });
+  }
+}

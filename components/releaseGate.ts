@@ -1,0 +1,106 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Environment, PlainConfig } from "../lib/config";
+import type { OlympusHost } from "../lib/host";
+import { identityDomains, loopbackPorts, type PublicSite } from "../lib/topology";
+import { securityHeaders } from "../render/caddyfile";
+import type { SyntheticIdentityPlan } from "../seed/identities";
+import { Soak } from "../seed/soak";
+import type { SoakPlan } from "../seed/soakRuntime";
+import { SyntheticUsers } from "../seed/syntheticUsers";
+import type { Endpoint } from "../seed/tunnel";
+
+export interface ReleaseGateArgs {
+  stack: string;
+  environment: Environment;
+  /** The host whose loopback-only APIs are reached through SSH tunnels. */
+  host: OlympusHost;
+  hostnames: Record<PublicSite, string>;
+  /** Which synthetic identities exist (stack, seed, run). */
+  plan: SyntheticIdentityPlan;
+  /** Synthetic identities to keep in the CIAM Kratos. */
+  count: number;
+  /** Their one password. Secret. */
+  password: pulumi.Input<string>;
+  /** Whether mail lands in the Mailpit sandbox (then the gate checks that a mail arrives). */
+  mailSandbox: boolean;
+  /** Soak window and SLO; no soak without it. @default undefined */
+  soak?: PlainConfig["soak"];
+  /** What was deployed; the soak runs once per value. */
+  releaseFingerprint: pulumi.Input<string>;
+}
+
+/**
+ * Staging's synthetic traffic and release gate: the synthetic users in the CIAM Kratos, and the soak
+ * that smoke-tests a release and simulates logins before the pipeline may continue to prod.
+ */
+export class ReleaseGate extends pulumi.ComponentResource {
+  readonly users: SyntheticUsers;
+  readonly soak?: Soak;
+
+  constructor(name: string, args: ReleaseGateArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("olympus:seed:ReleaseGate", name, {}, opts);
+
+    const tunnelTo = (remotePort: number): pulumi.Output<Endpoint> =>
+      pulumi.secret(
+        args.host.connection.apply((connection) => ({
+          kind: "ssh" as const,
+          ssh: {
+            host: connection.host as string,
+            port: connection.port as number | undefined,
+            user: connection.user as string,
+            privateKey: connection.privateKey as string,
+            hostKey: connection.hostKey as string,
+          },
+          remoteHost: "127.0.0.1",
+          remotePort,
+        })),
+      );
+
+    const soakPlan = (slo: PlainConfig["soak"]): pulumi.Output<SoakPlan> =>
+      pulumi
+        .output({
+          kratosPublic: tunnelTo(loopbackPorts.ciam.kratosPublic),
+          mailSandbox: args.mailSandbox ? tunnelTo(loopbackPorts.mailpitUi) : null,
+          health: identityDomains.flatMap((domain) =>
+            (["kratosPublic", "kratosAdmin", "hydraPublic", "hydraAdmin"] as const).map((api) => ({
+              name: `${domain} ${api}`,
+              endpoint: tunnelTo(loopbackPorts[domain][api]),
+              path: "/health/ready",
+            })),
+          ),
+          password: args.password,
+        })
+        .apply(({ kratosPublic, mailSandbox, health, password }) => ({
+          stack: args.stack,
+          https: Object.values(args.hostnames).map((hostname) => ({ url: `https://${hostname}/`, headers: securityHeaders })),
+          health,
+          oidcIssuers: [`https://${args.hostnames.ciamOauth}`, `https://${args.hostnames.iamOauth}`],
+          kratosPublic,
+          users: { ...args.plan, count: args.count, password },
+          mailSandbox,
+          slo: { durationSeconds: slo.durationSeconds, loginsPerMinute: slo.loginsPerMinute, minSuccessRate: slo.minSuccessRate, maxP95Ms: slo.maxP95Ms },
+        }));
+
+    this.users = new SyntheticUsers(
+      `${name}-synthetic-users`,
+      {
+        stack: args.stack,
+        environment: args.environment,
+        seed: args.plan.seed,
+        run: args.plan.run,
+        count: args.count,
+        endpoint: tunnelTo(loopbackPorts.ciam.kratosAdmin),
+        password: args.password,
+      },
+      { parent: this },
+    );
+    if (args.soak) {
+      this.soak = new Soak(
+        `${name}-soak`,
+        { environment: args.environment, releaseFingerprint: args.releaseFingerprint, plan: soakPlan(args.soak) },
+        { parent: this, dependsOn: [this.users] },
+      );
+    }
+    this.registerOutputs({ syntheticUsers: this.users.total });
+  }
+}

@@ -1,0 +1,48 @@
+import type { PlainConfig } from "./config";
+import { turnstileTestKeys } from "./config";
+import type { PublicSite } from "./topology";
+import type { RateLimitZone } from "../render/caddyfile";
+
+/** The three layers of login abuse protection Olympus has, as one stack's settings. */
+export interface EdgeSettings {
+  /** Layer 1: Caddy rate_limit zones per public site. */
+  caddyZones: Partial<Record<PublicSite, RateLimitZone[]>>;
+  /** Layer 2: the SDK's per-account lockout, stored in the olympus database's settings tables. */
+  sdkSettings: Record<string, number | boolean>;
+  /** Layer 3: Turnstile CAPTCHA in Hera. The secret key travels separately, as a secret. */
+  captcha: { enabled: boolean; siteKey: string };
+  /** Always false: demo accounts bypass CAPTCHA and lockout. */
+  allowDemoAccounts: false;
+}
+
+/** CIAM login endpoints the rate limiter guards: Hera's form and Kratos's self-service API. */
+export const loginPaths = ["/login*", "/self-service/login*"];
+
+export function edgeSettings(rateLimits: PlainConfig["rateLimits"]): EdgeSettings {
+  const { login, lockout, captcha } = rateLimits;
+  return {
+    caddyZones: {
+      ciamLogin: [{ name: "ciam_login", methods: ["POST"], paths: loginPaths, events: login.events, window: login.window }],
+    },
+    sdkSettings: {
+      "security.brute_force.enabled": true,
+      "security.brute_force.max_attempts": lockout.maxAttempts,
+      "security.brute_force.window_seconds": lockout.windowSeconds,
+      "security.brute_force.lockout_duration_seconds": lockout.lockoutSeconds,
+      // A database outage must not lock every customer out; Olympus logs these as fail_open.
+      "security.brute_force.fail_open": true,
+    },
+    captcha: {
+      enabled: captcha !== "disabled",
+      siteKey: captcha === "test-keys" ? turnstileTestKeys.siteKey : captcha === "turnstile" ? (rateLimits.captchaSiteKey ?? "") : "",
+    },
+    allowDemoAccounts: false,
+  };
+}
+
+/** The CAPTCHA secret Hera gets: the always-pass test secret, the configured one, or none. */
+export function captchaSecret(captcha: PlainConfig["rateLimits"]["captcha"], configured: string | undefined): string {
+  if (captcha === "test-keys") return turnstileTestKeys.secretKey;
+  if (captcha === "turnstile") return configured ?? "";
+  return "unused-captcha-disabled";
+}

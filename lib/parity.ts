@@ -1,0 +1,161 @@
+import { isDeepStrictEqual } from "node:util";
+import { renderDeployment, type RenderedFiles } from "../render/deployment";
+import type { DeploymentSecrets } from "../render/environment";
+import { syntheticEmails } from "../seed/identities";
+import { syntheticPlan } from "../seed/syntheticUsers";
+import { crossStackRules, secretKeys, type PlainConfig, type SecretName, type StackConfig } from "./config";
+import { edgeSettings } from "./edge";
+import { mailSettings } from "./mail";
+import { postgresTlsFromSeeds } from "./postgresTls";
+import { resolveImages } from "./versions";
+
+/**
+ * The differences staging and prod may have. Everything else (versions, topology, TLS, headers,
+ * backups of data, monitoring) must be identical by construction.
+ */
+export const sanctionedKeys = [
+  "environment",
+  "domain",
+  "serverType",
+  "protect",
+  "backups",
+  "awake",
+  "sleepSchedule",
+  "rateLimits",
+  "mail",
+  "seeding",
+  "loginSimulation",
+  "soak",
+  "stagedRollout",
+] as const satisfies readonly (keyof PlainConfig)[];
+
+export interface ParityRow {
+  key: string;
+  staging: string;
+  prod: string;
+}
+
+export interface ParityReport {
+  ok: boolean;
+  problems: string[];
+  /** Sanctioned differences, key by key; secrets show only whether they differ. */
+  differences: ParityRow[];
+  /** Rendered files whose content differs between the stacks (all explained by sanctioned keys). */
+  differingFiles: string[];
+}
+
+function flatten(value: unknown, prefix: string, into: Map<string, unknown>): Map<string, unknown> {
+  if (value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length > 0) {
+    for (const [key, child] of Object.entries(value)) flatten(child, prefix ? `${prefix}.${key}` : key, into);
+  } else {
+    into.set(prefix, value);
+  }
+  return into;
+}
+
+const plainPart = (config: StackConfig): PlainConfig => {
+  const { stack: _stack, secrets: _secrets, ...plain } = config;
+  return plain;
+};
+
+const isSanctioned = (path: string) => sanctionedKeys.some((key) => path === key || path.startsWith(`${key}.`));
+const show = (value: unknown) => (value === undefined ? "(unset)" : JSON.stringify(value));
+
+/** Fixed stand-ins in valid formats, identical for both stacks, so only config can change the files. */
+async function placeholderSecrets(stack: string): Promise<DeploymentSecrets> {
+  const hex = "0".repeat(64);
+  const base64 = Buffer.alloc(32, 7).toString("base64");
+  const ory = { kratosCookie: hex, kratosCipher: "c".repeat(32), hydraSystem: hex, hydraPairwiseSalt: hex };
+  return {
+    postgresPassword: "p".repeat(40),
+    ory: { ciam: ory, iam: ory },
+    encryptionKey: base64,
+    sessionSigningKey: Buffer.alloc(32, 9).toString("base64"),
+    oauthClients: { athenaCiam: "a".repeat(48), athenaIam: "a".repeat(48), siteCiam: "a".repeat(48), siteIam: "a".repeat(48), pgadmin: "a".repeat(48) },
+    adminPassword: "a".repeat(32),
+    smtpUri: "smtp://redacted",
+    captchaSecretKey: "redacted",
+    syntheticPassword: "redacted",
+    postgresTls: await postgresTlsFromSeeds(Buffer.alloc(32, 1).toString("base64"), Buffer.alloc(32, 2).toString("base64"), stack),
+  };
+}
+
+/** The files a stack deploys, rendered from its config alone (placeholder secrets, fixed keys). */
+export async function renderForConfig(config: PlainConfig, stack: string, secretsStack = stack): Promise<RenderedFiles> {
+  const plan = syntheticPlan({ ...config, stack });
+  return renderDeployment({
+    stack,
+    environment: config.environment,
+    domain: config.domain,
+    siteSubdomain: config.siteSubdomain,
+    images: resolveImages(config.stagedRollout),
+    mail: mailSettings(config.mail, config.domain),
+    edge: edgeSettings(config.rateLimits),
+    loginSimulation: {
+      loginsPerHour: config.loginSimulation.loginsPerHour,
+      emails: config.loginSimulation.loginsPerHour > 0 ? syntheticEmails(plan, config.seeding.count) : [],
+    },
+    authorizedKeys: config.adminSshPublicKeys,
+    secrets: await placeholderSecrets(secretsStack),
+  });
+}
+
+/**
+ * Compares the configuration both stacks derive, key by key, and the files they would deploy. Fails
+ * when the key sets differ, a key outside the sanctioned list differs, a secret value is shared, prod
+ * is looser than staging, or a rendered file differs in a way no sanctioned key explains.
+ */
+export async function checkParity(staging: StackConfig, prod: StackConfig): Promise<ParityReport> {
+  const problems: string[] = [];
+  const differences: ParityRow[] = [];
+  const stagingKeys = flatten(plainPart(staging), "", new Map());
+  const prodKeys = flatten(plainPart(prod), "", new Map());
+
+  for (const key of new Set([...stagingKeys.keys(), ...prodKeys.keys()])) {
+    const inStaging = stagingKeys.has(key);
+    const inProd = prodKeys.has(key);
+    const a = stagingKeys.get(key);
+    const b = prodKeys.get(key);
+    if (inStaging !== inProd && !isSanctioned(key)) {
+      problems.push(`key ${key} exists only in ${inStaging ? "staging" : "prod"}`);
+      continue;
+    }
+    if (isDeepStrictEqual(a, b)) continue;
+    if (isSanctioned(key)) differences.push({ key, staging: show(a), prod: show(b) });
+    else problems.push(`${key} differs but is not a sanctioned difference: staging ${show(a)}, prod ${show(b)}`);
+  }
+
+  for (const name of Object.keys(secretKeys) as SecretName[]) {
+    const a = staging.secrets[name];
+    const b = prod.secrets[name];
+    if (a === undefined && b === undefined) continue;
+    if (a !== undefined && a === b) problems.push(`secret ${secretKeys[name]} has the same value in staging and prod; secrets are never shared`);
+    else differences.push({ key: secretKeys[name], staging: a === undefined ? "(unset)" : "differs", prod: b === undefined ? "(unset)" : "differs" });
+  }
+
+  problems.push(...crossStackRules(plainPart(staging), plainPart(prod)));
+
+  const stagingFiles = await renderForConfig(plainPart(staging), staging.stack);
+  const prodFiles = await renderForConfig(plainPart(prod), prod.stack);
+  // Prod with staging's sanctioned values must render exactly staging's files: then every difference
+  // between the two stacks' files comes from a sanctioned key.
+  const counterfactual: PlainConfig = { ...plainPart(prod) };
+  for (const key of sanctionedKeys) (counterfactual as Record<string, unknown>)[key] = plainPart(staging)[key];
+  const explained = await renderForConfig(counterfactual, staging.stack);
+  for (const path of new Set([...Object.keys(stagingFiles), ...Object.keys(explained)])) {
+    if (stagingFiles[path]?.content !== explained[path]?.content) problems.push(`rendered file ${path} differs between the stacks beyond the sanctioned keys`);
+  }
+  const differingFiles = [...new Set([...Object.keys(stagingFiles), ...Object.keys(prodFiles)])]
+    .filter((path) => stagingFiles[path]?.content !== prodFiles[path]?.content)
+    .sort();
+
+  return { ok: problems.length === 0, problems, differences, differingFiles };
+}
+
+export function formatParityTable(rows: ParityRow[]): string {
+  const header: ParityRow = { key: "key", staging: "staging", prod: "prod" };
+  const all = [header, ...rows];
+  const width = (column: keyof ParityRow) => Math.max(...all.map((row) => row[column].length));
+  const line = (row: ParityRow) => `| ${row.key.padEnd(width("key"))} | ${row.staging.padEnd(width("staging"))} | ${row.prod.padEnd(width("prod"))} |`;
+  return [line(header), `|${"-".repeat(width("key") + 2)}|${"-".repeat(width("staging") + 2)}|${"-".repeat(width("prod") + 2)}|`, ...rows.map(line)].join("\n");
+}

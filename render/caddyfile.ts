@@ -1,0 +1,136 @@
+import { publicSites, type PublicSite } from "../lib/topology";
+
+/**
+ * A Caddyfile as a tree of directives, serialised by one function: no string templates, and every
+ * argument is quoted when Caddy's tokenizer would otherwise split it.
+ */
+export interface Directive {
+  name: string;
+  args?: string[];
+  block?: Directive[];
+}
+
+export interface CaddyBlock {
+  /** Site addresses, `(snippet)` name, or empty for the global options block. */
+  keys: string[];
+  directives: Directive[];
+}
+
+const quote = (token: string) => (/^[^\s"{}]+$/.test(token) || /^\{[^\s"]+\}$/.test(token) ? token : `"${token.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`);
+
+function serialize(directives: Directive[], depth: number): string[] {
+  const indent = "\t".repeat(depth);
+  return directives.flatMap((directive) => {
+    const head = [directive.name, ...(directive.args ?? []).map(quote)].join(" ");
+    if (!directive.block) return [`${indent}${head}`];
+    return [`${indent}${head} {`, ...serialize(directive.block, depth + 1), `${indent}}`];
+  });
+}
+
+export function serializeCaddyfile(blocks: CaddyBlock[]): string {
+  return (
+    blocks
+      .map((block) => [`${block.keys.join(", ")}${block.keys.length ? " " : ""}{`, ...serialize(block.directives, 1), "}"].join("\n"))
+      .join("\n\n") + "\n"
+  );
+}
+
+export const securityHeaders: Record<string, string> = {
+  "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+  "X-Frame-Options": "DENY",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "strict-origin-when-cross-origin",
+  "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+};
+
+/** A Caddy `rate_limit` zone (github.com/mholt/caddy-ratelimit); 429 answers carry Retry-After. */
+export interface RateLimitZone {
+  name: string;
+  methods: string[];
+  paths: string[];
+  events: number;
+  window: string;
+}
+
+export interface CaddyfileInput {
+  acmeEmail: string;
+  hostnames: Record<PublicSite, string>;
+  /** Zones per site; the rate-limit component decides which sites get which zones. */
+  rateLimits: Partial<Record<PublicSite, RateLimitZone[]>>;
+}
+
+const snippet = "security_headers";
+
+const rateLimitDirective = (zones: RateLimitZone[]): Directive => ({
+  name: "rate_limit",
+  block: zones.map((zone) => ({
+    name: "zone",
+    args: [zone.name],
+    block: [
+      { name: "match", block: [{ name: "method", args: zone.methods }, { name: "path", args: zone.paths }] },
+      // The TCP peer: Caddy faces the internet directly. Revisit (trusted_proxies) if a proxy is added.
+      { name: "key", args: ["{http.request.remote.host}"] },
+      { name: "events", args: [String(zone.events)] },
+      { name: "window", args: [zone.window] },
+    ],
+  })),
+});
+
+/** Site-specific routes on top of the proxy: Hera's password-policy webhook is internal only. */
+const extraRoutes: Partial<Record<PublicSite, Directive[]>> = {
+  ciamLogin: [
+    { name: "@policy_password", block: [{ name: "path", args: ["/api/policy/password*"] }] },
+    { name: "respond", args: ["@policy_password", "404"] },
+  ],
+};
+
+/** Athena streams React Server Components; Caddy's default idle timeouts cut those streams. */
+const streamingTransport: Directive = {
+  name: "transport",
+  args: ["http"],
+  block: [
+    { name: "keepalive", args: ["65s"] },
+    { name: "keepalive_idle_conns", args: ["10"] },
+    { name: "dial_timeout", args: ["10s"] },
+    { name: "response_header_timeout", args: ["60s"] },
+    { name: "read_timeout", args: ["120s"] },
+  ],
+};
+const proxyBlocks: Partial<Record<PublicSite, Directive[]>> = { ciamAdmin: [streamingTransport], iamAdmin: [streamingTransport] };
+
+export function caddyBlocks(input: CaddyfileInput): CaddyBlock[] {
+  const global: CaddyBlock = {
+    keys: [],
+    directives: [
+      { name: "email", args: [input.acmeEmail] },
+      // rate_limit is a plugin directive without a default position in Caddy's handler order.
+      { name: "order", args: ["rate_limit", "before", "basic_auth"] },
+    ],
+  };
+  const headers: CaddyBlock = {
+    keys: [`(${snippet})`],
+    directives: [
+      {
+        name: "header",
+        block: [...Object.entries(securityHeaders).map(([header, value]) => ({ name: header, args: [value] })), { name: "-Server" }],
+      },
+    ],
+  };
+  const sites = (Object.keys(publicSites) as PublicSite[]).map<CaddyBlock>((site) => {
+    const zones = input.rateLimits[site] ?? [];
+    return {
+      keys: [input.hostnames[site]],
+      directives: [
+        { name: "import", args: [snippet] },
+        ...(zones.length ? [rateLimitDirective(zones)] : []),
+        ...(extraRoutes[site] ?? []),
+        { name: "reverse_proxy", args: [publicSites[site].upstream], ...(proxyBlocks[site] ? { block: proxyBlocks[site] } : {}) },
+      ],
+    };
+  });
+  return [global, headers, ...sites];
+}
+
+export function renderCaddyfile(input: CaddyfileInput): string {
+  return serializeCaddyfile(caddyBlocks(input));
+}

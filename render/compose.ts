@@ -1,0 +1,337 @@
+import { stringify } from "yaml";
+import type { ImageName } from "../lib/versions";
+import { dataMountPath, loopbackPorts, oryPorts, publicSites, type IdentityDomain } from "../lib/topology";
+
+/** The subset of the Compose Specification this project writes. */
+export interface ComposeService {
+  image: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  volumes?: string[];
+  networks: string[];
+  restart?: "unless-stopped" | "no";
+  healthcheck?: { test: string[]; interval: string; timeout: string; start_period: string; retries: number };
+  depends_on?: Record<string, { condition: "service_healthy" | "service_completed_successfully" | "service_started" }>;
+  profiles?: string[];
+}
+
+export interface ComposeFile {
+  name: string;
+  services: Record<string, ComposeService>;
+  networks: Record<string, Record<string, never>>;
+  volumes: Record<string, { driver: "local"; driver_opts: { type: "none"; o: "bind"; device: string } }>;
+}
+
+export interface ComposeInput {
+  images: Record<ImageName, string>;
+  hostnames: Record<keyof typeof publicSites, string>;
+  domain: string;
+  /** CAPTCHA_ENABLED / CAPTCHA_SITE_KEY for Hera and Athena; the secret key comes from .env. */
+  captcha: { enabled: boolean; siteKey: string };
+  mailpit: boolean;
+  loginSimulation: boolean;
+}
+
+/**
+ * Startup phases, in order. The deploy script starts one phase at a time and waits for it to be healthy,
+ * so the order holds whatever depends_on support the installed compose implementation has.
+ */
+export const startupPhases = {
+  database: ["postgres"],
+  migrations: ["ciam-kratos-migrate", "iam-kratos-migrate", "ciam-hydra-migrate", "iam-hydra-migrate"],
+  ory: ["ciam-kratos", "iam-kratos", "ciam-hydra", "iam-hydra"],
+  apps: ["ciam-hera", "iam-hera", "ciam-athena", "iam-athena", "site", "pgadmin"],
+  edge: ["caddy"],
+} as const;
+
+export const mailSandboxService = "mailpit";
+export const loginSimulatorService = "login-simulator";
+
+const network = ["intranet"];
+const tlsMount = "./postgres/ca.crt:/etc/postgres-tls/ca.crt:ro";
+/** `${VAR:?}` makes compose refuse to start a service whose secret is missing, instead of passing "". */
+const secret = (name: string) => `\${${name}:?${name} must be set in .env}`;
+const upper = (domain: IdentityDomain) => domain.toUpperCase();
+const loopback = (hostPort: number, containerPort: number) => `127.0.0.1:${hostPort}:${containerPort}`;
+
+const httpHealth = (port: number, path: string, startPeriod = "20s") => ({
+  test: ["CMD-SHELL", `wget --spider --quiet http://localhost:${port}${path} || exit 1`],
+  interval: "15s",
+  timeout: "5s",
+  start_period: startPeriod,
+  retries: 3,
+});
+
+const healthy = (...services: string[]) =>
+  Object.fromEntries(services.map((service) => [service, { condition: "service_healthy" as const }]));
+
+function oryServices(input: ComposeInput, domain: IdentityDomain): Record<string, ComposeService> {
+  const ports = oryPorts[domain];
+  const hostPorts = loopbackPorts[domain];
+  const D = upper(domain);
+  const login = `https://${input.hostnames[domain === "ciam" ? "ciamLogin" : "iamLogin"]}`;
+  const issuer = `https://${input.hostnames[domain === "ciam" ? "ciamOauth" : "iamOauth"]}`;
+  const kratosConfig = `./${domain}-kratos:/etc/config/${domain}-kratos:ro`;
+  const hydraConfig = `./${domain}-hydra:/etc/config/${domain}-hydra:ro`;
+  const migration = (image: string, command: string[], dsn: string, config: string): ComposeService => ({
+    image,
+    command,
+    environment: { DSN: secret(dsn) },
+    volumes: [config, tlsMount],
+    networks: network,
+    restart: "no",
+    depends_on: healthy("postgres"),
+    profiles: ["migrations"],
+  });
+  return {
+    [`${domain}-kratos-migrate`]: migration(
+      input.images.kratos,
+      ["-c", `/etc/config/${domain}-kratos/kratos.yml`, "migrate", "sql", "-e", "--yes"],
+      `PG_${D}_KRATOS_DSN`,
+      kratosConfig,
+    ),
+    [`${domain}-hydra-migrate`]: migration(
+      input.images.hydra,
+      ["migrate", "-c", `/etc/config/${domain}-hydra/hydra.yml`, "sql", "up", "-e", "--yes"],
+      `PG_${D}_HYDRA_DSN`,
+      hydraConfig,
+    ),
+    [`${domain}-kratos`]: {
+      image: input.images.kratos,
+      command: ["serve", "-c", `/etc/config/${domain}-kratos/kratos.yml`, "--watch-courier"],
+      environment: {
+        DSN: secret(`PG_${D}_KRATOS_DSN`),
+        SECRETS_COOKIE: secret(`${D}_KRATOS_SECRET_COOKIE`),
+        SECRETS_CIPHER: secret(`${D}_KRATOS_SECRET_CIPHER`),
+        SERVE_PUBLIC_CORS_ALLOWED_ORIGINS: login,
+        COURIER_SMTP_CONNECTION_URI: secret("SMTP_CONNECTION_URI"),
+      },
+      ports: [loopback(hostPorts.kratosPublic, ports.kratosPublic), loopback(hostPorts.kratosAdmin, ports.kratosAdmin)],
+      volumes: [kratosConfig, tlsMount],
+      networks: network,
+      restart: "unless-stopped",
+      healthcheck: httpHealth(ports.kratosPublic, "/health/ready"),
+      depends_on: healthy("postgres"),
+    },
+    [`${domain}-hydra`]: {
+      image: input.images.hydra,
+      command: ["serve", "-c", `/etc/config/${domain}-hydra/hydra.yml`, "all"],
+      environment: {
+        DSN: secret(`PG_${D}_HYDRA_DSN`),
+        URLS_SELF_ISSUER: issuer,
+        URLS_LOGIN: `${login}/login`,
+        URLS_CONSENT: `${login}/consent`,
+        URLS_LOGOUT: `${login}/logout`,
+        SECRETS_SYSTEM: secret(`${D}_HYDRA_SECRET_SYSTEM`),
+        OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT: secret(`${D}_HYDRA_PAIRWISE_SALT`),
+      },
+      ports: [loopback(hostPorts.hydraPublic, ports.hydraPublic), loopback(hostPorts.hydraAdmin, ports.hydraAdmin)],
+      volumes: [hydraConfig, tlsMount],
+      networks: network,
+      restart: "unless-stopped",
+      healthcheck: httpHealth(ports.hydraPublic, "/health/ready"),
+      depends_on: healthy("postgres"),
+    },
+  };
+}
+
+function appServices(input: ComposeInput, domain: IdentityDomain): Record<string, ComposeService> {
+  const ports = oryPorts[domain];
+  const D = upper(domain);
+  const isCiam = domain === "ciam";
+  const heraPort = isCiam ? 3000 : 4000;
+  const athenaUrl = `https://${input.hostnames[isCiam ? "ciamAdmin" : "iamAdmin"]}`;
+  const hydraPublicUrl = `https://${input.hostnames[isCiam ? "ciamOauth" : "iamOauth"]}`;
+  const iamHydraPublicUrl = `https://${input.hostnames.iamOauth}`;
+  const shared = {
+    DATABASE_URL: secret("PG_OLYMPUS_DSN"),
+    SETTINGS_TABLE: `${domain}_settings`,
+    ENCRYPTION_KEY: secret("ENCRYPTION_KEY"),
+    SESSION_SIGNING_KEY: secret("SESSION_SIGNING_KEY"),
+    APP_INSTANCE: D,
+    NEXT_PUBLIC_APP_INSTANCE: D,
+  };
+  return {
+    [`${domain}-hera`]: {
+      image: input.images.hera,
+      environment: {
+        ...shared,
+        PORT: String(heraPort),
+        HYDRA_ADMIN_URL: `http://${domain}-hydra:${ports.hydraAdmin}`,
+        HYDRA_PUBLIC_URL: hydraPublicUrl,
+        KRATOS_PUBLIC_URL: `http://${domain}-kratos:${ports.kratosPublic}`,
+        KRATOS_ADMIN_URL: `http://${domain}-kratos:${ports.kratosAdmin}`,
+        DEFAULT_OAUTH2_CLIENT_ID: isCiam ? "site-ciam-client" : "athena-iam-client",
+        CAPTCHA_ENABLED: String(input.captcha.enabled),
+        CAPTCHA_SITE_KEY: input.captcha.siteKey,
+        CAPTCHA_SECRET_KEY: secret(`${D}_CAPTCHA_SECRET_KEY`),
+        // Demo accounts bypass CAPTCHA and lockout; no environment of this project enables them.
+        ALLOW_DEMO_ACCOUNTS: "false",
+      },
+      networks: network,
+      restart: "unless-stopped",
+      healthcheck: httpHealth(heraPort, "/health"),
+      depends_on: healthy(`${domain}-kratos`, `${domain}-hydra`),
+    },
+    [`${domain}-athena`]: {
+      image: input.images.athena,
+      environment: {
+        ...shared,
+        NODE_ENV: "production",
+        NEXT_PUBLIC_APP_URL: athenaUrl,
+        KRATOS_ADMIN_URL: `http://${domain}-kratos:${ports.kratosAdmin}`,
+        KRATOS_PUBLIC_URL: `http://${domain}-kratos:${ports.kratosPublic}`,
+        HYDRA_PUBLIC_URL: `http://${domain}-hydra:${ports.hydraPublic}`,
+        HYDRA_ADMIN_URL: `http://${domain}-hydra:${ports.hydraAdmin}`,
+        IAM_KRATOS_PUBLIC_URL: `http://iam-kratos:${oryPorts.iam.kratosPublic}`,
+        IAM_KRATOS_ADMIN_URL: `http://iam-kratos:${oryPorts.iam.kratosAdmin}`,
+        IAM_HYDRA_PUBLIC_URL: `http://iam-hydra:${oryPorts.iam.hydraPublic}`,
+        IAM_HYDRA_ADMIN_URL: `http://iam-hydra:${oryPorts.iam.hydraAdmin}`,
+        NEXT_PUBLIC_IAM_HYDRA_PUBLIC_URL: iamHydraPublicUrl,
+        NEXT_PUBLIC_AUTH_HYDRA_URL: iamHydraPublicUrl,
+        AUTH_HYDRA_URL: `http://iam-hydra:${oryPorts.iam.hydraPublic}`,
+        AUTH_HYDRA_ADMIN_URL: `http://iam-hydra:${oryPorts.iam.hydraAdmin}`,
+        AUTH_KRATOS_ADMIN_URL: `http://iam-kratos:${oryPorts.iam.kratosAdmin}`,
+        // Athena's CAPTCHA is display-only (fail-open) upstream; it stays off.
+        CAPTCHA_ENABLED: "false",
+        CAPTCHA_SITE_KEY: input.captcha.siteKey,
+        OAUTH_CLIENT_ID: `athena-${domain}-client`,
+        OAUTH_CLIENT_SECRET: secret(`ATHENA_${D}_OAUTH_CLIENT_SECRET`),
+        ATHENA_INTERNAL_URL: `http://${domain}-athena:3000`,
+        HERA_INTERNAL_URL: `http://${domain}-hera:${heraPort}`,
+      },
+      networks: network,
+      restart: "unless-stopped",
+      healthcheck: httpHealth(3000, "/api/health", "30s"),
+      depends_on: healthy(`${domain}-kratos`, "iam-kratos", "iam-hydra"),
+    },
+  };
+}
+
+export function composeFile(input: ComposeInput): ComposeFile {
+  const h = input.hostnames;
+  const services: Record<string, ComposeService> = {
+    postgres: {
+      image: input.images.postgres,
+      command: [
+        "postgres",
+        "-c", "ssl=on",
+        "-c", "ssl_cert_file=/etc/postgres-tls/server.crt",
+        "-c", "ssl_key_file=/etc/postgres-tls/server.key",
+        "-c", "ssl_min_protocol_version=TLSv1.3",
+      ],
+      environment: { POSTGRES_USER: secret("PG_USER"), POSTGRES_PASSWORD: secret("PG_PASSWORD") },
+      // Loopback only: operators reach it over SSH (pg_dump for backups); containers use the network.
+      ports: [loopback(5432, 5432)],
+      volumes: [
+        "postgres:/var/lib/postgresql",
+        "./init-db.sql:/docker-entrypoint-initdb.d/10-init-db.sql:ro",
+        "./postgres/ca.crt:/etc/postgres-tls/ca.crt:ro",
+        "./postgres/server.crt:/etc/postgres-tls/server.crt:ro",
+        "./postgres/server.key:/etc/postgres-tls/server.key:ro",
+      ],
+      networks: network,
+      restart: "unless-stopped",
+      healthcheck: {
+        test: ["CMD-SHELL", "pg_isready -U \"$${POSTGRES_USER}\" -d postgres"],
+        interval: "10s",
+        timeout: "5s",
+        start_period: "30s",
+        retries: 5,
+      },
+    },
+    ...oryServices(input, "ciam"),
+    ...oryServices(input, "iam"),
+    ...appServices(input, "ciam"),
+    ...appServices(input, "iam"),
+    site: {
+      image: input.images.site,
+      environment: {
+        NODE_ENV: "production",
+        NEXT_PUBLIC_APP_URL: `https://${h.site}`,
+        NEXT_PUBLIC_CIAM_HYDRA_URL: `https://${h.ciamOauth}`,
+        NEXT_PUBLIC_IAM_HYDRA_URL: `https://${h.iamOauth}`,
+        NEXT_PUBLIC_CIAM_ATHENA_URL: `https://${h.ciamAdmin}`,
+        NEXT_PUBLIC_IAM_ATHENA_URL: `https://${h.iamAdmin}`,
+        CIAM_HYDRA_PUBLIC_URL: `http://ciam-hydra:${oryPorts.ciam.hydraPublic}`,
+        IAM_HYDRA_PUBLIC_URL: `http://iam-hydra:${oryPorts.iam.hydraPublic}`,
+        CIAM_HYDRA_ADMIN_URL: `http://ciam-hydra:${oryPorts.ciam.hydraAdmin}`,
+        IAM_HYDRA_ADMIN_URL: `http://iam-hydra:${oryPorts.iam.hydraAdmin}`,
+        CIAM_KRATOS_ADMIN_URL: `http://ciam-kratos:${oryPorts.ciam.kratosAdmin}`,
+        IAM_KRATOS_ADMIN_URL: `http://iam-kratos:${oryPorts.iam.kratosAdmin}`,
+        CIAM_CLIENT_ID: "site-ciam-client",
+        CIAM_CLIENT_SECRET: secret("SITE_CIAM_CLIENT_SECRET"),
+        IAM_CLIENT_ID: "site-iam-client",
+        IAM_CLIENT_SECRET: secret("SITE_IAM_CLIENT_SECRET"),
+      },
+      networks: network,
+      restart: "unless-stopped",
+      healthcheck: httpHealth(3000, "/health"),
+      depends_on: healthy("ciam-hydra", "iam-hydra"),
+    },
+    pgadmin: {
+      image: input.images.pgadmin,
+      environment: {
+        PGADMIN_DEFAULT_EMAIL: `admin@${input.domain}`,
+        PGADMIN_DEFAULT_PASSWORD: secret("ADMIN_PASSWORD"),
+        PGADMIN_CONFIG_SERVER_MODE: "True",
+        PGADMIN_CONFIG_MASTER_PASSWORD_REQUIRED: "False",
+      },
+      // Never public: no Caddy site, loopback port only, reached with `ssh -L 5433:127.0.0.1:5433`.
+      ports: [loopback(loopbackPorts.pgadmin, 80)],
+      networks: network,
+      restart: "unless-stopped",
+      depends_on: healthy("postgres"),
+    },
+    caddy: {
+      image: input.images.caddy,
+      ports: ["80:80", "443:443", "443:443/udp"],
+      volumes: ["./Caddyfile:/etc/caddy/Caddyfile:ro", "caddy_data:/data", "caddy_config:/config"],
+      networks: network,
+      restart: "unless-stopped",
+      depends_on: healthy("ciam-hera", "iam-hera", "ciam-athena", "iam-athena", "site"),
+    },
+  };
+  if (input.mailpit) {
+    services[mailSandboxService] = {
+      image: input.images.mailpit,
+      command: ["--smtp", "0.0.0.0:1025", "--listen", "0.0.0.0:8025", "--disable-version-check", "--max", "5000"],
+      // The UI and API have no authentication: loopback only, reached over an SSH tunnel.
+      ports: [loopback(loopbackPorts.mailpitUi, 8025)],
+      networks: network,
+      restart: "unless-stopped",
+      healthcheck: httpHealth(8025, "/readyz"),
+    };
+  }
+  if (input.loginSimulation) {
+    services[loginSimulatorService] = {
+      image: input.images.loginSimulator,
+      command: ["sh", "/etc/login-simulator/login-simulator.sh"],
+      environment: {
+        KRATOS_PUBLIC_URL: `http://ciam-kratos:${oryPorts.ciam.kratosPublic}`,
+        SYNTHETIC_PASSWORD: secret("SYNTHETIC_PASSWORD"),
+      },
+      volumes: ["./login-simulator:/etc/login-simulator:ro"],
+      networks: network,
+      restart: "unless-stopped",
+      depends_on: healthy("ciam-kratos"),
+    };
+  }
+  return {
+    name: "olympus",
+    services,
+    networks: { intranet: {} },
+    volumes: Object.fromEntries(
+      ["postgres", "caddy_data", "caddy_config"].map((volume) => [
+        volume,
+        // Named volumes live on the Hetzner volume, so data outlives the server.
+        { driver: "local" as const, driver_opts: { type: "none" as const, o: "bind" as const, device: `${dataMountPath}/volumes/${volume}` } },
+      ]),
+    ),
+  };
+}
+
+export function renderCompose(input: ComposeInput): string {
+  return stringify(composeFile(input), { lineWidth: 0 });
+}

@@ -1,0 +1,139 @@
+import { stringify } from "yaml";
+import { oryPorts, type IdentityDomain } from "../lib/topology";
+import { identitySchemaFiles } from "./identitySchemas";
+
+/**
+ * Kratos and Hydra configuration. Secrets, DSNs, issuer URLs and the courier URI are not in these
+ * files: the containers read them from the environment (SECRETS_*, DSN, COURIER_SMTP_CONNECTION_URI),
+ * so the files are identical in shape for every stack and safe to print.
+ */
+export interface OryRenderInput {
+  /** Public URL of the domain's Hera (login UI), e.g. https://login.ciam.example.com */
+  loginUrl: string;
+  /** Other public origins Kratos may redirect back to after a flow. */
+  returnUrls: string[];
+  /** The address Kratos's courier sends from, e.g. noreply@example.com */
+  fromAddress: string;
+}
+
+const configDir = (domain: IdentityDomain, service: "kratos" | "hydra") => `/etc/config/${domain}-${service}`;
+
+const serve = (domain: IdentityDomain, publicPort: number, adminPort: number, allowCredentials: boolean) => ({
+  public: {
+    base_url: `http://${domain}-kratos:${publicPort}/`,
+    host: "0.0.0.0",
+    port: publicPort,
+    cors: {
+      enabled: true,
+      allowed_methods: ["POST", "GET", "PUT", "PATCH", "DELETE"],
+      allowed_headers: ["Authorization", "Cookie", "Content-Type", "X-Session-Token"],
+      exposed_headers: ["Content-Type", "Set-Cookie"],
+      allow_credentials: allowCredentials,
+    },
+  },
+  admin: { base_url: `http://${domain}-kratos:${adminPort}/`, host: "0.0.0.0", port: adminPort },
+});
+
+const log = { level: "info", format: "json", leak_sensitive_values: false };
+
+const schemas = (domain: IdentityDomain) =>
+  Object.entries(identitySchemaFiles[domain]).map(([id, { file }]) => ({ id, url: `file://${configDir(domain, "kratos")}/${file}` }));
+
+const uiUrls = (loginUrl: string) => ({
+  error: `${loginUrl}/error`,
+  login: `${loginUrl}/login`,
+  registration: `${loginUrl}/registration`,
+  recovery: `${loginUrl}/recovery`,
+  verification: `${loginUrl}/verification`,
+  settings: `${loginUrl}/settings`,
+});
+
+export function ciamKratosConfig(input: OryRenderInput) {
+  const ui = uiUrls(input.loginUrl);
+  const ports = oryPorts.ciam;
+  return {
+    serve: serve("ciam", ports.kratosPublic, ports.kratosAdmin, false),
+    selfservice: {
+      default_browser_return_url: `${input.loginUrl}/`,
+      allowed_return_urls: [input.loginUrl, ...input.returnUrls],
+      methods: {
+        password: {
+          enabled: true,
+          config: { min_password_length: 8, haveibeenpwned_enabled: true, max_breaches: 0, identifier_similarity_check_enabled: true },
+        },
+        totp: { enabled: true, config: { issuer: "Olympus" } },
+        lookup_secret: { enabled: true },
+        link: { enabled: true },
+        code: { enabled: true },
+      },
+      flows: {
+        error: { ui_url: ui.error },
+        settings: { ui_url: ui.settings, privileged_session_max_age: "15m", required_aal: "highest_available" },
+        recovery: { enabled: true, use: "code", ui_url: ui.recovery },
+        verification: { enabled: true, use: "code", ui_url: ui.verification },
+        login: { ui_url: ui.login, lifespan: "10m", after: { hooks: [{ hook: "require_verified_address" }] } },
+        registration: { ui_url: ui.registration, lifespan: "10m", after: { password: { hooks: [{ hook: "session" }] } } },
+      },
+    },
+    log,
+    ciphers: { algorithm: "xchacha20-poly1305" },
+    hashers: { algorithm: "bcrypt", bcrypt: { cost: 12 } },
+    identity: { default_schema_id: "default", schemas: schemas("ciam") },
+    courier: { smtp: { from_address: input.fromAddress, from_name: "Olympus" } },
+  };
+}
+
+export function iamKratosConfig(input: OryRenderInput) {
+  const ui = uiUrls(input.loginUrl);
+  const ports = oryPorts.iam;
+  return {
+    serve: serve("iam", ports.kratosPublic, ports.kratosAdmin, true),
+    selfservice: {
+      default_browser_return_url: `${input.loginUrl}/`,
+      allowed_return_urls: [input.loginUrl, ...input.returnUrls],
+      methods: {
+        password: {
+          enabled: true,
+          config: { min_password_length: 8, haveibeenpwned_enabled: false, max_breaches: 0, identifier_similarity_check_enabled: true },
+        },
+      },
+      flows: {
+        error: { ui_url: ui.error },
+        login: { ui_url: ui.login, lifespan: "10m" },
+        registration: { enabled: false, ui_url: ui.registration },
+        verification: { enabled: false, ui_url: ui.verification },
+        recovery: { enabled: true, use: "code", ui_url: ui.recovery },
+      },
+    },
+    log,
+    ciphers: { algorithm: "xchacha20-poly1305" },
+    // Upstream's IAM parameters, unchanged so both environments hash like upstream prod.
+    hashers: { algorithm: "argon2", argon2: { parallelism: 4, memory: "256KB", iterations: 3, salt_length: 16, key_length: 32 } },
+    identity: { default_schema_id: "admin", schemas: schemas("iam") },
+    courier: { smtp: { from_address: input.fromAddress, from_name: "Olympus" } },
+  };
+}
+
+export function hydraConfig(domain: IdentityDomain) {
+  const ports = oryPorts[domain];
+  return {
+    serve: {
+      public: { host: "0.0.0.0", port: ports.hydraPublic },
+      admin: { host: "0.0.0.0", port: ports.hydraAdmin },
+      cookies: { same_site_mode: "Lax" },
+    },
+    oidc: { subject_identifiers: { supported_types: ["pairwise", "public"] } },
+    log,
+  };
+}
+
+const toYaml = (value: unknown) => stringify(value, { lineWidth: 0 });
+
+export function renderOryConfigs(input: Record<IdentityDomain, OryRenderInput>): Record<string, string> {
+  return {
+    "ciam-kratos/kratos.yml": toYaml(ciamKratosConfig(input.ciam)),
+    "iam-kratos/kratos.yml": toYaml(iamKratosConfig(input.iam)),
+    "ciam-hydra/hydra.yml": toYaml(hydraConfig("ciam")),
+    "iam-hydra/hydra.yml": toYaml(hydraConfig("iam")),
+  };
+}

@@ -1,0 +1,40 @@
+import { databases, identityDomains } from "../lib/topology";
+
+const identifier = (name: string) => {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a safe SQL identifier: ${name}`);
+  return name;
+};
+const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
+
+/** Runs once, when PostgreSQL initialises an empty data directory. */
+export function renderInitDb(): string {
+  return [
+    "-- Runs on PostgreSQL's first start only (docker-entrypoint-initdb.d, empty data directory).",
+    ...databases.map((database) => `CREATE DATABASE ${identifier(database)};`),
+    "",
+  ].join("\n");
+}
+
+/** The Olympus SDK's settings table (see @olympusoss/sdk settings.ts), created if the SDK has not yet. */
+const settingsTable = (table: string) =>
+  `CREATE TABLE IF NOT EXISTS ${identifier(table)} (key TEXT PRIMARY KEY, value TEXT NOT NULL, encrypted BOOLEAN NOT NULL DEFAULT FALSE, category TEXT NOT NULL DEFAULT 'general', updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW());`;
+
+/**
+ * Upserts settings into both domains' SDK settings tables in the `olympus` database. Run on every
+ * deploy, so the database always holds what the stack config says.
+ */
+export function renderSettingsSql(settings: Record<string, string | number | boolean>, category: string): string {
+  const lines = ["BEGIN;"];
+  for (const domain of identityDomains) {
+    const table = `${domain}_settings`;
+    lines.push(settingsTable(table));
+    for (const [key, value] of Object.entries(settings)) {
+      lines.push(
+        `INSERT INTO ${identifier(table)} (key, value, encrypted, category, updated_at) VALUES (${literal(key)}, ${literal(String(value))}, FALSE, ${literal(category)}, NOW()) ` +
+          `ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, category = EXCLUDED.category, updated_at = NOW();`,
+      );
+    }
+  }
+  lines.push("COMMIT;", "");
+  return lines.join("\n");
+}

@@ -1,0 +1,85 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Environment } from "../lib/config";
+import { runSoakGate, type SoakPlan, type SoakResult } from "./soakRuntime";
+
+export const soakProviderVersion = "1";
+
+export interface SoakInputs {
+  providerVersion: string;
+  environment: Environment;
+  /** What was deployed (rendered files plus images): the gate runs once per value. */
+  releaseFingerprint: string;
+  plan: SoakPlan;
+}
+
+export interface SoakOutputs extends SoakInputs {
+  result: SoakResult;
+}
+
+const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/**
+ * The release gate as a dynamic resource. It is keyed by the release fingerprint, so a preview shows it
+ * only when something deployed changed, and `up` runs smoke checks and the soak exactly once per
+ * release. A failure throws: the update fails and the pipeline never reaches prod.
+ */
+export const soakProvider: pulumi.dynamic.ResourceProvider<SoakInputs, SoakOutputs> = {
+  async check(_olds, news) {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    if (news.environment === "prod") failures.push({ property: "environment", reason: "the soak logs in synthetic users, which never exist in prod" });
+    const slo = news.plan?.slo;
+    if (slo && (slo as unknown) !== unknown) {
+      if (!(slo.minSuccessRate >= 0 && slo.minSuccessRate <= 1)) failures.push({ property: "plan", reason: `minSuccessRate must be within 0..1; got ${slo.minSuccessRate}` });
+      if (!(slo.loginsPerMinute > 0)) failures.push({ property: "plan", reason: `loginsPerMinute must be positive; got ${slo.loginsPerMinute}` });
+    }
+    return { inputs: news, failures };
+  },
+
+  async diff(_id, olds, news) {
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    // Where the checks connect (tunnel credentials, addresses of a woken server) is not a new release.
+    const changed =
+      olds.releaseFingerprint !== news.releaseFingerprint ||
+      olds.providerVersion !== news.providerVersion ||
+      !same(olds.plan?.slo, news.plan?.slo) ||
+      !same(olds.plan?.users?.count, news.plan?.users?.count);
+    return { changes: changed };
+  },
+
+  async create(inputs) {
+    if (inputs.environment === "prod") throw new Error("refusing to run the soak in a prod environment");
+    const result = await runSoakGate(inputs.plan);
+    return { id: `soak-${inputs.releaseFingerprint.slice(0, 16)}`, outs: { ...inputs, result } };
+  },
+
+  async update(_id, _olds, news) {
+    if (news.environment === "prod") throw new Error("refusing to run the soak in a prod environment");
+    return { outs: { ...news, result: await runSoakGate(news.plan) } };
+  },
+
+  async delete() {
+    // Nothing to undo: the soak only observed.
+  },
+};
+
+export interface SoakArgs {
+  environment: pulumi.Input<Environment>;
+  releaseFingerprint: pulumi.Input<string>;
+  plan: pulumi.Input<SoakPlan>;
+}
+
+/** Smoke test plus soak of one release; its outputs are the last soak's results. */
+export class Soak extends pulumi.dynamic.Resource {
+  declare readonly result: pulumi.Output<SoakResult>;
+
+  constructor(name: string, args: SoakArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      soakProvider,
+      name,
+      { providerVersion: soakProviderVersion, ...args, result: undefined },
+      { ...opts, additionalSecretOutputs: ["plan"] },
+      "olympus:seed",
+      "Soak",
+    );
+  }
+}

@@ -1,0 +1,123 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Environment, PlainConfig } from "../lib/config";
+import type { SyntheticIdentityPlan } from "./identities";
+import { countWithTunnel, removeSyntheticUsers, seedSyntheticUsers } from "./syntheticUsersRuntime";
+import type { Endpoint } from "./tunnel";
+
+/** Bump when the provider's behaviour changes: provider code changes are not diffs by themselves. */
+export const syntheticUsersProviderVersion = "1";
+
+export interface SyntheticUsersInputs {
+  providerVersion: string;
+  stack: string;
+  environment: Environment;
+  seed: number;
+  run: string;
+  count: number;
+  /** The CIAM Kratos admin API: direct URL, or through an SSH tunnel to the host's loopback. */
+  endpoint: Endpoint;
+  /** The one password every synthetic user gets. */
+  password: string;
+  batchSize: number;
+  concurrency: number;
+}
+
+export interface SyntheticUsersOutputs extends SyntheticUsersInputs {
+  /** Synthetic identities of this run that Kratos holds. */
+  total: number;
+}
+
+/** Engine sentinel for a value not known yet during preview; it can reach check/diff for any input. */
+const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const isKnown = (value: unknown) => value !== unknown && value !== undefined;
+
+export function syntheticPlan(config: Pick<PlainConfig, "seeding"> & { stack: string }): SyntheticIdentityPlan {
+  return { stack: config.stack, seed: config.seeding.seed, run: `seed-${config.seeding.seed}` };
+}
+
+const refuseProd = (inputs: Pick<SyntheticUsersInputs, "environment" | "stack">) => {
+  if (inputs.environment === "prod") throw new Error(`refusing to seed synthetic users into ${inputs.stack}: it is a prod environment`);
+};
+
+/**
+ * Dynamic provider for SyntheticUsers. Each method loads what it needs itself (no captured modules or
+ * credentials, as closure serialization requires) and works from what Kratos holds, so every
+ * operation is idempotent. Preview runs only check and diff, which have no side effects.
+ */
+export const syntheticUsersProvider: pulumi.dynamic.ResourceProvider<SyntheticUsersInputs, SyntheticUsersOutputs> = {
+  async check(_olds, news) {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    if (isKnown(news.environment) && news.environment === "prod") {
+      failures.push({ property: "environment", reason: "synthetic users are never seeded into a prod environment" });
+    }
+    if (isKnown(news.count) && !(Number.isInteger(news.count) && news.count >= 0 && news.count <= 100_000)) {
+      failures.push({ property: "count", reason: `must be an integer from 0 to 100000; got ${JSON.stringify(news.count)}` });
+    }
+    if (isKnown(news.seed) && !Number.isInteger(news.seed)) failures.push({ property: "seed", reason: `must be an integer; got ${JSON.stringify(news.seed)}` });
+    if (isKnown(news.password) && !(typeof news.password === "string" && news.password.length >= 8)) {
+      failures.push({ property: "password", reason: "must be at least 8 characters (Kratos's minimum)" });
+    }
+    return { inputs: news, failures };
+  },
+
+  async diff(_id, olds, news) {
+    // A new stack or run is a different set of identities; a new password means re-importing them.
+    const replaceKeys = ["stack", "run", "password"] as const;
+    const updateKeys = ["count", "seed", "providerVersion", "batchSize", "concurrency"] as const;
+    const differs = (key: keyof SyntheticUsersInputs) => !isKnown(news[key]) || JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
+    const replaces = replaceKeys.filter(differs);
+    const updates = updateKeys.filter(differs);
+    return { changes: replaces.length + updates.length > 0, replaces, detailedDiff: undefined, deleteBeforeReplace: true };
+  },
+
+  async create(inputs) {
+    refuseProd(inputs);
+    const total = await seedSyntheticUsers(inputs);
+    return { id: `${inputs.stack}/${inputs.run}`, outs: { ...inputs, total } };
+  },
+
+  async read(id, props) {
+    if (!props) throw new Error(`cannot read synthetic users ${id} without their recorded inputs`);
+    return { id, props: { ...props, total: await countWithTunnel(props) } };
+  },
+
+  async update(_id, _olds, news) {
+    refuseProd(news);
+    return { outs: { ...news, total: await seedSyntheticUsers(news) } };
+  },
+
+  async delete(_id, props) {
+    await removeSyntheticUsers(props);
+  },
+};
+
+export interface SyntheticUsersArgs {
+  stack: pulumi.Input<string>;
+  environment: pulumi.Input<Environment>;
+  seed: pulumi.Input<number>;
+  run: pulumi.Input<string>;
+  count: pulumi.Input<number>;
+  endpoint: pulumi.Input<Endpoint>;
+  password: pulumi.Input<string>;
+  /** Identities per batch request. @default 1000 */
+  batchSize?: pulumi.Input<number>;
+  /** Batch requests in flight. @default 2 */
+  concurrency?: pulumi.Input<number>;
+}
+
+/** N deterministic synthetic identities in a non-prod CIAM Kratos, tagged so they can be removed exactly. */
+export class SyntheticUsers extends pulumi.dynamic.Resource {
+  declare readonly total: pulumi.Output<number>;
+  declare readonly count: pulumi.Output<number>;
+
+  constructor(name: string, args: SyntheticUsersArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      syntheticUsersProvider,
+      name,
+      { providerVersion: syntheticUsersProviderVersion, batchSize: 1000, concurrency: 2, ...args, total: undefined },
+      { ...opts, additionalSecretOutputs: ["password", "endpoint"], deleteBeforeReplace: true },
+      "olympus:seed",
+      "SyntheticUsers",
+    );
+  }
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, crossStackRules, parseStackConfig, turnstileTestKeys } from "../../lib/config";
+import { committedStackConfig } from "../helpers/stackConfig";
+
+const parse = (stack: string, raw: Record<string, string>) => parseStackConfig(stack, raw);
+const staging = (overrides: Record<string, string> = {}) => committedStackConfig("staging", overrides);
+const prod = (overrides: Record<string, string> = {}) => committedStackConfig("prod", overrides);
+const json = (value: unknown) => JSON.stringify(value);
+
+function problemsOf(stack: string, raw: Record<string, string>): string[] {
+  try {
+    parse(stack, raw);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error("expected the config to be rejected");
+}
+
+describe("the committed stacks", () => {
+  it("parse into the sanctioned staging/prod shapes", () => {
+    const s = parse("staging", staging());
+    const p = parse("prod", prod());
+    expect([s.environment, s.domain, s.serverType]).toEqual(["staging", "staging.example.com", "cax11"]);
+    expect([p.environment, p.domain, p.serverType]).toEqual(["prod", "example.com", "cax21"]);
+    expect(p.protect && p.backups).toBe(true);
+    expect(s.seeding.enabled).toBe(true);
+    expect(p.seeding.enabled).toBe(false);
+    expect(s.mail.mode).toBe("mailpit");
+    expect(p.mail.mode).toBe("smtp");
+    expect(crossStackRules(s, p)).toEqual([]);
+  });
+});
+
+/**
+ * Each bad value must stop the program with a message naming the key, showing the bad value where it
+ * is not secret, and saying what is allowed.
+ */
+const badValues: { title: string; stack: "staging" | "prod"; overrides: Record<string, string>; key: string; mentions: string[] }[] = [
+  { title: "unknown server type", stack: "staging", overrides: { "olympus:serverType": "cx99" }, key: "olympus:serverType", mentions: ["cx99", "cax11"] },
+  { title: "x86 server type", stack: "prod", overrides: { "olympus:serverType": "cpx31" }, key: "olympus:serverType", mentions: ["cpx31", "cax21"] },
+  { title: "malformed domain", stack: "staging", overrides: { "olympus:domain": "Staging_Example..com" }, key: "olympus:domain", mentions: ["Staging_Example..com", "DNS name"] },
+  { title: "staging domain equal to prod's", stack: "staging", overrides: { "olympus:domain": "example.com" }, key: "olympus:domain", mentions: ["production domain", "staging.example.com"] },
+  { title: "prod serving another domain", stack: "prod", overrides: { "olympus:domain": "other.example.org" }, key: "olympus:domain", mentions: ["other.example.org", "example.com"] },
+  { title: "empty admin CIDRs", stack: "staging", overrides: { "olympus:adminCidrs": "[]" }, key: "olympus:adminCidrs", mentions: ["at least one"] },
+  { title: "malformed admin CIDR", stack: "staging", overrides: { "olympus:adminCidrs": json(["10.0.0.300/24"]) }, key: "olympus:adminCidrs.0", mentions: ["10.0.0.300/24", "CIDR"] },
+  { title: "SSH open to the world in prod", stack: "prod", overrides: { "olympus:adminCidrs": json(["0.0.0.0/0"]) }, key: "olympus:adminCidrs", mentions: ["0.0.0.0/0", "whole internet"] },
+  { title: "seeding enabled in prod", stack: "prod", overrides: { "olympus:seeding": json({ enabled: true, count: 10, seed: 1 }), "olympus:syntheticPassword": "correct-horse-battery" }, key: "olympus:seeding.enabled", mentions: ["never seeded into prod"] },
+  { title: "a missing secret", stack: "staging", overrides: { "olympus:syntheticPassword": "" }, key: "olympus:syntheticPassword", mentions: ["missing secret"] },
+  { title: "a missing Hetzner token", stack: "prod", overrides: { "hcloud:token": "" }, key: "hcloud:token", mentions: ["missing secret"] },
+  { title: "zero rate limit", stack: "staging", overrides: { "olympus:rateLimits": json({ login: { events: 0, window: "1m" }, lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 }, captcha: "test-keys", captchaSiteKey: null }) }, key: "olympus:rateLimits.login.events", mentions: ["0", ">0"] },
+  { title: "negative rate limit", stack: "prod", overrides: { "olympus:rateLimits": json({ login: { events: -5, window: "1m" }, lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 }, captcha: "turnstile", captchaSiteKey: "0x4AAAAAAAexampleSiteKey" }) }, key: "olympus:rateLimits.login.events", mentions: ["-5"] },
+  { title: "malformed rate-limit window", stack: "staging", overrides: { "olympus:rateLimits": json({ login: { events: 10, window: "1 minute" }, lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 }, captcha: "test-keys", captchaSiteKey: null }) }, key: "olympus:rateLimits.login.window", mentions: ["1 minute", "10s, 1m or 1h"] },
+  { title: "mail sandbox off in staging without a sandbox provider", stack: "staging", overrides: { "olympus:mail": json({ mode: "smtp", sandbox: null, spfInclude: null }), "olympus:smtpUri": "smtp://user:pw@smtp.sendgrid.net:587" }, key: "olympus:mail.sandbox", mentions: ["must not send live mail", "postmark-test"] },
+  { title: "a named sandbox whose URI points at a live provider", stack: "staging", overrides: { "olympus:mail": json({ mode: "smtp", sandbox: "postmark-test", spfInclude: null }), "olympus:smtpUri": "smtp://realtoken:realtoken@smtp.postmarkapp.com:587" }, key: "olympus:smtpUri", mentions: ["does not point at that sandbox"] },
+  { title: "Mailpit in prod", stack: "prod", overrides: { "olympus:mail": json({ mode: "mailpit", sandbox: null, spfInclude: null }) }, key: "olympus:mail.mode", mentions: ["mailpit", "smtp"] },
+  { title: "CAPTCHA test keys in prod", stack: "prod", overrides: { "olympus:rateLimits": json({ login: { events: 10, window: "1m" }, lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 }, captcha: "test-keys", captchaSiteKey: null }) }, key: "olympus:rateLimits.captcha", mentions: ["test-keys", "turnstile"] },
+  { title: "prod unprotected", stack: "prod", overrides: { "olympus:protect": "false" }, key: "olympus:protect", mentions: ["false", "true"] },
+  { title: "prod without backups", stack: "prod", overrides: { "olympus:backups": "false" }, key: "olympus:backups", mentions: ["false", "true"] },
+  { title: "prod asleep", stack: "prod", overrides: { "olympus:awake": "false" }, key: "olympus:awake", mentions: ["never sleeps"] },
+  { title: "a staged rollout in prod", stack: "prod", overrides: { "olympus:stagedRollout": json({ hera: "v9.9.9" }) }, key: "olympus:stagedRollout", mentions: ["v9.9.9", "{}"] },
+  { title: "a staged rollout of an unknown service", stack: "staging", overrides: { "olympus:stagedRollout": json({ nginx: "1.0" }) }, key: "olympus:stagedRollout", mentions: ["nginx"] },
+  { title: "unknown environment kind", stack: "staging", overrides: { "olympus:environment": "qa" }, key: "olympus:environment", mentions: ["qa", "staging", "prod", "dev"] },
+  { title: "location without ARM servers", stack: "staging", overrides: { "olympus:location": "ash" }, key: "olympus:location", mentions: ["ash", "fsn1"] },
+  { title: "lockout below the SDK minimum", stack: "staging", overrides: { "olympus:rateLimits": json({ login: { events: 10, window: "1m" }, lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 10 }, captcha: "test-keys", captchaSiteKey: null }) }, key: "olympus:rateLimits.lockout.lockoutSeconds", mentions: ["10", "at least 60"] },
+  { title: "a typo in a key", stack: "staging", overrides: { "olympus:serverTyp": "cax11" }, key: "olympus:serverTyp", mentions: ["unknown key", "serverType"] },
+  { title: "a malformed Hetzner token", stack: "staging", overrides: { "hcloud:token": "short" }, key: "hcloud:token", mentions: ["64 letters and digits"] },
+  { title: "an existing host for staging", stack: "staging", overrides: { "olympus:existingHost": json({ address: "10.0.0.5", port: 22, user: "deploy", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==" }) }, key: "olympus:existingHost", mentions: ["dev tier only"] },
+];
+
+describe("bad configuration", () => {
+  it("covers at least 15 kinds of bad values", () => {
+    expect(badValues.length).toBeGreaterThanOrEqual(15);
+  });
+
+  it.each(badValues)("rejects $title, naming $key", ({ stack, overrides, key, mentions }) => {
+    const raw = stack === "staging" ? staging(overrides) : prod(overrides);
+    const problems = problemsOf(stack, raw);
+    const problem = problems.find((line) => line.startsWith(`${key}:`));
+    expect(problem, `problems were:\n${problems.join("\n")}`).toBeDefined();
+    for (const mention of mentions) expect(problem).toContain(mention);
+  });
+
+  it("never echoes a secret value in its messages", () => {
+    const leaked = "smtp://user:Sup3rSecretValue@smtp.sendgrid.net:587";
+    const problems = problemsOf("staging", staging({ "olympus:mail": json({ mode: "smtp", sandbox: "mailtrap-sandbox", spfInclude: null }), "olympus:smtpUri": leaked }));
+    expect(problems.join("\n")).not.toContain("Sup3rSecretValue");
+    expect(problems.some((line) => line.startsWith("olympus:smtpUri:"))).toBe(true);
+  });
+
+  it("lists every problem at once", () => {
+    const problems = problemsOf("staging", staging({ "olympus:serverType": "nope", "olympus:location": "nowhere" }));
+    expect(problems.map((line) => line.split(":").slice(0, 2).join(":"))).toEqual(expect.arrayContaining(["olympus:serverType", "olympus:location"]));
+  });
+
+  it("accepts a named sandbox whose URI really is that sandbox", () => {
+    const config = parse(
+      "staging",
+      staging({ "olympus:mail": json({ mode: "smtp", sandbox: "postmark-test", spfInclude: null }), "olympus:smtpUri": "smtp://POSTMARK_API_TEST:POSTMARK_API_TEST@smtp.postmarkapp.com:587" }),
+    );
+    expect(config.mail.sandbox).toBe("postmark-test");
+  });
+});
+
+describe("rules across stacks", () => {
+  const s = parse("staging", staging());
+  const p = parse("prod", prod());
+
+  it("rejects prod limits looser than staging's", () => {
+    const looser = { ...p, rateLimits: { ...p.rateLimits, login: { events: 1000, window: "1m" } } };
+    expect(crossStackRules(s, looser).join("\n")).toMatch(/olympus:rateLimits.login: prod allows 1000 per 1m, looser than staging's 100 per 1m/);
+  });
+
+  it("rejects a prod lockout looser than staging's", () => {
+    const looser = { ...p, rateLimits: { ...p.rateLimits, lockout: { maxAttempts: 50, windowSeconds: 600, lockoutSeconds: 60 } } };
+    expect(crossStackRules(s, looser).join("\n")).toContain("olympus:rateLimits.lockout");
+  });
+
+  it("compares rates, not raw numbers", () => {
+    // 5 per 10s (0.5/s) is looser than staging's 100 per minute (1.67/s)? No: it is stricter.
+    const upstream = { ...p, rateLimits: { ...p.rateLimits, login: { events: 5, window: "10s" } } };
+    expect(crossStackRules(s, upstream)).toEqual([]);
+  });
+
+  it("keeps the Turnstile test key out of prod", () => {
+    const problems = problemsOf("prod", prod({ "olympus:rateLimits": json({ ...p.rateLimits, captchaSiteKey: turnstileTestKeys.siteKey }) }));
+    expect(problems.join("\n")).toContain("always-pass test key");
+  });
+});
