@@ -11,7 +11,6 @@ import type { OlympusHost } from "./lib/host";
 import { estimateMonthlyCost, uptimeShare, type ServerType } from "./lib/pricing";
 import { loadStackConfig } from "./lib/stackConfig";
 import { hostnames, hostRecordLabel, loopbackPorts } from "./lib/topology";
-import { resolveImages } from "./lib/versions";
 import { syntheticEmails } from "./seed/identities";
 import { syntheticPlan } from "./seed/syntheticUsers";
 
@@ -46,6 +45,7 @@ const publicHostnames = hostnames(config.domain, config.siteSubdomain);
 
 if (!config.existingHost) {
   new Dns(`${name}-dns`, {
+    environment: config.environment,
     domain: config.domain,
     zone: config.dnsZone,
     hostnames: Object.values(publicHostnames),
@@ -62,7 +62,7 @@ const olympus = new OlympusStack(`${name}-app`, {
   environment: config.environment,
   domain: config.domain,
   siteSubdomain: config.siteSubdomain,
-  images: resolveImages(config.stagedRollout),
+  stagedRollout: config.stagedRollout,
   host,
   secrets: secrets.generated,
   mail,

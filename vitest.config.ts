@@ -2,6 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // The JSON report feeds .ci/run's "N passed, M failed" line.
+    reporters: ["default", ["json", { outputFile: ".pulumi/test-results.json" }]],
     projects: [
       {
         test: {

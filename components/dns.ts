@@ -16,6 +16,8 @@ export interface DnsArgs {
   spfInclude?: string;
   /** Pulumi `protect` and Hetzner delete protection on a zone this stack creates. @default false */
   protect?: boolean;
+  /** Environment kind, written into the zone's labels. */
+  environment: string;
   /** TTL of every record in seconds. @default 300 */
   ttl?: number;
 }
@@ -77,7 +79,7 @@ export class Dns extends pulumi.ComponentResource {
       args.zone === "create"
         ? new hcloud.Zone(
             `${name}-zone`,
-            { name: args.domain, mode: "primary", ttl, deleteProtection: protect, labels: { stack: pulumi.getStack(), "managed-by": "pulumi" } },
+            { name: args.domain, mode: "primary", ttl, deleteProtection: protect, labels: { env: args.environment, stack: pulumi.getStack(), "managed-by": "pulumi" } },
             { parent: this, protect },
           ).name
         : pulumi.output(args.domain);

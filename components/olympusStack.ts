@@ -5,7 +5,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../lib/config";
 import type { OlympusHost } from "../lib/host";
 import { composeProjectDir } from "../lib/topology";
-import type { ImageName } from "../lib/versions";
+import { resolveImages, type StagedRollout } from "../lib/versions";
+import { parse } from "yaml";
+import type { ComposeFile } from "../render/compose";
 import { bundleFiles, releaseFingerprint, renderDeployment, type RenderedFiles } from "../render/deployment";
 import type { MailSandbox } from "./mailSandbox";
 import type { RateLimits } from "./rateLimits";
@@ -18,8 +20,8 @@ export interface OlympusStackArgs {
   domain: string;
   /** Label of the brochure site. @default "olympus" */
   siteSubdomain?: string;
-  /** Image per service, from the shared version table (plus the stack's staged rollout). */
-  images: Record<ImageName, string>;
+  /** Tags this stack runs ahead of the shared version table (staging only). @default {} */
+  stagedRollout?: StagedRollout;
   /** Where the platform runs. */
   host: OlympusHost;
   /** Generated service secrets. Secret. */
@@ -52,12 +54,15 @@ export class OlympusStack extends pulumi.ComponentResource {
   readonly files: pulumi.Output<RenderedFiles>;
   /** Hash of all files and images: changes exactly when a new release is deployed. */
   readonly releaseFingerprint: pulumi.Output<string>;
+  /** Names of the compose services deployed. */
+  readonly services: pulumi.Output<string[]>;
   /** The step after which every service is healthy; absent when nothing is deployed. */
   readonly started?: remote.Command;
 
   constructor(name: string, args: OlympusStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("olympus:app:OlympusStack", name, {}, opts);
 
+    const images = resolveImages(args.stagedRollout);
     const render = () =>
       pulumi
         .all([args.secrets, args.mail.courierUri, args.edge.captchaSecretKey, args.syntheticPassword, args.authorizedKeys])
@@ -67,7 +72,7 @@ export class OlympusStack extends pulumi.ComponentResource {
             environment: args.environment,
             domain: args.domain,
             siteSubdomain: args.siteSubdomain ?? "olympus",
-            images: args.images,
+            images,
             mail: args.mail.settings,
             edge: args.edge.settings,
             loginSimulation: args.loginSimulation ?? { loginsPerHour: 0, emails: [] },
@@ -102,7 +107,8 @@ export class OlympusStack extends pulumi.ComponentResource {
           create: `${composeProjectDir}/olympus-deploy.sh up`,
           delete: `${composeProjectDir}/olympus-deploy.sh down`,
           // Re-run when anything deployed changes; the hash reveals nothing about the secrets in it.
-          triggers: [this.releaseFingerprint, args.host.machineId],
+          // What runs is recorded in plain text so the policy pack can hold it to the version table.
+          triggers: [this.releaseFingerprint, args.host.machineId, this.services.apply((services) => JSON.stringify({ images, stagedRollout: args.stagedRollout ?? {}, services }))],
           logging: "stdoutAndStderr",
         },
         { parent: this, dependsOn: [install] },
@@ -110,7 +116,9 @@ export class OlympusStack extends pulumi.ComponentResource {
     };
 
     this.files = pulumi.secret(render());
-    this.releaseFingerprint = pulumi.unsecret(this.files.apply((files) => releaseFingerprint(files, args.images)));
+    this.releaseFingerprint = pulumi.unsecret(this.files.apply((files) => releaseFingerprint(files, images)));
+    // compose.yml holds no secret values (they are interpolated from .env on the host).
+    this.services = pulumi.unsecret(this.files.apply((files) => Object.keys((parse(files["compose.yml"]!.content) as ComposeFile).services)));
     if (args.deploy ?? true) this.started = deploy(this.files);
     this.registerOutputs({ releaseFingerprint: this.releaseFingerprint });
   }

@@ -117,7 +117,9 @@ export const configSchema = z.strictObject({
       /** The machine's SSH host public key (ssh-keyscan), pinned by every remote step. */
       hostKey: sshPublicKey,
     })
-    .nullable(),
+    // Pulumi drops a null default: absent and null both mean "a Hetzner server".
+    .nullish()
+    .transform((value) => value ?? null),
   rateLimits: z.strictObject({
     login: rateLimitSchema,
     lockout: lockoutSchema,

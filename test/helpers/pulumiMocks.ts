@@ -112,6 +112,6 @@ const secretSignature = "4dabf18193072939515e22adb298388d";
 
 /** Whether a recorded input arrived as a secret, and its value. */
 export function secretInput(value: unknown): { secret: boolean; value: any } {
-  if (value && typeof value === "object" && secretSignature in value) return { secret: true, value: (value as { value: unknown }).value };
+  if (value && typeof value === "object" && secretSignature in value) return { secret: true, value: (value as unknown as { value: unknown }).value };
   return { secret: false, value };
 }

@@ -4,15 +4,15 @@ import { committedStackConfig, secretConfigKeys } from "../helpers/stackConfig";
 
 vi.mock("../../seed/syntheticUsers", async (importOriginal) => ({
   ...(await importOriginal<typeof import("../../seed/syntheticUsers")>()),
-  SyntheticUsers: (await import("../helpers/dynamicStandIns")).standInFor("olympus:seed", "SyntheticUsers", ["total"]),
+  SyntheticUsers: (await import("../helpers/dynamicStandIns.js")).standInFor("olympus:seed", "SyntheticUsers", ["total"]),
 }));
 vi.mock("../../seed/soak", async (importOriginal) => ({
   ...(await importOriginal<typeof import("../../seed/soak")>()),
-  Soak: (await import("../helpers/dynamicStandIns")).standInFor("olympus:seed", "Soak", ["result"]),
+  Soak: (await import("../helpers/dynamicStandIns.js")).standInFor("olympus:seed", "Soak", ["result"]),
 }));
 
 vi.mock("@pulumi/hcloud", async (importOriginal) =>
-  (await import("../helpers/pulumiMocks")).recordingOptions(await importOriginal<typeof import("@pulumi/hcloud")>(), ["Server", "PrimaryIp", "Volume", "Zone"]),
+  (await import("../helpers/pulumiMocks.js")).recordingOptions(await importOriginal<typeof import("@pulumi/hcloud")>(), ["Server", "PrimaryIp", "Volume", "Zone"]),
 );
 
 type Program = typeof import("../../index");
@@ -21,7 +21,7 @@ type Program = typeof import("../../index");
 async function runProgram(stack: string, overrides: Record<string, string> = {}): Promise<{ recorded: RecordedResource[]; program: Program }> {
   vi.resetModules();
   const recorded = installMocks({ stack, config: committedStackConfig(stack, overrides), secretKeys: secretConfigKeys });
-  const program = (await import("../../index")) as Program;
+  const program = (await import("../../index.js")) as Program;
   await valueOf(program.releaseFingerprint);
   await settled();
   return { recorded, program };

@@ -1,0 +1,32 @@
+/**
+ * `npm run parity [-- STAGING PROD] [--project-dir DIR]`: compares the configuration staging and prod
+ * derive (through the same loader the program uses) and the files they would deploy, prints the
+ * sanctioned differences, and fails on anything else.
+ */
+import { parseArgs } from "node:util";
+import { ConfigError, parseStackConfig } from "../lib/config";
+import { checkParity, formatParityTable } from "../lib/parity";
+import { decryptedConfig } from "./stacks";
+import { projectDir } from "./toolchain";
+
+async function main() {
+  const { values, positionals } = parseArgs({ options: { "project-dir": { type: "string" } }, allowPositionals: true });
+  const dir = values["project-dir"] ?? projectDir;
+  const [stagingStack = "staging", prodStack = "prod"] = positionals;
+  const staging = parseStackConfig(stagingStack, await decryptedConfig(dir, stagingStack));
+  const prod = parseStackConfig(prodStack, await decryptedConfig(dir, prodStack));
+  const report = await checkParity(staging, prod);
+  console.log(`Sanctioned differences between ${stagingStack} and ${prodStack}:\n`);
+  console.log(formatParityTable(report.differences));
+  console.log(`\nRendered files that differ (all explained by the keys above): ${report.differingFiles.join(", ") || "none"}`);
+  if (!report.ok) {
+    console.error(`\nparity FAILED:\n  - ${report.problems.join("\n  - ")}`);
+    process.exit(1);
+  }
+  console.log("\nparity OK: no difference outside the sanctioned list");
+}
+
+main().catch((error) => {
+  console.error(error instanceof ConfigError ? error.message : (error as Error).message);
+  process.exit(1);
+});

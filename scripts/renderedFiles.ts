@@ -1,0 +1,45 @@
+export type FileSet = Record<string, { content: string; secret: boolean }>;
+
+export const redactedValue = "<redacted>";
+
+/**
+ * Redacts the secret values of secret files: .env values, private keys. Everything else in them (names,
+ * structure) stays, so the output still shows what would be deployed.
+ */
+export function redact(files: FileSet): FileSet {
+  const redacted: FileSet = {};
+  for (const [path, file] of Object.entries(files)) {
+    let content = file.content;
+    if (file.secret) {
+      content = content
+        .replace(/^([A-Z0-9_]+)='.*'$/gm, `$1='${redactedValue}'`)
+        .replace(/-----BEGIN ([A-Z ]*PRIVATE KEY)-----[\s\S]*?-----END \1-----/g, `-----BEGIN $1-----\n${redactedValue}\n-----END $1-----`);
+    }
+    redacted[path] = { content, secret: file.secret };
+  }
+  return redacted;
+}
+
+interface StateExport {
+  deployment?: { resources?: { type: string; urn: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }[] };
+}
+
+const plain = (value: unknown): unknown =>
+  value && typeof value === "object" && "plaintext" in value ? JSON.parse((value as { plaintext: string }).plaintext) : value;
+
+/**
+ * The files of a stack's last deployment, decoded from the install step's stdin in its state
+ * (`pulumi stack export --show-secrets`): path, mode and base64 content per line.
+ */
+export function filesFromState(state: StateExport): FileSet {
+  const install = state.deployment?.resources?.find((resource) => resource.type === "command:remote:Command" && resource.urn.endsWith("-install"));
+  const bundle = plain(install?.inputs?.stdin);
+  if (typeof bundle !== "string") throw new Error("the stack has no deployment in its state yet; run `pulumi up` first, or render without --reveal");
+  const files: FileSet = {};
+  for (const line of bundle.split("\n").filter(Boolean)) {
+    const [path, mode, content] = line.split("\t");
+    if (!path || !mode || content === undefined) throw new Error(`malformed bundle line for ${path ?? "?"}`);
+    files[path] = { content: Buffer.from(content, "base64").toString("utf8"), secret: mode === "0600" };
+  }
+  return files;
+}

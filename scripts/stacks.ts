@@ -1,0 +1,18 @@
+import execa from "execa";
+import { pulumiEnvironment } from "./toolchain";
+
+/** Selects the stack in the (file) backend, creating it from its committed stack file when new. */
+export async function ensureStack(projectDir: string, stack: string, env = pulumiEnvironment()): Promise<void> {
+  await execa("pulumi", ["stack", "select", "--create", stack, "--non-interactive"], { cwd: projectDir, env });
+}
+
+/**
+ * The raw config Pulumi hands the program, secrets decrypted by the CLI (the stack's own secrets
+ * provider), as a map of namespaced keys to strings.
+ */
+export async function decryptedConfig(projectDir: string, stack: string, env = pulumiEnvironment()): Promise<Record<string, string>> {
+  await ensureStack(projectDir, stack, env);
+  const { stdout } = await execa("pulumi", ["config", "--json", "--show-secrets", "--stack", stack], { cwd: projectDir, env });
+  const entries = JSON.parse(stdout) as Record<string, { value?: string }>;
+  return Object.fromEntries(Object.entries(entries).map(([key, entry]) => [key, entry.value ?? ""]));
+}

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Logs synthetic users in through the CIAM Kratos login API at a steady hourly rate, so staging's
+# session and audit history accumulates like production's. Staging only.
+set -eu
+
+emails_file=/etc/login-simulator/synthetic-emails.txt
+rate="$(cat /etc/login-simulator/logins-per-hour)"
+interval=$((3600 / rate))
+count="$(wc -l < "$emails_file")"
+
+while true; do
+  line=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % count + 1 ))
+  email="$(sed -n "${line}p" "$emails_file")"
+  flow="$(curl -fsS "$KRATOS_PUBLIC_URL/self-service/login/api" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p' | head -n 1)"
+  status="$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    --data "{\"method\":\"password\",\"identifier\":\"$email\",\"password\":\"$SYNTHETIC_PASSWORD\"}" \
+    "$KRATOS_PUBLIC_URL/self-service/login?flow=$flow")"
+  echo "login-simulator: $email -> $status"
+  sleep "$interval"
+done

@@ -1,0 +1,134 @@
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { installMocks, ofType, resourceOptions, secretInput, settled, valueOf, type RecordedResource } from "../helpers/pulumiMocks";
+
+vi.mock("@pulumi/command", async (importOriginal) => {
+  const original = await importOriginal<typeof import("@pulumi/command")>();
+  const { recordingOptions } = await import("../helpers/pulumiMocks.js");
+  return { ...original, remote: recordingOptions(original.remote, ["Command"]) };
+});
+
+let recorded: RecordedResource[];
+let modules: {
+  hetzner: typeof import("../../components/hetznerHost");
+  existing: typeof import("../../components/existingHost");
+  app: typeof import("../../components/olympusStack");
+  mail: typeof import("../../components/mailSandbox");
+  edge: typeof import("../../components/rateLimits");
+  secrets: typeof import("../../components/stackSecrets");
+};
+
+beforeAll(async () => {
+  recorded = installMocks({ stack: "staging", config: {} });
+  modules = {
+    hetzner: await import("../../components/hetznerHost.js"),
+    existing: await import("../../components/existingHost.js"),
+    app: await import("../../components/olympusStack.js"),
+    mail: await import("../../components/mailSandbox.js"),
+    edge: await import("../../components/rateLimits.js"),
+    secrets: await import("../../components/stackSecrets.js"),
+  };
+});
+
+const rateLimits = { login: { events: 100, window: "1m" }, lockout: { maxAttempts: 10, windowSeconds: 600, lockoutSeconds: 300 }, captcha: "test-keys" as const, captchaSiteKey: null };
+
+describe("HetznerHost", () => {
+  it("opens 80/443 tcp and 443 udp to the world, 22 to the admin networks, and nothing else", async () => {
+    const secrets = new modules.secrets.StackSecrets("fw-secrets", { stack: "staging" });
+    const host = new modules.hetzner.HetznerHost("fw", {
+      environment: "staging", serverType: "cax11", location: "fsn1", adminCidrs: ["203.0.113.0/24", "2001:db8::/48"],
+      deployKey: secrets.deployKey, hostKey: secrets.hostKey, reverseDnsName: "host.staging.example.com",
+    });
+    await valueOf(host.ipv6);
+    await settled();
+    const firewall = ofType(recorded, "hcloud:index/firewall:Firewall").find((r) => r.name === "fw-firewall")!;
+    const rules = firewall.inputs.rules.map((rule: Record<string, unknown>) => `${rule.direction} ${rule.protocol}/${rule.port} from ${(rule.sourceIps as string[]).join(",")}`);
+    expect(rules).toEqual([
+      "in tcp/80 from 0.0.0.0/0,::/0",
+      "in tcp/443 from 0.0.0.0/0,::/0",
+      "in udp/443 from 0.0.0.0/0,::/0",
+      "in tcp/22 from 203.0.113.0/24,2001:db8::/48",
+    ]);
+    const server = ofType(recorded, "hcloud:index/server:Server").find((r) => r.name === "fw-server")!;
+    expect(server.inputs.firewallIds).toEqual([Number(firewall.id)]);
+    expect(await valueOf(host.ipv6)).toMatch(/^2001:db8:[0-9a-f]+::1$/);
+    const connection = await valueOf(host.connection);
+    expect(connection).toMatchObject({ user: "deploy", port: 22, hostKey: expect.stringMatching(/^ssh-ed25519 AAAA[^ ]+$/) });
+  });
+
+  it("deletes only the server while asleep; IPs, volume and firewall stay", async () => {
+    const before = recorded.length;
+    const secrets = new modules.secrets.StackSecrets("asleep-secrets", { stack: "staging" });
+    const host = new modules.hetzner.HetznerHost("asleep", {
+      environment: "staging", serverType: "cax11", location: "fsn1", adminCidrs: ["203.0.113.0/24"], awake: false,
+      deployKey: secrets.deployKey, hostKey: secrets.hostKey, reverseDnsName: "host.staging.example.com",
+    });
+    await valueOf(host.ipv4);
+    await settled();
+    const mine = recorded.slice(before).filter((r) => r.name.startsWith("asleep-") && !r.name.startsWith("asleep-secrets"));
+    const types = mine.map((r) => r.type);
+    expect(types).not.toContain("hcloud:index/server:Server");
+    expect(types).not.toContain("hcloud:index/volumeAttachment:VolumeAttachment");
+    expect(types).toEqual(expect.arrayContaining(["hcloud:index/primaryIp:PrimaryIp", "hcloud:index/volume:Volume", "hcloud:index/firewall:Firewall"]));
+    expect(await valueOf(host.machineId)).toBe("asleep");
+  });
+});
+
+describe("OlympusStack deploy over SSH", () => {
+  let app: InstanceType<typeof modules.app.OlympusStack>;
+  const byName = (suffix: string) => recorded.find((r) => r.name === `deploy-app-${suffix}`)!;
+
+  beforeAll(async () => {
+    const secrets = new modules.secrets.StackSecrets("deploy-secrets", { stack: "staging" });
+    const host = new modules.existing.ExistingHost("deploy-host", {
+      address: "192.0.2.10", user: "deploy", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEe5Wf8lZ7wFzm6XMWx3d7rZk1vGNsbvOLdTtJQ4b4Ty host", deployKey: secrets.deployKey,
+    });
+    app = new modules.app.OlympusStack("deploy-app", {
+      stack: "staging", environment: "staging", domain: "staging.example.com", host,
+      secrets: secrets.generated,
+      mail: new modules.mail.MailSandbox("deploy-mail", { mail: { mode: "mailpit", sandbox: null, spfInclude: null }, domain: "staging.example.com" }),
+      edge: new modules.edge.RateLimits("deploy-edge", { rateLimits }),
+      syntheticPassword: pulumi.secret("correct-horse-battery"),
+      loginSimulation: { loginsPerHour: 6, emails: ["a@staging.olympus.test"] },
+      authorizedKeys: ["ssh-ed25519 AAAA deploy"],
+    });
+    await valueOf(app.releaseFingerprint);
+    await settled();
+  });
+
+  it("prepares, installs, then starts, each step after the one before", async () => {
+    const dependencyOf = async (step: string) => {
+      const dependsOn = resourceOptions.get(`deploy-app-${step}`)?.dependsOn as pulumi.Resource[];
+      expect(dependsOn).toHaveLength(1);
+      return (await valueOf(dependsOn[0]!.urn)).split("::").pop();
+    };
+    expect(await dependencyOf("install")).toBe("deploy-app-prepare");
+    expect(await dependencyOf("up")).toBe("deploy-app-install");
+    expect(byName("prepare").inputs.create).toContain("olympus-deploy prepare");
+    expect(byName("install").inputs.create).toContain("olympus-deploy install");
+    expect(byName("up").inputs.create).toBe("/srv/olympus/deploy/olympus-deploy.sh up");
+    expect(byName("up").inputs.delete).toBe("/srv/olympus/deploy/olympus-deploy.sh down");
+  });
+
+  it("carries secrets only as secrets and never logs the upload", async () => {
+    const install = byName("install");
+    expect(install.inputs.logging).toBe("none");
+    const stdin = secretInput(install.inputs.stdin);
+    expect(stdin.secret).toBe(true);
+    expect(stdin.value).toContain(".env\t0600\t");
+    expect(secretInput(byName("prepare").inputs.connection).secret).toBe(true);
+    const files = await valueOf(app.files);
+    const env = files[".env"]!.content;
+    const secretValues = env.split("\n").filter(Boolean).map((line) => line.slice(line.indexOf("=") + 2, -1)).filter((value) => value.length >= 16);
+    for (const step of ["prepare", "install", "up"]) {
+      const plain = JSON.stringify({ ...byName(step).inputs, stdin: undefined, connection: undefined });
+      for (const value of secretValues) expect(plain.includes(value), `${step} leaks a secret`).toBe(false);
+    }
+  });
+
+  it("reruns the start step when a release changes, keyed by the fingerprint", async () => {
+    const triggers = byName("up").inputs.triggers as unknown[];
+    expect(triggers[0]).toBe(await valueOf(app.releaseFingerprint));
+    expect(JSON.parse(triggers[2] as string)).toMatchObject({ stagedRollout: {}, services: expect.arrayContaining(["mailpit", "login-simulator", "caddy"]) });
+  });
+});

@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { parseStackConfig } from "../../lib/config";
+import { checkParity, formatParityTable } from "../../lib/parity";
+import { committedStackConfig } from "../helpers/stackConfig";
+
+const staging = (overrides: Record<string, string> = {}) => parseStackConfig("staging", committedStackConfig("staging", overrides));
+const prod = (overrides: Record<string, string> = {}) => parseStackConfig("prod", committedStackConfig("prod", overrides));
+
+describe("the parity check", () => {
+  it("passes for the committed stacks and lists only sanctioned differences", async () => {
+    const report = await checkParity(staging(), prod());
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+    const keys = report.differences.map((row) => row.key);
+    expect(keys).toEqual(expect.arrayContaining(["environment", "domain", "serverType", "protect", "backups", "rateLimits.login.events", "mail.mode", "seeding.enabled", "soak.enabled", "hcloud:token"]));
+    expect(keys.every((key) => !key.startsWith("location") && !key.startsWith("image") && !key.startsWith("adminCidrs"))).toBe(true);
+    const token = report.differences.find((row) => row.key === "hcloud:token")!;
+    expect([token.staging, token.prod]).toEqual(["differs", "differs"]);
+    expect(report.differingFiles).toEqual(expect.arrayContaining(["Caddyfile", "compose.yml", ".env"]));
+    expect(formatParityTable(report.differences)).toMatch(/\| serverType +\| "cax11" +\| "cax21" +\|/);
+  });
+
+  it("fails on a difference outside the sanctioned list", async () => {
+    const report = await checkParity(staging(), prod({ "olympus:location": "hel1" }));
+    expect(report.ok).toBe(false);
+    expect(report.problems).toContain('location differs but is not a sanctioned difference: staging "fsn1", prod "hel1"');
+  });
+
+  it("fails when both stacks share a secret value", async () => {
+    const shared = "smtps://user:shared@email-smtp.eu-central-1.amazonaws.com:465";
+    const report = await checkParity(
+      staging({ "olympus:mail": JSON.stringify({ mode: "smtp", sandbox: "mailtrap-sandbox", spfInclude: null }), "olympus:smtpUri": shared.replace("email-smtp.eu-central-1.amazonaws.com", "sandbox.smtp.mailtrap.io") }),
+      prod({ "olympus:smtpUri": shared }),
+    );
+    expect(report.ok).toBe(true);
+    const token = "t".repeat(64);
+    const sharedToken = await checkParity(staging({ "hcloud:token": token }), prod({ "hcloud:token": token }));
+    expect(sharedToken.problems).toContain("secret hcloud:token has the same value in staging and prod; secrets are never shared");
+  });
+
+  it("reports a staged rollout as a visible difference, and prod looser than staging as a failure", async () => {
+    const rollout = await checkParity(staging({ "olympus:stagedRollout": JSON.stringify({ hera: "v2.11.0" }) }), prod());
+    expect(rollout.differences).toContainEqual({ key: "stagedRollout.hera", staging: '"v2.11.0"', prod: "(unset)" });
+    const looser = await checkParity(staging(), prod({ "olympus:rateLimits": JSON.stringify({ login: { events: 500, window: "1m" }, lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 }, captcha: "turnstile", captchaSiteKey: "0x4AAAAAAAexampleSiteKey" }) }));
+    expect(looser.problems.join("\n")).toContain("looser than staging's");
+  });
+});

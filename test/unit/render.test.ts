@@ -1,0 +1,190 @@
+import { parse } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseStackConfig, type StackConfig } from "../../lib/config";
+import { renderForConfig } from "../../lib/parity";
+import { hostnames, publicSiteNames } from "../../lib/topology";
+import { serviceImages } from "../../lib/versions";
+import { securityHeaders } from "../../render/caddyfile";
+import type { ComposeFile } from "../../render/compose";
+import type { RenderedFiles } from "../../render/deployment";
+import { environmentVariables, secretFormatProblems } from "../../render/environment";
+import { committedStackConfig } from "../helpers/stackConfig";
+
+const stacks = ["staging", "prod"] as const;
+const configs = {} as Record<(typeof stacks)[number], StackConfig>;
+const files = {} as Record<(typeof stacks)[number], RenderedFiles>;
+
+beforeAll(async () => {
+  for (const stack of stacks) {
+    configs[stack] = parseStackConfig(stack, committedStackConfig(stack));
+    files[stack] = await renderForConfig(configs[stack], stack);
+  }
+});
+
+const compose = (stack: (typeof stacks)[number]) => parse(files[stack]["compose.yml"]!.content) as ComposeFile;
+const kratos = (stack: (typeof stacks)[number], domain: "ciam" | "iam") => parse(files[stack][`${domain}-kratos/kratos.yml`]!.content);
+
+describe("the compose project", () => {
+  it("runs the same services and images in both stacks, apart from staging's mail sandbox and login simulator", () => {
+    const staging = compose("staging").services;
+    const prod = compose("prod").services;
+    expect(Object.keys(staging).filter((name) => !["mailpit", "login-simulator"].includes(name)).sort()).toEqual(Object.keys(prod).sort());
+    expect(Object.keys(staging)).toEqual(expect.arrayContaining(["mailpit", "login-simulator"]));
+    for (const [name, service] of Object.entries(prod)) expect(staging[name]?.image, name).toBe(service.image);
+    expect(Object.keys(prod).sort()).toEqual(
+      [
+        "caddy", "ciam-athena", "ciam-hera", "ciam-hydra", "ciam-hydra-migrate", "ciam-kratos", "ciam-kratos-migrate",
+        "iam-athena", "iam-hera", "iam-hydra", "iam-hydra-migrate", "iam-kratos", "iam-kratos-migrate", "pgadmin", "postgres", "site",
+      ].sort(),
+    );
+  });
+
+  it("pins every image to the shared version table", () => {
+    const images = Object.values(compose("prod").services).map((service) => service.image);
+    const table = Object.values(serviceImages).map((pin) => `${pin.repository}:${pin.tag}`);
+    for (const image of images) expect(table).toContain(image);
+    expect(images.every((image) => !image.endsWith(":latest"))).toBe(true);
+  });
+
+  it("publishes only Caddy on public ports; everything else binds to 127.0.0.1", () => {
+    for (const stack of stacks) {
+      for (const [name, service] of Object.entries(compose(stack).services)) {
+        for (const port of service.ports ?? []) {
+          if (name === "caddy") expect(["80:80", "443:443", "443:443/udp"]).toContain(port);
+          else expect(port, `${stack} ${name}`).toMatch(/^127\.0\.0\.1:/);
+        }
+      }
+      expect(compose(stack).services.caddy?.ports).toEqual(["80:80", "443:443", "443:443/udp"]);
+      expect(compose(stack).services["ciam-kratos"]?.ports).toEqual(["127.0.0.1:3100:5000", "127.0.0.1:3101:5001"]);
+    }
+  });
+
+  it("starts postgres, then migrations, then Ory, then apps, with Caddy last", () => {
+    const services = compose("prod").services;
+    expect(services["ciam-kratos-migrate"]?.depends_on).toEqual({ postgres: { condition: "service_healthy" } });
+    expect(services["ciam-kratos-migrate"]?.profiles).toEqual(["migrations"]);
+    expect(Object.keys(services["ciam-hera"]?.depends_on ?? {})).toEqual(["ciam-kratos", "ciam-hydra"]);
+    expect(Object.keys(services.caddy?.depends_on ?? {})).toEqual(expect.arrayContaining(["ciam-hera", "iam-hera", "ciam-athena", "iam-athena", "site"]));
+    const phases = JSON.parse(files.prod["phases.json"]!.content) as Record<string, string[]>;
+    expect(Object.keys(phases)).toEqual(["database", "migrations", "ory", "apps", "edge", "extras"]);
+    expect(phases.edge).toEqual(["caddy"]);
+    for (const name of Object.values(phases).flat()) expect(services[name] ?? compose("staging").services[name], name).toBeDefined();
+  });
+
+  it("keeps named volumes on the Hetzner data volume and every long-running service restarting", () => {
+    const file = compose("prod");
+    for (const volume of Object.values(file.volumes)) expect(volume.driver_opts.device).toMatch(/^\/srv\/olympus\/volumes\//);
+    for (const [name, service] of Object.entries(file.services)) {
+      expect(service.networks, name).toEqual(["intranet"]);
+      expect(service.restart, name).toBe(name.endsWith("-migrate") ? "no" : "unless-stopped");
+    }
+  });
+
+  it("refuses to start a service whose secret is missing", () => {
+    const kratosService = compose("prod").services["ciam-kratos"]!;
+    expect(kratosService.environment?.SECRETS_CIPHER).toBe("${CIAM_KRATOS_SECRET_CIPHER:?CIAM_KRATOS_SECRET_CIPHER must be set in .env}");
+  });
+
+  it("never enables demo accounts and sets CAPTCHA per environment", () => {
+    const staging = compose("staging").services["ciam-hera"]!.environment!;
+    const prod = compose("prod").services["ciam-hera"]!.environment!;
+    expect([staging.ALLOW_DEMO_ACCOUNTS, prod.ALLOW_DEMO_ACCOUNTS]).toEqual(["false", "false"]);
+    expect(staging.CAPTCHA_SITE_KEY).toBe("1x00000000000000000000AA");
+    expect(prod.CAPTCHA_SITE_KEY).toBe("0x4AAAAAAAexampleSiteKey");
+  });
+});
+
+describe("the Caddyfile", () => {
+  it("has one site block per public hostname, each importing the security headers", () => {
+    for (const stack of stacks) {
+      const caddyfile = files[stack]["Caddyfile"]!.content;
+      const names = hostnames(configs[stack].domain, configs[stack].siteSubdomain);
+      for (const site of publicSiteNames) {
+        const blocks = caddyfile.split(/\n\n/).filter((block) => block.startsWith(`${names[site]} {`));
+        expect(blocks, `${stack} ${names[site]}`).toHaveLength(1);
+        expect(blocks[0]).toContain("import security_headers");
+      }
+      for (const [header, value] of Object.entries(securityHeaders)) expect(caddyfile).toContain(`${header} ${/\s/.test(value) ? `"${value}"` : value}`);
+      expect(caddyfile).toContain(`email noreply@${configs[stack].domain}`);
+      expect(caddyfile).not.toMatch(/pgadmin/i);
+    }
+  });
+
+  it("rate-limits the CIAM login endpoints with each stack's own limits", () => {
+    expect(files.staging["Caddyfile"]!.content).toMatch(/zone ciam_login \{\s+match \{\s+method POST\s+path \/login\* \/self-service\/login\*\s+\}\s+key \{http.request.remote.host\}\s+events 100\s+window 1m/);
+    expect(files.prod["Caddyfile"]!.content).toMatch(/events 10\s+window 1m/);
+    const loginBlock = files.prod["Caddyfile"]!.content.split(/\n\n/).find((block) => block.startsWith("login.ciam.example.com"))!;
+    expect(loginBlock).toContain("respond @policy_password 404");
+    // Other hosts are not rate limited.
+    expect(files.prod["Caddyfile"]!.content.match(/rate_limit \{/g)).toHaveLength(1);
+  });
+});
+
+describe("Kratos and Hydra configuration", () => {
+  it("requires verified addresses on CIAM login and never leaks sensitive values", () => {
+    for (const stack of stacks) {
+      const ciam = kratos(stack, "ciam");
+      expect(ciam.selfservice.flows.login.after.hooks).toEqual([{ hook: "require_verified_address" }]);
+      expect(ciam.log.leak_sensitive_values).toBe(false);
+      expect(ciam.hashers).toEqual({ algorithm: "bcrypt", bcrypt: { cost: 12 } });
+      expect(kratos(stack, "iam").hashers.algorithm).toBe("argon2");
+      expect(kratos(stack, "iam").selfservice.flows.registration.enabled).toBe(false);
+    }
+  });
+
+  it("sends staging's mail to Mailpit and prod's to the provider's secret URI", () => {
+    const stagingEnv = files.staging[".env"]!.content;
+    const prodEnv = files.prod[".env"]!.content;
+    expect(stagingEnv).toContain("SMTP_CONNECTION_URI='smtp://mailpit:1025/?disable_starttls=true'");
+    expect(prodEnv).toContain("SMTP_CONNECTION_URI='smtp://redacted'");
+    expect(kratos("prod", "ciam").courier.smtp.from_address).toBe("noreply@example.com");
+    expect(compose("prod").services["ciam-kratos"]?.environment?.COURIER_SMTP_CONNECTION_URI).toBe("${SMTP_CONNECTION_URI:?SMTP_CONNECTION_URI must be set in .env}");
+  });
+
+  it("uses TLS to PostgreSQL with full verification", () => {
+    const env = files.prod[".env"]!.content;
+    for (const database of ["ciam_kratos", "ciam_hydra", "iam_kratos", "iam_hydra", "olympus"]) {
+      expect(env).toMatch(new RegExp(`@postgres:5432/${database}\\?sslmode=verify-full&sslrootcert=/etc/postgres-tls/ca.crt'`));
+    }
+    expect(files.prod["postgres/server.key"]).toMatchObject({ secret: true, mode: "0600" });
+    expect(files.prod[".env"]).toMatchObject({ secret: true, mode: "0600" });
+    expect(files.prod["init-db.sql"]!.content.match(/CREATE DATABASE/g)).toHaveLength(5);
+  });
+
+  it("applies the lockout settings to both SDK settings tables", () => {
+    const sql = files.prod["olympus-settings.sql"]!.content;
+    for (const table of ["ciam_settings", "iam_settings"]) {
+      expect(sql).toContain(`INSERT INTO ${table} (key, value, encrypted, category, updated_at) VALUES ('security.brute_force.max_attempts', '5'`);
+    }
+    expect(files.staging["olympus-settings.sql"]!.content).toContain("'security.brute_force.max_attempts', '10'");
+  });
+});
+
+describe("secrets", () => {
+  it("meet Olympus's formats, and malformed ones are refused before rendering", () => {
+    const good = { ory: { ciam: { kratosCookie: "a".repeat(64), kratosCipher: "b".repeat(32), hydraSystem: "c".repeat(64), hydraPairwiseSalt: "d".repeat(64) } } };
+    const base = {
+      postgresPassword: "p".repeat(40),
+      ory: { ciam: good.ory.ciam, iam: good.ory.ciam },
+      encryptionKey: Buffer.alloc(32, 1).toString("base64"),
+      sessionSigningKey: Buffer.alloc(32, 2).toString("base64"),
+      oauthClients: { athenaCiam: "x".repeat(48), athenaIam: "x".repeat(48), siteCiam: "x".repeat(48), siteIam: "x".repeat(48), pgadmin: "x".repeat(48) },
+      adminPassword: "a".repeat(32),
+      smtpUri: "",
+      captchaSecretKey: "",
+      postgresTls: { caCertificate: "", serverCertificate: "", serverKey: "" },
+    };
+    expect(secretFormatProblems(base)).toEqual([]);
+    expect(secretFormatProblems({ ...base, ory: { ...base.ory, ciam: { ...good.ory.ciam, kratosCipher: "short" } } })).toEqual(["ciam Kratos cipher secret must be exactly 32 characters"]);
+    expect(secretFormatProblems({ ...base, sessionSigningKey: base.encryptionKey })).toEqual(["SESSION_SIGNING_KEY must differ from ENCRYPTION_KEY"]);
+    expect(Object.keys(environmentVariables(base))).toEqual(expect.arrayContaining(["CIAM_KRATOS_SECRET_CIPHER", "IAM_HYDRA_PAIRWISE_SALT", "PG_OLYMPUS_DSN", "ENCRYPTION_KEY", "SESSION_SIGNING_KEY"]));
+  });
+});
+
+describe("snapshots of every rendered file", () => {
+  it.each(stacks)("%s", async (stack) => {
+    for (const [path, file] of Object.entries(files[stack])) {
+      await expect(file.content, path).toMatchFileSnapshot(`__snapshots__/rendered/${stack}/${path}`);
+    }
+  });
+});
