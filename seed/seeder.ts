@@ -84,16 +84,25 @@ export async function convergeSyntheticUsers(options: SeedOptions): Promise<Seed
   const limit = pLimit(options.concurrency ?? 2);
   let created = 0;
   const errors: string[] = [];
-  await Promise.all(
+  let failure: unknown;
+  const settled = await Promise.allSettled(
     batches.map((batch) =>
       limit(async () => {
-        const result = await batchCreate(adminUrl, batch, options);
-        created += result.created;
-        errors.push(...result.errors);
-        log(`synthetic users: created ${created}/${missing.length}`);
+        // After one batch failed for good, the rest are not sent: a failed run must stop, not linger.
+        if (failure !== undefined) return;
+        try {
+          const result = await batchCreate(adminUrl, batch, options);
+          created += result.created;
+          errors.push(...result.errors);
+          log(`synthetic users: created ${created}/${missing.length}`);
+        } catch (error) {
+          failure ??= error;
+          throw error;
+        }
       }),
     ),
   );
+  if (failure !== undefined || settled.some((result) => result.status === "rejected")) throw failure;
   if (errors.length > 0) throw new Error(`Kratos refused ${errors.length} synthetic identities, e.g. ${errors.slice(0, 3).join("; ")}`);
   const deleted = await deleteAll(adminUrl, surplus, options);
   const total = await countSyntheticUsers(adminUrl, plan, options);

@@ -53,7 +53,7 @@ export class SoakGateError extends Error {
 const snippet = (text: string) => text.replace(/\s+/g, " ").slice(0, 300);
 
 async function getText(url: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; body: string }> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000), redirect: "manual" });
+  const response = await fetch(url, { redirect: "manual", ...init, signal: AbortSignal.timeout(15_000) });
   return { status: response.status, headers: response.headers, body: await response.text() };
 }
 
@@ -74,7 +74,8 @@ async function checkHealth(target: SoakPlan["health"][number]): Promise<SmokeRes
   const check = `ready ${target.name}`;
   try {
     return await withEndpoint(target.endpoint, async (base) => {
-      const response = await getText(new URL(target.path, base).toString());
+      // Kratos redirects /health/ready on its admin port to /admin/health/ready.
+      const response = await getText(new URL(target.path, base).toString(), { redirect: "follow" });
       return { check, ok: response.status === 200, detail: `${response.status} ${snippet(response.body)}` };
     });
   } catch (error) {

@@ -8,14 +8,16 @@ const urn = (stack: string, type: string, name: string) => `urn:pulumi:${stack}:
 
 function resourceViolations(policy: typeof firewallExposure, type: string, props: Props, stack = "staging", name = "r"): string[] {
   const violations: string[] = [];
-  void policy.validateResource({ type, props, urn: urn(stack, type, name), name, opts: { protect: false } } as never, (message: string) => violations.push(message));
+  const validate = policy.validateResource as (args: unknown, report: (message: string) => void) => void;
+  void validate({ type, props, urn: urn(stack, type, name), name, opts: { protect: false } } as never, (message: string) => violations.push(message));
   return violations;
 }
 
 function stackViolations(policy: typeof prodProtection, resources: { type: string; name: string; props: Props; protect: boolean; stack: string }[]): string[] {
   const violations: string[] = [];
   const args = { resources: resources.map((r) => ({ type: r.type, name: r.name, props: r.props, urn: urn(r.stack, r.type, r.name), opts: { protect: r.protect } })) };
-  void policy.validateStack(args as never, (message: string) => violations.push(message));
+  const validate = policy.validateStack as (args: unknown, report: (message: string) => void) => void;
+  void validate(args, (message: string) => violations.push(message));
   return violations;
 }
 

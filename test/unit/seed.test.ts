@@ -1,0 +1,100 @@
+import { describe, expect, it } from "vitest";
+import { sshFingerprint, sshKeyPairFromSeed } from "../../lib/keys";
+import { indexOfExternalId, syntheticEmails, syntheticIdentity } from "../../seed/identities";
+import { supportsExternalId } from "../../seed/kratosAdmin";
+import { planIndex } from "../../seed/seeder";
+import { soakProvider, type SoakInputs } from "../../seed/soak";
+import { syntheticUsersProvider, type SyntheticUsersInputs } from "../../seed/syntheticUsers";
+
+const plan = { stack: "staging", seed: 42, run: "seed-42" };
+const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const inputs: SyntheticUsersInputs = {
+  providerVersion: "1", stack: "staging", environment: "staging", seed: 42, run: "seed-42", count: 1000,
+  endpoint: { kind: "direct", url: "http://127.0.0.1:4434" }, password: "correct-horse-battery", batchSize: 1000, concurrency: 2,
+};
+
+describe("synthetic identities", () => {
+  it("are deterministic per seed and index, independent of the count", () => {
+    expect(syntheticIdentity(plan, 7)).toEqual(syntheticIdentity(plan, 7));
+    expect(syntheticEmails(plan, 10)).toEqual(syntheticEmails(plan, 20).slice(0, 10));
+    expect(syntheticIdentity({ ...plan, seed: 43 }, 7).traits.email).not.toBe(syntheticIdentity(plan, 7).traits.email);
+  });
+
+  it("live on a reserved domain, verified, active and tagged, never as demo accounts", () => {
+    const identity = syntheticIdentity(plan, 3);
+    expect(identity.traits.email).toMatch(/^[a-z0-9.]+@staging\.olympus\.test$/);
+    expect(identity.verifiable_addresses).toEqual([{ value: identity.traits.email, via: "email", verified: true, status: "completed" }]);
+    expect(identity.state).toBe("active");
+    expect(identity.metadata_admin).toEqual({ synthetic: true, stack: "staging", run: "seed-42", index: 3 });
+    expect(identity.metadata_admin).not.toHaveProperty("demo");
+    expect(new Set(syntheticEmails(plan, 2000)).size).toBe(2000);
+    expect(indexOfExternalId(plan, identity.external_id)).toBe(3);
+  });
+
+  it("are recognised by tag, and identities of other runs or real users are not", () => {
+    const tag = { synthetic: true, stack: "staging", run: "seed-42", index: 5 };
+    expect(planIndex(plan, { id: "a", traits: {}, metadata_admin: tag })).toBe(5);
+    expect(planIndex(plan, { id: "b", traits: {}, metadata_admin: { ...tag, run: "seed-41" } })).toBeUndefined();
+    expect(planIndex(plan, { id: "c", traits: {}, metadata_admin: null })).toBeUndefined();
+    expect(planIndex(plan, { id: "d", traits: {}, metadata_admin: { ...tag, synthetic: "yes" } })).toBeUndefined();
+  });
+
+  it("use external_id only where Kratos knows it", () => {
+    expect(supportsExternalId("v1.3.1")).toBe(false);
+    expect(supportsExternalId("v26.2.0")).toBe(true);
+  });
+});
+
+describe("the SyntheticUsers provider", () => {
+  it("refuses a prod environment and bad counts in check", async () => {
+    const result = await syntheticUsersProvider.check!(inputs, { ...inputs, environment: "prod", count: -1 });
+    expect(result.failures?.map((failure) => failure.property)).toEqual(["environment", "count"]);
+  });
+
+  it("tolerates values unknown during preview", async () => {
+    const preview = { ...inputs, count: unknown, password: unknown, environment: unknown } as unknown as SyntheticUsersInputs;
+    expect((await syntheticUsersProvider.check!(inputs, preview)).failures).toEqual([]);
+    expect((await syntheticUsersProvider.diff!("id", { ...inputs, total: 1000 }, preview)).changes).toBe(true);
+  });
+
+  it("diffs count as an update and a new run or password as a replacement, ignoring the endpoint", async () => {
+    const olds = { ...inputs, total: 1000 };
+    expect(await syntheticUsersProvider.diff!("id", olds, { ...inputs, count: 1500 })).toMatchObject({ changes: true, replaces: [] });
+    expect(await syntheticUsersProvider.diff!("id", olds, { ...inputs, run: "seed-43", seed: 43 })).toMatchObject({ changes: true, replaces: ["run"] });
+    expect(await syntheticUsersProvider.diff!("id", olds, { ...inputs, password: "another-password" })).toMatchObject({ replaces: ["password"] });
+    expect(await syntheticUsersProvider.diff!("id", olds, { ...inputs, endpoint: { kind: "direct", url: "http://10.0.0.1:3101" } })).toMatchObject({ changes: false });
+  });
+
+  it("refuses prod again at run time", async () => {
+    await expect(syntheticUsersProvider.create!({ ...inputs, environment: "prod" })).rejects.toThrow("refusing to seed synthetic users into staging: it is a prod environment");
+  });
+});
+
+describe("the Soak provider", () => {
+  const soak: SoakInputs = {
+    providerVersion: "1", environment: "staging", releaseFingerprint: "a".repeat(64),
+    plan: { stack: "staging", https: [], health: [], oidcIssuers: [], kratosPublic: { kind: "direct", url: "http://x" }, users: { ...plan, count: 10, password: "p" }, mailSandbox: null, slo: { durationSeconds: 1, loginsPerMinute: 60, minSuccessRate: 0.99, maxP95Ms: 1000 } },
+  };
+
+  it("runs once per release: unchanged fingerprint, no change; new fingerprint, a change", async () => {
+    const olds = { ...soak, result: {} as never };
+    expect((await soakProvider.diff!("id", olds, soak)).changes).toBe(false);
+    expect((await soakProvider.diff!("id", olds, { ...soak, plan: { ...soak.plan, kratosPublic: { kind: "direct", url: "http://y" } } })).changes).toBe(false);
+    expect((await soakProvider.diff!("id", olds, { ...soak, releaseFingerprint: "b".repeat(64) })).changes).toBe(true);
+  });
+
+  it("refuses prod", async () => {
+    expect((await soakProvider.check!(soak, { ...soak, environment: "prod" })).failures?.[0]?.property).toBe("environment");
+  });
+});
+
+describe("keys from seeds", () => {
+  it("are stable per seed and distinct across seeds", () => {
+    const seed = Buffer.alloc(32, 5).toString("base64");
+    const a = sshKeyPairFromSeed(seed, "host");
+    expect(sshKeyPairFromSeed(seed, "host")).toEqual(a);
+    expect(sshKeyPairFromSeed(Buffer.alloc(32, 6).toString("base64"), "host").publicKey).not.toBe(a.publicKey);
+    expect(a.fingerprint).toBe(sshFingerprint(a.publicKey));
+    expect(a.privateKey).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+\n-----END OPENSSH PRIVATE KEY-----\n$/);
+  });
+});
