@@ -6,7 +6,7 @@
  * Nothing is ever downloaded as a binary.
  */
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import execa from "execa";
 import { binDir, cacheRoot, manifestPath, projectDir, pulumiDir, pulumiEnvironment, type ToolManifest } from "./toolchain";
@@ -223,10 +223,19 @@ async function providerPlugin(plugin: ProviderPlugin, pulumi: string): Promise<s
   }
 }
 
+/**
+ * Puts a tool into .pulumi/bin. A hard link, not a symlink: pulumi looks for its language host next to
+ * its own resolved path, so the two must really sit in one directory.
+ */
 function link(name: string, target: string) {
   const path = join(binDir, name);
   rmSync(path, { force: true });
-  symlinkSync(target, path);
+  try {
+    linkSync(target, path);
+  } catch {
+    copyFileSync(target, path);
+    chmodSync(path, 0o755);
+  }
 }
 
 async function main() {

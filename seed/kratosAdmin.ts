@@ -19,16 +19,20 @@ export interface BatchResult {
   errors: string[];
 }
 
-export class KratosRequestError extends Error {
-  constructor(
-    message: string,
-    readonly status: number | undefined,
-    readonly retryable: boolean,
-  ) {
-    super(message);
-    this.name = "KratosRequestError";
-  }
+export interface KratosRequestError extends Error {
+  status: number | undefined;
+  retryable: boolean;
 }
+
+/**
+ * A plain Error with fields, not a subclass: closure serialization turns classes into ES5 functions
+ * whose instances are not real Errors, which p-retry and the engine then refuse.
+ */
+export function kratosRequestError(message: string, status: number | undefined, retryable: boolean): KratosRequestError {
+  return Object.assign(new Error(message), { name: "KratosRequestError", status, retryable });
+}
+
+const isKratosRequestError = (error: unknown): error is KratosRequestError => error instanceof Error && error.name === "KratosRequestError";
 
 export interface RequestOptions {
   /** Attempts per request. @default 5 */
@@ -46,10 +50,10 @@ async function request(baseUrl: string, path: string, init: RequestInit, options
       try {
         response = await fetch(url, { ...init, signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) });
       } catch (error) {
-        throw new KratosRequestError(`${init.method ?? "GET"} ${url} failed: ${(error as Error).message}`, undefined, true);
+        throw kratosRequestError(`${init.method ?? "GET"} ${url} failed: ${(error as Error).message}`, undefined, true);
       }
       if (response.status === 429 || response.status >= 500) {
-        throw new KratosRequestError(`${init.method ?? "GET"} ${url} answered ${response.status}: ${(await response.text()).slice(0, 500)}`, response.status, true);
+        throw kratosRequestError(`${init.method ?? "GET"} ${url} answered ${response.status}: ${(await response.text()).slice(0, 500)}`, response.status, true);
       }
       return response;
     },
@@ -58,14 +62,14 @@ async function request(baseUrl: string, path: string, init: RequestInit, options
       minTimeout: 200,
       factor: 2,
       onFailedAttempt: (error) => {
-        if (error instanceof KratosRequestError && !error.retryable) throw error;
+        if (isKratosRequestError(error) && !error.retryable) throw error;
       },
     },
   );
 }
 
 async function expectOk(response: Response, what: string): Promise<Response> {
-  if (!response.ok) throw new KratosRequestError(`${what} answered ${response.status}: ${(await response.text()).slice(0, 500)}`, response.status, false);
+  if (!response.ok) throw kratosRequestError(`${what} answered ${response.status}: ${(await response.text()).slice(0, 500)}`, response.status, false);
   return response;
 }
 

@@ -40,14 +40,13 @@ export interface SoakResult {
   finishedAt: string;
 }
 
-export class SoakGateError extends Error {
-  constructor(
-    message: string,
-    readonly result: Partial<SoakResult>,
-  ) {
-    super(message);
-    this.name = "SoakGateError";
-  }
+export interface SoakGateError extends Error {
+  result: Partial<SoakResult>;
+}
+
+/** A plain Error with the results attached (classes do not survive closure serialization as Errors). */
+export function soakGateError(message: string, result: Partial<SoakResult>): SoakGateError {
+  return Object.assign(new Error(message), { name: "SoakGateError", result });
 }
 
 const snippet = (text: string) => text.replace(/\s+/g, " ").slice(0, 300);
@@ -206,7 +205,7 @@ export async function runSoakGate(plan: SoakPlan): Promise<SoakResult> {
   const smoke = await smokeChecks(plan);
   const failed = smoke.filter((result) => !result.ok);
   if (failed.length) {
-    throw new SoakGateError(`smoke checks failed for ${plan.stack}:\n${failed.map((result) => `  - ${result.check}: ${result.detail}`).join("\n")}`, { smoke });
+    throw soakGateError(`smoke checks failed for ${plan.stack}:\n${failed.map((result) => `  - ${result.check}: ${result.detail}`).join("\n")}`, { smoke });
   }
   void pulumi.log.info(`soak gate for ${plan.stack}: ${plan.slo.durationSeconds}s at ${plan.slo.loginsPerMinute} logins/min`);
   const { lastFailure, ...window } = await soakWindow(plan);
@@ -215,7 +214,7 @@ export async function runSoakGate(plan: SoakPlan): Promise<SoakResult> {
   if (window.successRate < plan.slo.minSuccessRate) misses.push(`success rate ${window.successRate.toFixed(3)} < ${plan.slo.minSuccessRate} (${window.successes}/${window.attempts})`);
   if (window.successes > 0 && window.p95Ms > plan.slo.maxP95Ms) misses.push(`p95 ${window.p95Ms} ms > ${plan.slo.maxP95Ms} ms`);
   if (misses.length) {
-    throw new SoakGateError(`soak SLO missed for ${plan.stack}: ${misses.join("; ")}${lastFailure ? `\n  last failure: ${lastFailure}` : ""}`, result);
+    throw soakGateError(`soak SLO missed for ${plan.stack}: ${misses.join("; ")}${lastFailure ? `\n  last failure: ${lastFailure}` : ""}`, result);
   }
   return result;
 }
