@@ -61,6 +61,17 @@ export interface CaddyfileInput {
 
 const snippet = "security_headers";
 
+/** The snippet every site imports; shared with the smoke test's local Caddy. */
+export const securityHeadersSnippet: CaddyBlock = {
+  keys: [`(${snippet})`],
+  directives: [
+    {
+      name: "header",
+      block: [...Object.entries(securityHeaders).map(([header, value]) => ({ name: header, args: [value] })), { name: "-Server" }],
+    },
+  ],
+};
+
 const rateLimitDirective = (zones: RateLimitZone[]): Directive => ({
   name: "rate_limit",
   block: zones.map((zone) => ({
@@ -107,15 +118,6 @@ export function caddyBlocks(input: CaddyfileInput): CaddyBlock[] {
       { name: "order", args: ["rate_limit", "before", "basic_auth"] },
     ],
   };
-  const headers: CaddyBlock = {
-    keys: [`(${snippet})`],
-    directives: [
-      {
-        name: "header",
-        block: [...Object.entries(securityHeaders).map(([header, value]) => ({ name: header, args: [value] })), { name: "-Server" }],
-      },
-    ],
-  };
   const sites = (Object.keys(publicSites) as PublicSite[]).map<CaddyBlock>((site) => {
     const zones = input.rateLimits[site] ?? [];
     return {
@@ -128,7 +130,7 @@ export function caddyBlocks(input: CaddyfileInput): CaddyBlock[] {
       ],
     };
   });
-  return [global, headers, ...sites];
+  return [global, securityHeadersSnippet, ...sites];
 }
 
 export function renderCaddyfile(input: CaddyfileInput): string {

@@ -56,7 +56,7 @@ async function getText(url: string, init: RequestInit = {}): Promise<{ status: n
   return { status: response.status, headers: response.headers, body: await response.text() };
 }
 
-async function checkHttps(target: SoakPlan["https"][number]): Promise<SmokeResult> {
+export async function checkHttps(target: SoakPlan["https"][number]): Promise<SmokeResult> {
   const check = `https ${target.url}`;
   try {
     const response = await getText(target.url);
@@ -82,7 +82,7 @@ async function checkHealth(target: SoakPlan["health"][number]): Promise<SmokeRes
   }
 }
 
-async function checkDiscovery(issuer: string): Promise<SmokeResult> {
+export async function checkDiscovery(issuer: string): Promise<SmokeResult> {
   const check = `oidc discovery ${issuer}`;
   try {
     const response = await getText(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`);

@@ -131,6 +131,15 @@ describe("the real engine", () => {
     expect(String((refused as Error).message)).toContain("no-synthetic-traffic-in-prod");
   });
 
+  it("refreshes staging's synthetic data with the workflow's script: removed, then reseeded by the next up", async () => {
+    const refresh = await execa("npm", ["run", "--silent", "refresh-staging", "--", "--stack", "e2e", "--cwd", workDir], { cwd: projectDir, env, all: true });
+    expect(refresh.all).toContain("e2e: delete the synthetic users and the soak that depends on them");
+    expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(0);
+    const result = await stack.up({ onOutput });
+    expect(result.outputs.syntheticUsers?.value).toBe(46);
+    expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(46);
+  });
+
   it("destroys: every synthetic identity of the stack is gone", async () => {
     const result = await stack.destroy({ onOutput });
     expect(result.summary.result).toBe("succeeded");

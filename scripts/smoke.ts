@@ -1,0 +1,34 @@
+/**
+ * `npm run smoke -- STACK` (or `-- --urls '{"site":"https://..."}' --issuers '[...]'`): checks a deployed
+ * environment from the outside, as a visitor would: every public URL answers over HTTPS with the
+ * security headers, and both Hydras publish their OIDC discovery. Exits non-zero naming what failed.
+ */
+import { parseArgs } from "node:util";
+import execa from "execa";
+import { securityHeaders } from "../render/caddyfile";
+import { publicChecks } from "./smokeChecks";
+import { projectDir, pulumiEnvironment } from "./toolchain";
+
+async function stackUrls(stack: string): Promise<Record<string, string>> {
+  const { stdout } = await execa("pulumi", ["stack", "output", "urls", "--json", "--stack", stack], { cwd: projectDir, env: pulumiEnvironment({ PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL ?? pulumiEnvironment().PULUMI_BACKEND_URL! }) });
+  return JSON.parse(stdout) as Record<string, string>;
+}
+
+async function main() {
+  const { values, positionals } = parseArgs({ options: { urls: { type: "string" }, issuers: { type: "string" } }, allowPositionals: true });
+  const urls = values.urls ? (JSON.parse(values.urls) as Record<string, string>) : await stackUrls(positionals[0] ?? "staging");
+  const issuers = values.issuers ? (JSON.parse(values.issuers) as string[]) : [urls.ciamOauth, urls.iamOauth].filter((url): url is string => Boolean(url));
+  const results = await publicChecks(Object.values(urls), issuers, securityHeaders);
+  for (const result of results) console.log(`${result.ok ? "ok  " : "FAIL"} ${result.check}: ${result.detail}`);
+  const failed = results.filter((result) => !result.ok);
+  if (failed.length) {
+    console.error(`smoke test failed: ${failed.length} of ${results.length} checks`);
+    process.exit(1);
+  }
+  console.log(`smoke test passed: ${results.length} checks`);
+}
+
+main().catch((error) => {
+  console.error((error as Error).message);
+  process.exit(1);
+});

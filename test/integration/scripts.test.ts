@@ -1,0 +1,89 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import execa from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { securityHeadersSnippet, serializeCaddyfile } from "../../render/caddyfile";
+import { powerPlan, refreshPlan } from "../../scripts/stagingOps";
+import { projectDir, pulumiEnvironment } from "../../scripts/toolchain";
+import { binary, freePort } from "./services";
+
+/** The scripts the workflows call, run as the workflows run them. */
+describe("npm run smoke, against a real Caddy over HTTPS", () => {
+  const dir = mkdtempSync(join(tmpdir(), "olympus-caddy-"));
+  let caddy: execa.ExecaChildProcess;
+  const ports = { good: 0, bare: 0, issuer: 0 };
+  const url = (port: number) => `https://127.0.0.1:${port}`;
+  const smoke = (urls: Record<string, string>, issuers: string[]) =>
+    execa("npm", ["run", "--silent", "smoke", "--", "--urls", JSON.stringify(urls), "--issuers", JSON.stringify(issuers)], {
+      cwd: projectDir,
+      reject: false,
+      all: true,
+      env: { NODE_EXTRA_CA_CERTS: join(dir, "caddy", "pki", "authorities", "local", "root.crt") },
+    });
+
+  beforeAll(async () => {
+    ports.good = await freePort();
+    ports.bare = await freePort();
+    ports.issuer = await freePort();
+    const caddyfile = serializeCaddyfile([
+      { keys: [], directives: [{ name: "local_certs" }, { name: "skip_install_trust" }, { name: "admin", args: ["off"] }, { name: "auto_https", args: ["disable_redirects"] }] },
+      securityHeadersSnippet,
+      { keys: [url(ports.good)], directives: [{ name: "import", args: ["security_headers"] }, { name: "respond", args: ["hello", "200"] }] },
+      { keys: [url(ports.bare)], directives: [{ name: "respond", args: ["no headers here", "200"] }] },
+      {
+        keys: [url(ports.issuer)],
+        directives: [{ name: "import", args: ["security_headers"] }, { name: "respond", args: [JSON.stringify({ issuer: url(ports.issuer) }), "200"] }],
+      },
+    ]);
+    writeFileSync(join(dir, "Caddyfile"), caddyfile);
+    caddy = execa(binary("caddy"), ["run", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"], { env: { XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir }, reject: false, all: true });
+    // Readiness through curl -k: this process does not trust Caddy's fresh local CA.
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const probe = await execa("curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", url(ports.good)], { reject: false });
+      if (probe.stdout === "200") break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  });
+
+  afterAll(async () => {
+    caddy?.kill("SIGTERM");
+    await caddy;
+  });
+
+  it("passes when every URL answers over HTTPS with the security headers and the issuer publishes discovery", async () => {
+    const result = await smoke({ site: `${url(ports.good)}/` }, [url(ports.issuer)]);
+    expect(result.all).toContain(`ok   https ${url(ports.good)}/: 200 with security headers`);
+    expect(result.all).toContain(`ok   oidc discovery ${url(ports.issuer)}: issuer matches`);
+    expect(result.exitCode).toBe(0);
+  });
+
+  it("fails, naming the host and the missing headers, when a site lacks them", async () => {
+    const result = await smoke({ site: `${url(ports.good)}/`, bare: `${url(ports.bare)}/` }, []);
+    expect(result.exitCode).toBe(1);
+    expect(result.all).toMatch(new RegExp(`FAIL https ${url(ports.bare).replace(/\./g, "\\.")}/: missing or wrong headers: Strict-Transport-Security=\\(absent\\)`));
+    expect(result.all).toContain("smoke test failed: 1 of 2 checks");
+  });
+});
+
+describe("staging sleep, wake and refresh", () => {
+  it("sleeps by deleting the server only, and wakes by recreating it", () => {
+    expect(powerPlan("sleep", "staging", "staging").map((step) => step.args.join(" "))).toEqual(["config set awake false --stack staging", "up --yes --non-interactive --stack staging"]);
+    expect(powerPlan("wake", "staging", "staging")[0]!.args).toContain("true");
+  });
+
+  it("refuses to put prod to sleep or refresh it, also from the command line", async () => {
+    expect(() => powerPlan("sleep", "prod", "prod")).toThrow("refusing to put to sleep prod: it is a prod environment");
+    expect(() => refreshPlan("prod", "prod", false, {})).toThrow("refusing to refresh prod");
+    const result = await execa("npm", ["run", "--silent", "staging-power", "--", "sleep", "prod"], { cwd: projectDir, reject: false, all: true, env: pulumiEnvironment() });
+    expect(result.exitCode).toBe(1);
+    expect(result.all).toContain("refusing to put to sleep prod: it is a prod environment");
+  });
+
+  it("refreshes by deleting exactly the synthetic-user resources and what depends on them", () => {
+    const state = { deployment: { resources: [{ type: "pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers", urn: "urn:a" }, { type: "hcloud:index/server:Server", urn: "urn:b" }] } };
+    expect(refreshPlan("staging", "staging", false, state)[0]!.args).toEqual(["destroy", "--yes", "--non-interactive", "--stack", "staging", "--target-dependents", "--target", "urn:a"]);
+    expect(refreshPlan("staging", "staging", true, state)[0]!.args).toEqual(["destroy", "--yes", "--non-interactive", "--stack", "staging"]);
+  });
+});

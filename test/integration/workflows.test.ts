@@ -1,0 +1,137 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import execa from "execa";
+import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
+import { parsePlainConfig } from "../../lib/config";
+import { readStackFile } from "../../lib/stackFiles";
+import { projectDir } from "../../scripts/toolchain";
+import { binary } from "./services";
+
+/** GitHub Actions cannot run here: the workflows are linted with actionlint and their essentials asserted. */
+const workflowDir = join(projectDir, ".github", "workflows");
+const workflowFiles = readdirSync(workflowDir).filter((file) => file.endsWith(".yml"));
+type Step = { uses?: string; run?: string; if?: string; with?: Record<string, unknown>; name?: string };
+type Job = { needs?: string | string[]; environment?: string; permissions?: Record<string, string>; concurrency?: { group: string; "cancel-in-progress": boolean }; steps: Step[]; if?: string; strategy?: { matrix: Record<string, unknown> } };
+type Workflow = { on: Record<string, any>; permissions?: Record<string, string>; jobs: Record<string, Job> };
+const workflow = (name: string) => parse(readFileSync(join(workflowDir, `${name}.yml`), "utf8")) as Workflow;
+const pulumiStep = (job: Job) => job.steps.find((step) => step.uses === "pulumi/actions@v7" && step.with?.command);
+
+describe("the workflows", () => {
+  it("pass actionlint (with shellcheck on their run steps)", async () => {
+    expect(workflowFiles.sort()).toEqual(["deploy.yml", "preview.yml", "refresh-staging.yml", "staging-sleep.yml", "teardown.yml"]);
+    const result = await execa(binary("actionlint"), workflowFiles.map((file) => join(workflowDir, file)), { reject: false, all: true });
+    expect(result.all).toBe("");
+    expect(result.exitCode).toBe(0);
+  });
+
+  it("keep tokens least-privileged: read-only by default, pull-requests: write only for preview comments", () => {
+    for (const file of workflowFiles) {
+      const flow = workflow(file.replace(".yml", ""));
+      expect(flow.permissions, file).toEqual({ contents: "read" });
+      for (const [name, job] of Object.entries(flow.jobs)) {
+        if (file === "preview.yml") expect(job.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+        else expect(job.permissions, `${file} ${name}`).toBeUndefined();
+      }
+    }
+  });
+
+  it("never print a secret and always pass the self-managed backend explicitly", () => {
+    for (const file of workflowFiles) {
+      const text = readFileSync(join(workflowDir, file), "utf8");
+      expect(text, file).not.toMatch(/echo[^\n]*\$\{\{\s*secrets\./);
+      for (const job of Object.values(workflow(file.replace(".yml", "")).jobs)) {
+        const step = pulumiStep(job);
+        if (step) expect(step.with?.["cloud-url"], file).toBe("${{ secrets.PULUMI_BACKEND_URL }}");
+      }
+    }
+  });
+});
+
+describe("preview.yml", () => {
+  const flow = workflow("preview");
+  const job = flow.jobs.preview!;
+
+  it("previews staging and prod on pull requests, one edited comment per stack, with the policy pack", () => {
+    expect(Object.keys(flow.on)).toEqual(["pull_request"]);
+    expect(job.strategy?.matrix.stack).toEqual(["staging", "prod"]);
+    expect(pulumiStep(job)?.with).toMatchObject({
+      command: "preview",
+      "stack-name": "${{ matrix.stack }}",
+      diff: true,
+      policyPacks: "policy",
+      "suppress-outputs": true,
+      "comment-on-pr": true,
+      "edit-pr-comment": true,
+    });
+    expect(job.concurrency?.group).toContain("${{ matrix.stack }}");
+  });
+
+  it("leaves a comment when the preview fails, and skips forks that have no secrets", () => {
+    const failure = job.steps.find((step) => step.if === "failure()");
+    expect(failure?.uses).toBe("actions/github-script@v7");
+    expect(String(failure?.with?.script)).toContain("failed");
+    expect(job.if).toContain("head.repo.full_name == github.repository");
+  });
+});
+
+describe("deploy.yml", () => {
+  const flow = workflow("deploy");
+
+  it("deploys staging on every push to main, then prod only after staging, behind the production environment", () => {
+    expect(flow.on.push.branches).toEqual(["main"]);
+    expect(pulumiStep(flow.jobs.staging!)?.with).toMatchObject({ command: "up", "stack-name": "staging", policyPacks: "policy" });
+    expect(flow.jobs.prod!.needs).toBe("staging");
+    expect(flow.jobs.prod!.environment).toBe("production");
+    expect(pulumiStep(flow.jobs.prod!)?.with).toMatchObject({ command: "up", "stack-name": "prod" });
+  });
+
+  it("never cancels a running up, per stack", () => {
+    expect(flow.jobs.staging!.concurrency).toEqual({ group: "deploy-staging", "cancel-in-progress": false });
+    expect(flow.jobs.prod!.concurrency).toEqual({ group: "deploy-prod", "cancel-in-progress": false });
+  });
+
+  it("uses a separate state passphrase per stack", () => {
+    const env = (name: string) => JSON.stringify((flow.jobs[name] as Job & { env: Record<string, string> }).env);
+    expect(env("staging")).toContain("PULUMI_CONFIG_PASSPHRASE_STAGING");
+    expect(env("prod")).toContain("PULUMI_CONFIG_PASSPHRASE_PROD");
+  });
+});
+
+describe("teardown.yml and refresh-staging.yml", () => {
+  it("destroys staging on demand; prod only with its name typed and a production reviewer", () => {
+    const flow = workflow("teardown");
+    expect(Object.keys(flow.on)).toEqual(["workflow_dispatch"]);
+    const job = flow.jobs.destroy!;
+    expect(job.environment).toBe("${{ inputs.stack == 'prod' && 'production' || 'staging' }}");
+    const guard = job.steps[0]!;
+    expect(guard.if).toBe("inputs.stack == 'prod' && inputs.confirm != 'prod'");
+    expect(guard.run).toContain("exit 1");
+    expect(pulumiStep(job)?.with?.command).toBe("destroy");
+  });
+
+  it("refreshes staging monthly and on demand: synthetic data down, then up again", () => {
+    const flow = workflow("refresh-staging");
+    expect(flow.on.schedule).toEqual([{ cron: "0 5 1 * *" }]);
+    expect(flow.on.workflow_dispatch.inputs.full.type).toBe("boolean");
+    const steps = flow.jobs.refresh!.steps;
+    const refresh = steps.findIndex((step) => step.run?.startsWith("npm run refresh-staging"));
+    const up = steps.findIndex((step) => step.with?.command === "up");
+    expect(refresh).toBeGreaterThan(0);
+    expect(up).toBeGreaterThan(refresh);
+  });
+});
+
+describe("staging-sleep.yml", () => {
+  it("sleeps and wakes on the schedule the cost estimate assumes", () => {
+    const flow = workflow("staging-sleep");
+    const crons = (flow.on.schedule as { cron: string }[]).map((entry) => entry.cron.split(" "));
+    const [sleep, wake] = crons as [string[], string[]];
+    const { config } = parsePlainConfig(readStackFile(projectDir, "staging").raw);
+    const nightlyHours = (24 + Number(wake[1]) - Number(sleep[1])) % 24;
+    expect(nightlyHours).toBe(config!.sleepSchedule.nightlyHours);
+    // Weekday-only crons leave staging asleep from Friday evening to Monday morning.
+    expect(sleep[4] === "1-5" && wake[4] === "1-5").toBe(config!.sleepSchedule.weekendsAsleep);
+    expect(JSON.stringify(flow.jobs.power)).toContain("npm run staging-power");
+  });
+});
