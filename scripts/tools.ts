@@ -217,9 +217,10 @@ async function providerPlugin(plugin: ProviderPlugin, pulumi: string): Promise<s
     await run(`registering ${plugin.name}`, pulumi, ["plugin", "install", "resource", plugin.name, version, "--file", binary], { cwd: projectDir, env: pulumiEnvironment() });
     return undefined;
   } catch (error) {
-    const lines = (error as Error).message.split("\n");
-    const reason = lines.find((line) => /403|404|not available/.test(line)) ?? lines[0]!;
-    return `${plugin.providerModule} for ${plugin.npmPackage} ${version}: ${reason.trim()}`;
+    const message = (error as Error).message;
+    const refused = /"?([^"\s]+@v[^:\s]+): reading \S+: (40[34] [A-Za-z ]+)/.exec(message);
+    const reason = refused ? `the Go proxy refused ${refused[1]} (${refused[2]})` : message.split("\n")[0]!;
+    return `${plugin.npmPackage} ${version} needs ${plugin.providerModule}: ${reason}`;
   }
 }
 

@@ -6,7 +6,7 @@ import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automa
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countSyntheticUsers } from "../../seed/seeder";
 import { projectDir, pulumiDir, pulumiEnvironment } from "../../scripts/toolchain";
-import { startKratos, startMailpit, type Kratos, type Mailpit } from "./services";
+import { startKratos, startMailpit, type Kratos, type Mailpit } from "../../scripts/localServices";
 
 /**
  * The real Pulumi engine (CLI, Node.js language host, dynamic-provider plugin, policy pack) running a

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { securityHeadersSnippet, serializeCaddyfile } from "../../render/caddyfile";
 import { powerPlan, refreshPlan } from "../../scripts/stagingOps";
 import { projectDir, pulumiEnvironment } from "../../scripts/toolchain";
-import { binary, freePort } from "./services";
+import { binary, freePort } from "../../scripts/localServices";
 
 /** The scripts the workflows call, run as the workflows run them. */
 describe("npm run smoke, against a real Caddy over HTTPS", () => {

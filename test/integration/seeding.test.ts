@@ -7,7 +7,7 @@ import { runSoakGate, type SoakGateError, type SoakPlan } from "../../seed/soakR
 import { syntheticUsersProvider, type SyntheticUsersInputs } from "../../seed/syntheticUsers";
 import { seedSyntheticUsers, syntheticPasswordCost } from "../../seed/syntheticUsersRuntime";
 import { hashSync } from "bcryptjs";
-import { startKratos, startMailpit, startSshd, type Kratos, type Mailpit } from "./services";
+import { startKratos, startMailpit, startSshd, type Kratos, type Mailpit } from "../../scripts/localServices";
 
 const password = "synthetic-Passw0rd-staging";
 const plan = { stack: "staging", seed: 20261126, run: "seed-20261126" };

@@ -15,7 +15,7 @@ import { renderCloudInit } from "../../render/cloudInit";
 import type { RenderedFiles } from "../../render/deployment";
 import { projectDir, readManifest } from "../../scripts/toolchain";
 import { committedStackConfig } from "../helpers/stackConfig";
-import { binary } from "./services";
+import { binary } from "../../scripts/localServices";
 
 /**
  * The rendered files, checked by the real tools and schemas, offline: cloud-init's own schema check,

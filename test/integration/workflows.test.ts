@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parsePlainConfig } from "../../lib/config";
 import { readStackFile } from "../../lib/stackFiles";
 import { projectDir } from "../../scripts/toolchain";
-import { binary } from "./services";
+import { binary } from "../../scripts/localServices";
 
 /** GitHub Actions cannot run here: the workflows are linted with actionlint and their essentials asserted. */
 const workflowDir = join(projectDir, ".github", "workflows");

@@ -4,13 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
 import { parse, stringify } from "yaml";
-import { parseStackConfig } from "../../lib/config";
-import { renderForConfig } from "../../lib/parity";
-import { readManifest } from "../../scripts/toolchain";
-import { committedStackConfig } from "../helpers/stackConfig";
+import { parsePlainConfig } from "../lib/config";
+import { renderForConfig } from "../lib/parity";
+import { readStackFile } from "../lib/stackFiles";
+import { projectDir, readManifest } from "./toolchain";
 
 /**
- * Real services for the integration tests, started from the binaries `npm run tools` built: Kratos
+ * Real services for the integration tests and the benchmark, started from the binaries `npm run tools` built: Kratos
  * with the CIAM configuration and schemas this project renders for staging (only addresses, database
  * and secrets are local), Mailpit as its courier's target, and an sshd on loopback.
  */
@@ -80,7 +80,8 @@ export interface Kratos {
 
 /** The staging CIAM kratos.yml and schemas as rendered, pointed at a local database, ports and Mailpit. */
 export async function kratosConfig(dir: string, ports: { public: number; admin: number }, smtpPort: number): Promise<string> {
-  const staging = parseStackConfig("staging", committedStackConfig("staging"));
+  const { config: staging, problems } = parsePlainConfig(readStackFile(projectDir, "staging").raw);
+  if (!staging) throw new Error(`the staging stack file is invalid: ${problems.join("; ")}`);
   const files = await renderForConfig(staging, "staging");
   const configDir = join(dir, "ciam-kratos");
   mkdirSync(configDir, { recursive: true });
