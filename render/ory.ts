@@ -48,19 +48,37 @@ const uiUrls = (loginUrl: string) => ({
   settings: `${loginUrl}/settings`,
 });
 
-export function ciamKratosConfig(input: OryRenderInput) {
-  const ui = uiUrls(input.loginUrl);
-  const ports = oryPorts.ciam;
+/** What both Kratos configurations share; each domain adds its methods, flows and hashing. */
+function kratosConfig(domain: IdentityDomain, input: OryRenderInput, parts: { allowCredentials: boolean; haveIBeenPwned: boolean; defaultSchema: string }) {
+  const ports = oryPorts[domain];
   return {
-    serve: serve("ciam", ports.kratosPublic, ports.kratosAdmin, false),
+    serve: serve(domain, ports.kratosPublic, ports.kratosAdmin, parts.allowCredentials),
     selfservice: {
       default_browser_return_url: `${input.loginUrl}/`,
       allowed_return_urls: [input.loginUrl, ...input.returnUrls],
       methods: {
         password: {
           enabled: true,
-          config: { min_password_length: 8, haveibeenpwned_enabled: true, max_breaches: 0, identifier_similarity_check_enabled: true },
+          config: { min_password_length: 8, haveibeenpwned_enabled: parts.haveIBeenPwned, max_breaches: 0, identifier_similarity_check_enabled: true },
         },
+      } as Record<string, unknown>,
+    },
+    log,
+    ciphers: { algorithm: "xchacha20-poly1305" },
+    identity: { default_schema_id: parts.defaultSchema, schemas: schemas(domain) },
+    courier: { smtp: { from_address: input.fromAddress, from_name: "Olympus" } },
+  };
+}
+
+export function ciamKratosConfig(input: OryRenderInput) {
+  const ui = uiUrls(input.loginUrl);
+  const base = kratosConfig("ciam", input, { allowCredentials: false, haveIBeenPwned: true, defaultSchema: "default" });
+  return {
+    ...base,
+    selfservice: {
+      ...base.selfservice,
+      methods: {
+        ...base.selfservice.methods,
         totp: { enabled: true, config: { issuer: "Olympus" } },
         lookup_secret: { enabled: true },
         link: { enabled: true },
@@ -75,28 +93,17 @@ export function ciamKratosConfig(input: OryRenderInput) {
         registration: { ui_url: ui.registration, lifespan: "10m", after: { password: { hooks: [{ hook: "session" }] } } },
       },
     },
-    log,
-    ciphers: { algorithm: "xchacha20-poly1305" },
     hashers: { algorithm: "bcrypt", bcrypt: { cost: 12 } },
-    identity: { default_schema_id: "default", schemas: schemas("ciam") },
-    courier: { smtp: { from_address: input.fromAddress, from_name: "Olympus" } },
   };
 }
 
 export function iamKratosConfig(input: OryRenderInput) {
   const ui = uiUrls(input.loginUrl);
-  const ports = oryPorts.iam;
+  const base = kratosConfig("iam", input, { allowCredentials: true, haveIBeenPwned: false, defaultSchema: "admin" });
   return {
-    serve: serve("iam", ports.kratosPublic, ports.kratosAdmin, true),
+    ...base,
     selfservice: {
-      default_browser_return_url: `${input.loginUrl}/`,
-      allowed_return_urls: [input.loginUrl, ...input.returnUrls],
-      methods: {
-        password: {
-          enabled: true,
-          config: { min_password_length: 8, haveibeenpwned_enabled: false, max_breaches: 0, identifier_similarity_check_enabled: true },
-        },
-      },
+      ...base.selfservice,
       flows: {
         error: { ui_url: ui.error },
         login: { ui_url: ui.login, lifespan: "10m" },
@@ -105,12 +112,8 @@ export function iamKratosConfig(input: OryRenderInput) {
         recovery: { enabled: true, use: "code", ui_url: ui.recovery },
       },
     },
-    log,
-    ciphers: { algorithm: "xchacha20-poly1305" },
     // Upstream's IAM parameters, unchanged so both environments hash like upstream prod.
     hashers: { algorithm: "argon2", argon2: { parallelism: 4, memory: "256KB", iterations: 3, salt_length: 16, key_length: 32 } },
-    identity: { default_schema_id: "admin", schemas: schemas("iam") },
-    courier: { smtp: { from_address: input.fromAddress, from_name: "Olympus" } },
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:seed`: in one run against the same real Kratos (the staging CIAM configuration, SQLite),
  * the staging guide's approach (one POST per user with a plaintext password, sequential) against this
- * project's seeder (one bcrypt hash, batches of 1,000 hashed identities, bounded concurrency), for
+ * project's seeder (one bcrypt hash, batches of 250 hashed identities, four in flight), for
  * 1,000 users, then the seeder alone for 10,000.
  */
 import { parseArgs } from "node:util";

@@ -13,9 +13,13 @@ export interface SeedOptions extends RequestOptions {
   count: number;
   /** bcrypt hash of the one synthetic password, imported as hashed_password. */
   passwordHash: string;
-  /** Identities per PATCH /admin/identities (Kratos allows up to 2000; 1000 with hashed passwords is safe). @default 1000 */
+  /**
+   * Identities per PATCH /admin/identities (at most 1000 with hashed passwords). Kratos validates each
+   * request's identities on one core, so several smaller batches in flight beat one large one.
+   * @default 250
+   */
   batchSize?: number;
-  /** Batches in flight at once. @default 2 */
+  /** Batches in flight at once. @default 4 */
   concurrency?: number;
   log?: (message: string) => void;
 }
@@ -79,9 +83,9 @@ export async function convergeSyntheticUsers(options: SeedOptions): Promise<Seed
   }
   log(`synthetic users: ${existing.size} present, ${missing.length} to create, ${surplus.length} to delete`);
 
-  const batchSize = options.batchSize ?? 1000;
+  const batchSize = Math.min(options.batchSize ?? 250, 1000);
   const batches = Array.from({ length: Math.ceil(missing.length / batchSize) }, (_, i) => missing.slice(i * batchSize, (i + 1) * batchSize));
-  const limit = pLimit(options.concurrency ?? 2);
+  const limit = pLimit(options.concurrency ?? 4);
   let created = 0;
   let conflicts = 0;
   const errors: string[] = [];

@@ -53,6 +53,9 @@ export const syntheticUsersProvider: pulumi.dynamic.ResourceProvider<SyntheticUs
     if (isKnown(news.count) && !(Number.isInteger(news.count) && news.count >= 0 && news.count <= 100_000)) {
       failures.push({ property: "count", reason: `must be an integer from 0 to 100000; got ${JSON.stringify(news.count)}` });
     }
+    if (isKnown(news.batchSize) && !(Number.isInteger(news.batchSize) && news.batchSize >= 1 && news.batchSize <= 1000)) {
+      failures.push({ property: "batchSize", reason: `must be 1 to 1000 (Kratos's limit with hashed passwords); got ${JSON.stringify(news.batchSize)}` });
+    }
     if (isKnown(news.seed) && !Number.isInteger(news.seed)) failures.push({ property: "seed", reason: `must be an integer; got ${JSON.stringify(news.seed)}` });
     if (isKnown(news.password) && !(typeof news.password === "string" && news.password.length >= 8)) {
       failures.push({ property: "password", reason: "must be at least 8 characters (Kratos's minimum)" });
@@ -99,9 +102,9 @@ export interface SyntheticUsersArgs {
   count: pulumi.Input<number>;
   endpoint: pulumi.Input<Endpoint>;
   password: pulumi.Input<string>;
-  /** Identities per batch request. @default 1000 */
+  /** Identities per batch request (at most 1000). @default 250 */
   batchSize?: pulumi.Input<number>;
-  /** Batch requests in flight. @default 2 */
+  /** Batch requests in flight. @default 4 */
   concurrency?: pulumi.Input<number>;
 }
 
@@ -114,7 +117,7 @@ export class SyntheticUsers extends pulumi.dynamic.Resource {
     super(
       syntheticUsersProvider,
       name,
-      { providerVersion: syntheticUsersProviderVersion, batchSize: 1000, concurrency: 2, ...args, total: undefined },
+      { providerVersion: syntheticUsersProviderVersion, batchSize: 250, concurrency: 4, ...args, total: undefined },
       { ...opts, additionalSecretOutputs: ["password", "endpoint"], deleteBeforeReplace: true },
       "olympus:seed",
       "SyntheticUsers",

@@ -125,7 +125,7 @@ describe("seeding against a real Kratos", () => {
 });
 
 function providerInputs(count: number, endpoint: SyntheticUsersInputs["endpoint"]): SyntheticUsersInputs {
-  return { providerVersion: "1", environment: "staging", ...plan, count, endpoint, password, batchSize: 1000, concurrency: 2 };
+  return { providerVersion: "1", environment: "staging", ...plan, count, endpoint, password, batchSize: 250, concurrency: 4 };
 }
 
 describe("the soak gate against real services", () => {

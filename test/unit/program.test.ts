@@ -119,6 +119,35 @@ describe("the program for each committed stack", () => {
   });
 });
 
+describe("other shapes of the same program", () => {
+  it("sleeps staging: no server and no deploy steps, but IPs, volume, firewall, DNS and synthetic users stay", async () => {
+    const { recorded, program } = await runProgram("staging", { "olympus:awake": "false" });
+    const types = recorded.map((resource) => resource.type);
+    expect(types).not.toContain("hcloud:index/server:Server");
+    expect(types).not.toContain("command:remote:Command");
+    for (const kept of ["hcloud:index/primaryIp:PrimaryIp", "hcloud:index/volume:Volume", "hcloud:index/firewall:Firewall", "hcloud:index/zoneRrset:ZoneRrset", "pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers"]) {
+      expect(types, kept).toContain(kept);
+    }
+    const cost = await valueOf(program.monthlyCostEur);
+    expect(cost.server).toBe(0);
+    expect(cost.sleepSaving).toBeCloseTo(4.49, 2);
+  });
+
+  it("runs the dev tier on an existing machine over SSH, with the same Olympus stack and no Hetzner resources", async () => {
+    const { recorded, program } = await runProgram("staging", {
+      "olympus:environment": "dev",
+      "olympus:domain": "dev.example.org",
+      "olympus:soak": JSON.stringify({ enabled: false, durationSeconds: 60, loginsPerMinute: 6, minSuccessRate: 0.99, maxP95Ms: 1500 }),
+      "olympus:existingHost": JSON.stringify({ address: "192.0.2.50", port: 2222, user: "olympus", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEe5Wf8lZ7wFzm6XMWx3d7rZk1vGNsbvOLdTtJQ4b4Ty" }),
+    });
+    expect(recorded.filter((resource) => resource.type.startsWith("hcloud:"))).toEqual([]);
+    expect(recorded.map((resource) => resource.type)).toContain("olympus:host:ExistingHost");
+    const up = recorded.find((resource) => resource.name.endsWith("-app-up"))!;
+    expect(secretInput(up.inputs.connection).value).toMatchObject({ host: "192.0.2.50", port: 2222, user: "olympus", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEe5Wf8lZ7wFzm6XMWx3d7rZk1vGNsbvOLdTtJQ4b4Ty" });
+    expect(await valueOf(program.sshCommand)).toBe("ssh -p 2222 olympus@192.0.2.50");
+  });
+});
+
 describe("editing config never silently replaces the server", () => {
   it("marks the prod server protected, ignores first-boot-only inputs and frees its IPs before a replacement", async () => {
     for (const [stack, protect] of [["prod", true], ["staging", false]] as const) {

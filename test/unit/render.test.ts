@@ -4,7 +4,9 @@ import { parseStackConfig, type StackConfig } from "../../lib/config";
 import { renderForConfig } from "../../lib/parity";
 import { hostnames, publicSiteNames } from "../../lib/topology";
 import { serviceImages } from "../../lib/versions";
+import { sshKeyPairFromSeed } from "../../lib/keys";
 import { securityHeaders } from "../../render/caddyfile";
+import { renderCloudInit } from "../../render/cloudInit";
 import type { ComposeFile } from "../../render/compose";
 import type { RenderedFiles } from "../../render/deployment";
 import { environmentVariables, secretFormatProblems } from "../../render/environment";
@@ -183,8 +185,31 @@ describe("secrets", () => {
 
 describe("snapshots of every rendered file", () => {
   it.each(stacks)("%s", async (stack) => {
-    for (const [path, file] of Object.entries(files[stack])) {
+    // Scripts copied verbatim from render/assets are not rendered, so they need no snapshot.
+    for (const [path, file] of Object.entries(files[stack]).filter(([path]) => !path.endsWith(".sh"))) {
       await expect(file.content, path).toMatchFileSnapshot(`__snapshots__/rendered/${stack}/${path}`);
     }
+  });
+});
+
+describe("cloud-init user data", () => {
+  const key = (byte: number, comment: string) => sshKeyPairFromSeed(Buffer.alloc(32, byte).toString("base64"), comment);
+  const userData = renderCloudInit({ deployUser: "deploy", authorizedKeys: [key(1, "deploy@olympus-prod").publicKey], hostKey: key(2, "host@olympus-prod"), volumeId: "104857600", mountPath: "/srv/olympus" });
+
+  it("creates the key-only deploy user, hardens sshd, enables security upgrades and mounts the volume", () => {
+    const config = parse(userData.replace(/^#cloud-config\n/, ""));
+    expect(userData.startsWith("#cloud-config\n")).toBe(true);
+    expect(config.packages).toEqual(expect.arrayContaining(["podman", "podman-compose", "unattended-upgrades"]));
+    expect(config.users[0]).toMatchObject({ name: "deploy", lock_passwd: true, ssh_authorized_keys: [key(1, "deploy@olympus-prod").publicKey] });
+    expect([config.ssh_pwauth, config.disable_root]).toEqual([false, true]);
+    expect(config.write_files[0].content).toContain("PermitRootLogin no");
+    expect(config.write_files[0].content).toContain("PasswordAuthentication no");
+    expect(config.write_files[1].content).toContain('APT::Periodic::Unattended-Upgrade "1";');
+    expect(config.mounts).toEqual([["/dev/disk/by-id/scsi-0HC_Volume_104857600", "/srv/olympus", "ext4", "discard,nofail,defaults,x-systemd.automount", "0", "2"]]);
+    expect(config.ssh_keys.ed25519_public).toBe(key(2, "host@olympus-prod").publicKey);
+  });
+
+  it("matches its snapshot", async () => {
+    await expect(userData).toMatchFileSnapshot("__snapshots__/rendered/cloud-init.yaml");
   });
 });

@@ -10,7 +10,7 @@ const plan = { stack: "staging", seed: 42, run: "seed-42" };
 const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const inputs: SyntheticUsersInputs = {
   providerVersion: "1", stack: "staging", environment: "staging", seed: 42, run: "seed-42", count: 1000,
-  endpoint: { kind: "direct", url: "http://127.0.0.1:4434" }, password: "correct-horse-battery", batchSize: 1000, concurrency: 2,
+  endpoint: { kind: "direct", url: "http://127.0.0.1:4434" }, password: "correct-horse-battery", batchSize: 250, concurrency: 4,
 };
 
 describe("synthetic identities", () => {
