@@ -8,7 +8,7 @@ async function main() {
   const { values } = parseArgs({ options: { full: { type: "boolean", default: false }, stack: { type: "string", default: "staging" }, cwd: { type: "string" } } });
   const dir = values.cwd ?? process.cwd();
   const stack = values.stack!;
-  const environment = await stackEnvironment(dir, stack);
+  const environment = stackEnvironment(dir, stack);
   const { stdout } = await execa("pulumi", ["stack", "export", "--stack", stack], { cwd: dir });
   const steps = refreshPlan(stack, environment, values.full!, JSON.parse(stdout));
   if (steps.length === 0) console.log(`${stack} holds no synthetic users; the next up seeds them`);

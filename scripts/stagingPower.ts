@@ -8,7 +8,7 @@ async function main() {
   const [action, stack = "staging"] = positionals;
   if (action !== "sleep" && action !== "wake") throw new Error("usage: npm run staging-power -- sleep|wake [STACK]");
   const dir = values.cwd ?? process.cwd();
-  await runSteps(dir, powerPlan(action as PowerAction, stack, await stackEnvironment(dir, stack)));
+  await runSteps(dir, powerPlan(action as PowerAction, stack, stackEnvironment(dir, stack)));
 }
 
 main().catch((error) => {
