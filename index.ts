@@ -8,7 +8,7 @@ import { RateLimits } from "./components/rateLimits";
 import { ReleaseGate } from "./components/releaseGate";
 import { StackSecrets } from "./components/stackSecrets";
 import type { OlympusHost } from "./lib/host";
-import { estimateMonthlyCost, uptimeShare, type ServerType } from "./lib/pricing";
+import { estimateMonthlyCost, uptimeShare } from "./lib/pricing";
 import { loadStackConfig } from "./lib/stackConfig";
 import { hostnames, hostRecordLabel, loopbackPorts } from "./lib/topology";
 import { syntheticEmails } from "./seed/identities";
@@ -25,7 +25,7 @@ const host: OlympusHost = config.existingHost
   ? new ExistingHost(`${name}-host`, { ...config.existingHost, deployKey: secrets.deployKey })
   : new HetznerHost(`${name}-host`, {
       environment: config.environment,
-      serverType: config.serverType as ServerType,
+      serverType: config.serverType,
       location: config.location,
       image: config.image,
       volumeSizeGb: config.volumeSizeGb,
@@ -92,7 +92,7 @@ const gate = config.seeding.enabled
   : undefined;
 
 const cost = estimateMonthlyCost({
-  serverType: config.serverType as ServerType,
+  serverType: config.serverType,
   backups: config.backups,
   volumeSizeGb: config.volumeSizeGb,
   serverUptimeShare: config.awake ? uptimeShare(config.sleepSchedule) : 0,

@@ -1,6 +1,6 @@
 import { BlockList, isIP } from "node:net";
 import { z } from "zod";
-import { serverTypeNames } from "./pricing";
+import { serverTypeNames, type ServerType } from "./pricing";
 import { imageNames, type ImageName, type StagedRollout } from "./versions";
 
 /** The Pulumi project name, and so the namespace of every config key below. */
@@ -96,7 +96,7 @@ export const configSchema = z.strictObject({
   productionDomain: domainName,
   siteSubdomain: z.string().regex(hostnameLabel, { message: "must be a single DNS label such as olympus" }),
   location: z.enum(armLocations),
-  serverType: z.enum(serverTypeNames as [string, ...string[]]),
+  serverType: z.enum(serverTypeNames as [ServerType, ...ServerType[]]),
   image: z.string().regex(/^ubuntu-24\.04$/, { message: "must be ubuntu-24.04 (the image cloud-init and podman are tested on)" }),
   volumeSizeGb: z.number().int().min(10).max(10240),
   awake: z.boolean(),

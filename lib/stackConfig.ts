@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, crossStackRules, parsePlainConfig, parseStackConfig, type StackConfig } from "./config";
+import { ConfigError, crossStackRules, parsePlainConfig, parseStackConfig, type PlainConfig, type StackConfig } from "./config";
 import { readStackFile, stackNames } from "./stackFiles";
 
 /**
@@ -21,10 +21,9 @@ export function loadStackConfig(projectDir = process.cwd()): StackConfig {
 }
 
 /** The staging stacks next to this one, to check that prod is at least as strict as each of them. */
-function stagingStacks(projectDir: string, self: string) {
+function stagingStacks(projectDir: string, self: string): PlainConfig[] {
   return stackNames(projectDir)
     .filter((stack) => stack !== self)
     .map((stack) => parsePlainConfig(readStackFile(projectDir, stack).raw).config)
-    .filter((config) => config?.environment === "staging")
-    .map((config) => config!);
+    .filter((config): config is PlainConfig => config?.environment === "staging");
 }

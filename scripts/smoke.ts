@@ -10,7 +10,7 @@ import { publicChecks } from "./smokeChecks";
 import { projectDir, pulumiEnvironment } from "./toolchain";
 
 async function stackUrls(stack: string): Promise<Record<string, string>> {
-  const { stdout } = await execa("pulumi", ["stack", "output", "urls", "--json", "--stack", stack], { cwd: projectDir, env: pulumiEnvironment({ PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL ?? pulumiEnvironment().PULUMI_BACKEND_URL! }) });
+  const { stdout } = await execa("pulumi", ["stack", "output", "urls", "--json", "--stack", stack], { cwd: projectDir, env: pulumiEnvironment() });
   return JSON.parse(stdout) as Record<string, string>;
 }
 

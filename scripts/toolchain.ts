@@ -35,12 +35,12 @@ export function pulumiEnvironment(overrides: Record<string, string> = {}): Recor
     ...(process.env as Record<string, string>),
     PATH: [binDir, join(projectDir, "node_modules", ".bin"), process.env.PATH ?? ""].join(delimiter),
     PULUMI_HOME: join(pulumiDir, "home"),
-    PULUMI_BACKEND_URL: `file://${join(pulumiDir, "state")}`,
+    // A backend chosen by the caller (CI, a real environment) wins over the local example backend.
+    PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL ?? `file://${join(pulumiDir, "state")}`,
     PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? examplePassphrase,
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
-    PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "false",
     ...overrides,
   };
 }
