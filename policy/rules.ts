@@ -48,6 +48,19 @@ export const prodProtection: StackValidationPolicy = {
   },
 };
 
+/** What the deploy step records in its triggers for policies: images, staged rollout, services. */
+interface RecordedRelease {
+  images: Record<string, string>;
+  stagedRollout: StagedRollout;
+  services: string[];
+}
+
+function recordedRelease(resource: { type: string; name: string; props: Record<string, any> }): RecordedRelease | undefined {
+  if (resource.type !== "command:remote:Command" || !resource.name.endsWith("-up")) return undefined;
+  const recorded = (resource.props.triggers ?? []).find((trigger: unknown) => typeof trigger === "string" && trigger.includes('"images"'));
+  return recorded ? (JSON.parse(recorded) as RecordedRelease) : undefined;
+}
+
 const syntheticTypes = ["olympus:seed:SyntheticUsers", "olympus:seed:Soak", "olympus:seed:ReleaseGate"];
 
 export const noSyntheticTrafficInProd: StackValidationPolicy = {
@@ -58,7 +71,7 @@ export const noSyntheticTrafficInProd: StackValidationPolicy = {
     const prodStack = args.resources.some((resource) => isProd(resource));
     for (const resource of args.resources) {
       const synthetic = syntheticTypes.some((type) => resource.type.endsWith(type));
-      const simulator = resource.type === "command:remote:Command" && JSON.stringify(resource.props.triggers ?? []).includes(loginSimulatorService);
+      const simulator = recordedRelease(resource)?.services.includes(loginSimulatorService) ?? false;
       if ((synthetic || simulator) && (prodStack || isProd(resource))) {
         reportViolation(`${resource.name} (${resource.type}) seeds or simulates synthetic users in a prod stack`, resource.urn);
       }
@@ -72,12 +85,12 @@ export const oneVersionTable: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, reportViolation) => {
     if (args.type !== "command:remote:Command" || !args.name.endsWith("-up")) return;
-    const recorded = (args.props.triggers ?? []).find((trigger: unknown) => typeof trigger === "string" && trigger.includes('"images"'));
+    const recorded = recordedRelease(args);
     if (!recorded) {
       reportViolation("the deploy step does not record its images, so they cannot be checked against the version table");
       return;
     }
-    const { images, stagedRollout } = JSON.parse(recorded) as { images: Record<string, string>; stagedRollout: StagedRollout };
+    const { images, stagedRollout } = recorded;
     if (isProd(args) && Object.keys(stagedRollout).length > 0) reportViolation(`prod runs a staged rollout ${JSON.stringify(stagedRollout)}; prod runs the version table only`);
     const expected = resolveImages(stagedRollout);
     for (const [service, image] of Object.entries(images)) {

@@ -7,7 +7,7 @@ import type { MailSettings } from "../lib/mail";
 import { hostnames, type PublicSite } from "../lib/topology";
 import type { ImageName } from "../lib/versions";
 import { renderCaddyfile } from "./caddyfile";
-import { composeFile, loginSimulatorService, mailSandboxService, renderCompose, startupPhases } from "./compose";
+import { loginSimulatorService, mailSandboxService, renderCompose, startupPhases } from "./compose";
 import { environmentVariables, renderDotenv, secretFormatProblems, type DeploymentSecrets } from "./environment";
 import { renderIdentitySchemas } from "./identitySchemas";
 import { renderOryConfigs } from "./ory";
@@ -57,8 +57,7 @@ export function renderDeployment(input: DeploymentInput): RenderedFiles {
     mailpit: input.mail.mode === "mailpit",
     loginSimulation: simulate,
   };
-  const services = Object.keys(composeFile(composeInput).services);
-  const extras = [mailSandboxService, loginSimulatorService].filter((service) => services.includes(service));
+  const extras = [...(composeInput.mailpit ? [mailSandboxService] : []), ...(simulate ? [loginSimulatorService] : [])];
 
   const files: RenderedFiles = {
     "compose.yml": plain(renderCompose(composeInput)),

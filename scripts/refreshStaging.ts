@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import execa from "execa";
 import { refreshPlan } from "./stagingOps";
-import { runSteps, stackEnvironment } from "./stackCli";
+import { runSteps, stackEnvironment } from "./stacks";
 
 async function main() {
   const { values } = parseArgs({ options: { full: { type: "boolean", default: false }, stack: { type: "string", default: "staging" }, cwd: { type: "string" } } });

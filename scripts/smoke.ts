@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 import execa from "execa";
 import { securityHeaders } from "../render/caddyfile";
-import { publicChecks } from "./smokeChecks";
+import { checkDiscovery, checkHttps } from "../seed/soakRuntime";
 import { projectDir, pulumiEnvironment } from "./toolchain";
 
 async function stackUrls(stack: string): Promise<Record<string, string>> {
@@ -18,7 +18,11 @@ async function main() {
   const { values, positionals } = parseArgs({ options: { urls: { type: "string" }, issuers: { type: "string" } }, allowPositionals: true });
   const urls = values.urls ? (JSON.parse(values.urls) as Record<string, string>) : await stackUrls(positionals[0] ?? "staging");
   const issuers = values.issuers ? (JSON.parse(values.issuers) as string[]) : [urls.ciamOauth, urls.iamOauth].filter((url): url is string => Boolean(url));
-  const results = await publicChecks(Object.values(urls), issuers, securityHeaders);
+  // What a visitor can check from outside, with no users and no tunnel: the soak gate's public checks.
+  const results = [
+    ...(await Promise.all(Object.values(urls).map((url) => checkHttps({ url, headers: securityHeaders })))),
+    ...(await Promise.all(issuers.map(checkDiscovery))),
+  ];
   for (const result of results) console.log(`${result.ok ? "ok  " : "FAIL"} ${result.check}: ${result.detail}`);
   const failed = results.filter((result) => !result.ok);
   if (failed.length) {

@@ -1,4 +1,6 @@
 import execa from "execa";
+import { readStackFile } from "../lib/stackFiles";
+import type { PulumiStep } from "./stagingOps";
 import { pulumiEnvironment } from "./toolchain";
 
 /** Selects the stack in the (file) backend, creating it from its committed stack file when new. */
@@ -15,4 +17,20 @@ export async function decryptedConfig(projectDir: string, stack: string, env = p
   const { stdout } = await execa("pulumi", ["config", "--json", "--show-secrets", "--stack", stack], { cwd: projectDir, env });
   const entries = JSON.parse(stdout) as Record<string, { value?: string }>;
   return Object.fromEntries(Object.entries(entries).map(([key, entry]) => [key, entry.value ?? ""]));
+}
+
+/**
+ * The stack's environment kind from its committed config (explicit config, never guessed from the stack
+ * name), read from the files so it works before the stack exists in a backend.
+ */
+export function stackEnvironment(dir: string, stack: string): string | undefined {
+  const { project, raw } = readStackFile(dir, stack);
+  return raw[`${project}:environment`];
+}
+
+export async function runSteps(dir: string, steps: PulumiStep[]): Promise<void> {
+  for (const step of steps) {
+    console.log(`==> ${step.description}: pulumi ${step.args.join(" ")}`);
+    await execa("pulumi", step.args, { cwd: dir, stdio: "inherit" });
+  }
 }

@@ -1,7 +1,7 @@
 /** `npm run staging-power -- sleep|wake [STACK] [--cwd DIR]`: staging sleep and wake (see stagingOps.ts). */
 import { parseArgs } from "node:util";
 import { powerPlan, type PowerAction } from "./stagingOps";
-import { runSteps, stackEnvironment } from "./stackCli";
+import { runSteps, stackEnvironment } from "./stacks";
 
 async function main() {
   const { values, positionals } = parseArgs({ options: { cwd: { type: "string" } }, allowPositionals: true });

