@@ -95,7 +95,7 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
     const createPrimaryIp = (type: "ipv4" | "ipv6") =>
       new hcloud.PrimaryIp(
         `${name}-${type}`,
-        { name: `${name}-${type}`, type, location: args.location, assigneeType: "server", autoDelete: false, deleteProtection: protect, labels },
+        { name: `${name}-${type}`, type, location: args.location, autoDelete: false, deleteProtection: protect, labels },
         { parent: this, protect },
       );
 

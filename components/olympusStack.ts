@@ -2,13 +2,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { remote } from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
 import type { Environment } from "../lib/config";
 import type { OlympusHost } from "../lib/host";
 import { composeProjectDir } from "../lib/topology";
 import { resolveImages, type StagedRollout } from "../lib/versions";
-import { parse } from "yaml";
 import type { ComposeFile } from "../render/compose";
-import { bundleFiles, releaseFingerprint, renderDeployment, type RenderedFiles } from "../render/deployment";
+import { bundleFiles, releaseFingerprint, renderConfigFiles, renderSecretFiles, type RenderedFiles } from "../render/deployment";
 import type { MailSandbox } from "./mailSandbox";
 import type { RateLimits } from "./rateLimits";
 import type { GeneratedSecrets } from "./stackSecrets";
@@ -39,23 +39,28 @@ export interface OlympusStackArgs {
 }
 
 const deployScript = readFileSync(join(__dirname, "..", "render", "assets", "olympus-deploy.sh"));
+const installedScript = `${composeProjectDir}/olympus-deploy.sh`;
+const installedDeploy = (verb: string) => `${installedScript} ${verb}`;
 /** Runs the deploy script before it is installed: inline, with the project directory in the environment. */
-const inlineDeploy = (step: "prepare" | "install") =>
-  `OLYMPUS_PROJECT_DIR=${composeProjectDir} bash -c "$(echo ${deployScript.toString("base64")} | base64 -d)" olympus-deploy ${step}`;
+const inlineDeploy = (verb: string) =>
+  `OLYMPUS_PROJECT_DIR=${composeProjectDir} bash -c "$(echo ${deployScript.toString("base64")} | base64 -d)" olympus-deploy ${verb}`;
 
 /**
  * The Olympus platform, modelled once for every stack: renders the compose project, the Ory and Caddy
- * configuration and the secrets for this environment, then deploys them over SSH: wait for the host,
- * install the files when they change, migrate and start the services phase by phase until healthy,
- * and take the project down on delete.
+ * configuration and the secrets for this environment, then deploys them over SSH: prepare the host,
+ * install the configuration (known at preview, so policies and PR diffs see it) and the secrets, then
+ * migrate and start the services phase by phase until healthy. The project comes down only when the
+ * stack is destroyed or the host goes away, never when a release replaces the previous one.
  */
 export class OlympusStack extends pulumi.ComponentResource {
-  /** Every file deployed to the host. Secret (the .env and the PostgreSQL key are in it). */
-  readonly files: pulumi.Output<RenderedFiles>;
+  /** Configuration files deployed to the host, rendered from config alone (no secret in them). */
+  readonly configFiles: RenderedFiles;
+  /** Secret files deployed to the host (.env, the PostgreSQL key and certificates, authorized_keys). Secret. */
+  readonly secretFiles: pulumi.Output<RenderedFiles>;
   /** Hash of all files and images: changes exactly when a new release is deployed. */
   readonly releaseFingerprint: pulumi.Output<string>;
   /** Names of the compose services deployed. */
-  readonly services: pulumi.Output<string[]>;
+  readonly services: string[];
   /** The step after which every service is healthy; absent when nothing is deployed. */
   readonly started?: remote.Command;
 
@@ -63,63 +68,56 @@ export class OlympusStack extends pulumi.ComponentResource {
     super("olympus:app:OlympusStack", name, {}, opts);
 
     const images = resolveImages(args.stagedRollout);
-    const render = () =>
+    this.configFiles = renderConfigFiles({
+      stack: args.stack,
+      environment: args.environment,
+      domain: args.domain,
+      siteSubdomain: args.siteSubdomain ?? "olympus",
+      images,
+      mail: args.mail.settings,
+      edge: args.edge.settings,
+      loginSimulation: args.loginSimulation ?? { loginsPerHour: 0, emails: [] },
+    });
+    this.services = Object.keys((parse(this.configFiles["compose.yml"]!.content) as ComposeFile).services);
+    this.secretFiles = pulumi.secret(
       pulumi
         .all([args.secrets, args.mail.courierUri, args.edge.captchaSecretKey, args.syntheticPassword, args.authorizedKeys])
         .apply(([generated, courierUri, captchaSecretKey, syntheticPassword, authorizedKeys]) =>
-          renderDeployment({
-            stack: args.stack,
-            environment: args.environment,
-            domain: args.domain,
-            siteSubdomain: args.siteSubdomain ?? "olympus",
-            images,
-            mail: args.mail.settings,
-            edge: args.edge.settings,
-            loginSimulation: args.loginSimulation ?? { loginsPerHour: 0, emails: [] },
-            authorizedKeys,
-            secrets: { ...generated, smtpUri: courierUri, captchaSecretKey, syntheticPassword },
-          }),
-        );
+          renderSecretFiles({ mail: args.mail.settings, authorizedKeys, secrets: { ...generated, smtpUri: courierUri, captchaSecretKey, syntheticPassword } }),
+        ),
+    );
+    // The hash reveals nothing about the secrets in it.
+    this.releaseFingerprint = pulumi.unsecret(this.secretFiles.apply((secretFiles) => releaseFingerprint({ ...this.configFiles, ...secretFiles }, images)));
 
-    const deploy = (files: pulumi.Output<RenderedFiles>) => {
-      const connection = args.host.connection;
-      const prepare = new remote.Command(
-        `${name}-prepare`,
-        { connection, create: inlineDeploy("prepare"), triggers: [args.host.machineId] },
-        { parent: this },
-      );
-      const install = new remote.Command(
-        `${name}-install`,
+    const connection = args.host.connection;
+    const step = (part: string, inputs: Omit<remote.CommandArgs, "connection">, options: pulumi.CustomResourceOptions = {}) =>
+      // The previous run's output is never sent back to the host in its environment.
+      new remote.Command(`${name}-${part}`, { connection, addPreviousOutputInEnv: false, ...inputs }, { parent: this, ...options });
+
+    const deploy = () => {
+      // Owns the project's lifetime: replaced only with the machine (deleted first, while the old project
+      // is still there), so `down` runs on destroy, before a sleeping server is deleted, and never on a release.
+      const prepare = step("prepare", { create: inlineDeploy("prepare"), delete: `test ! -x ${installedScript} || ${installedDeploy("down")}`, triggers: [args.host.machineId] }, { deleteBeforeReplace: true });
+      const installConfig = step("install-config", { create: inlineDeploy("install-config"), stdin: bundleFiles(this.configFiles), triggers: [args.host.machineId] }, { dependsOn: [prepare] });
+      const installSecrets = step(
+        "install-secrets",
         {
-          connection,
-          create: inlineDeploy("install"),
+          create: installedDeploy("install-secrets"),
           // The bundle carries secrets: it travels on stdin, is stored as a secret, and is never logged.
-          stdin: pulumi.secret(files.apply(bundleFiles)),
+          stdin: pulumi.secret(this.secretFiles.apply(bundleFiles)),
           logging: "none",
           triggers: [args.host.machineId],
         },
-        { parent: this, dependsOn: [prepare], additionalSecretOutputs: ["stdout", "stderr"] },
+        { dependsOn: [installConfig], additionalSecretOutputs: ["stdout", "stderr"] },
       );
-      return new remote.Command(
-        `${name}-up`,
-        {
-          connection,
-          create: `${composeProjectDir}/olympus-deploy.sh up`,
-          delete: `${composeProjectDir}/olympus-deploy.sh down`,
-          // Re-run when anything deployed changes; the hash reveals nothing about the secrets in it.
-          // What runs is recorded in plain text so the policy pack can hold it to the version table.
-          triggers: [this.releaseFingerprint, args.host.machineId, this.services.apply((services) => JSON.stringify({ images, stagedRollout: args.stagedRollout ?? {}, services }))],
-          logging: "stdoutAndStderr",
-        },
-        { parent: this, dependsOn: [install] },
+      // A new release replaces this step: the new one starts it; the old one's delete does nothing.
+      return step(
+        "up",
+        { create: installedDeploy("up"), triggers: [this.releaseFingerprint, args.host.machineId], logging: "stdoutAndStderr" },
+        { dependsOn: [installSecrets] },
       );
     };
-
-    this.files = pulumi.secret(render());
-    this.releaseFingerprint = pulumi.unsecret(this.files.apply((files) => releaseFingerprint(files, images)));
-    // compose.yml holds no secret values (they are interpolated from .env on the host).
-    this.services = pulumi.unsecret(this.files.apply((files) => Object.keys((parse(files["compose.yml"]!.content) as ComposeFile).services)));
-    if (args.deploy ?? true) this.started = deploy(this.files);
-    this.registerOutputs({ releaseFingerprint: this.releaseFingerprint });
+    if (args.deploy ?? true) this.started = deploy();
+    this.registerOutputs({ releaseFingerprint: this.releaseFingerprint, services: this.services });
   }
 }

@@ -109,17 +109,17 @@ export const configSchema = z.strictObject({
   dnsZone: z.enum(["create", "existing"]),
   adminCidrs: z.array(cidr).min(1, { message: "must list at least one network allowed to reach SSH" }),
   adminSshPublicKeys: z.array(sshPublicKey),
-  existingHost: z
-    .strictObject({
+  // Pulumi.yaml's default `{}` (a null default would make the key required) means "a Hetzner server".
+  existingHost: z.preprocess(
+    (value) => (value === undefined || (typeof value === "object" && value !== null && Object.keys(value).length === 0) ? null : value),
+    z.strictObject({
       address: z.string().min(1),
       port: z.number().int().min(1).max(65535),
       user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { message: "must be a POSIX user name" }),
       /** The machine's SSH host public key (ssh-keyscan), pinned by every remote step. */
       hostKey: sshPublicKey,
-    })
-    // Pulumi drops a null default: absent and null both mean "a Hetzner server".
-    .nullish()
-    .transform((value) => value ?? null),
+    }).nullable(),
+  ),
   rateLimits: z.strictObject({
     login: rateLimitSchema,
     lockout: lockoutSchema,
@@ -160,6 +160,7 @@ export const secretKeys = {
   captchaSecretKey: `${project}:captchaSecretKey`,
 } as const;
 export type SecretName = keyof typeof secretKeys;
+const allSecretKeys: ReadonlySet<string> = new Set(Object.values(secretKeys));
 export type SecretValues = Partial<Record<SecretName, string>>;
 
 export interface StackConfig extends PlainConfig {
@@ -203,9 +204,8 @@ export function parsePlainConfig(raw: Record<string, string>): { config?: PlainC
       problems.push(`${keyName([name])}: ${show(text)} is not a valid value for this key (expected ${shape[name].type})`);
     }
   }
-  const secretKeyNames = new Set<string>(Object.values(secretKeys));
   for (const rawKey of Object.keys(raw)) {
-    if (rawKey.startsWith(`${project}:`) && !(rawKey.slice(project.length + 1) in shape) && !secretKeyNames.has(rawKey)) {
+    if (rawKey.startsWith(`${project}:`) && !(rawKey.slice(project.length + 1) in shape) && !allSecretKeys.has(rawKey)) {
       problems.push(`${rawKey}: unknown key; allowed keys are ${[...Object.keys(shape), ...Object.keys(secretKeys)].join(", ")}`);
     }
   }
@@ -223,16 +223,20 @@ export function parsePlainConfig(raw: Record<string, string>): { config?: PlainC
 /**
  * Parses and validates one stack's whole configuration, or throws one ConfigError listing every bad key
  * with its value and what is allowed. Secret values are checked for presence and shape only and are
- * never echoed.
+ * never echoed. `encryptedKeys` are the keys Pulumi holds encrypted (by default all secret keys, for
+ * callers that read decrypted stack config).
  */
-export function parseStackConfig(stack: string, raw: Record<string, string>): StackConfig {
+export function parseStackConfig(stack: string, raw: Record<string, string>, encryptedKeys: ReadonlySet<string> = allSecretKeys): StackConfig {
   const { config: plain, problems } = parsePlainConfig(raw);
-  if (!plain || problems.length > 0) throw new ConfigError(problems);
-  const config: StackConfig = { ...plain, stack, secrets: {} };
+  const config: StackConfig | undefined = plain && { ...plain, stack, secrets: {} };
   for (const [name, rawKey] of Object.entries(secretKeys) as [SecretName, string][]) {
     const value = raw[rawKey];
-    if (value !== undefined && value !== "") config.secrets[name] = value;
+    if (value === undefined || value === "") continue;
+    // Pulumi.yaml cannot declare these optional keys `secret: true`, so the check that they are encrypted is ours.
+    if (!encryptedKeys.has(rawKey)) problems.push(`${rawKey}: is stored in plain text; it is a secret, set it with \`pulumi config set --secret ${rawKey.replace(`${project}:`, "")} ...\` (value not shown)`);
+    if (config) config.secrets[name] = value;
   }
+  if (!config || problems.length > 0) throw new ConfigError(problems);
   const ruleProblems = environmentRules(config);
   if (ruleProblems.length > 0) throw new ConfigError(ruleProblems);
   return config;

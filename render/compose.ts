@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import type { Environment } from "../lib/config";
 import type { ImageName } from "../lib/versions";
 import { dataMountPath, loopbackPorts, oryPorts, publicSites, type IdentityDomain } from "../lib/topology";
 
@@ -17,12 +18,15 @@ export interface ComposeService {
 }
 
 export interface ComposeFile {
+  /** Which environment the project belongs to, for operators and the policy pack (an extension field compose ignores). */
+  "x-olympus": { environment: Environment };
   services: Record<string, ComposeService>;
   networks: Record<string, Record<string, never>>;
   volumes: Record<string, { driver: "local"; driver_opts: { type: "none"; o: "bind"; device: string } }>;
 }
 
 export interface ComposeInput {
+  environment: Environment;
   images: Record<ImageName, string>;
   hostnames: Record<keyof typeof publicSites, string>;
   domain: string;
@@ -319,6 +323,7 @@ export function composeFile(input: ComposeInput): ComposeFile {
   }
   // The project name is given on the command line (--project-name olympus) by the deploy script.
   return {
+    "x-olympus": { environment: input.environment },
     services,
     networks: { intranet: {} },
     volumes: Object.fromEntries(

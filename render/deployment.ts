@@ -13,7 +13,8 @@ import { renderIdentitySchemas } from "./identitySchemas";
 import { renderOryConfigs } from "./ory";
 import { renderInitDb, renderSettingsSql } from "./sql";
 
-export interface DeploymentInput {
+/** What decides the configuration files: config only, never a secret, so they are known at preview. */
+export interface ConfigInput {
   stack: string;
   environment: Environment;
   domain: string;
@@ -23,10 +24,17 @@ export interface DeploymentInput {
   edge: EdgeSettings;
   /** Synthetic logins per hour (0 = no simulator) and the addresses it may use. */
   loginSimulation: { loginsPerHour: number; emails: string[] };
+}
+
+/** Secrets and key material: generated per stack, so unknown until the stack's random resources exist. */
+export interface SecretInput {
+  mail: MailSettings;
   /** Keys the deploy user accepts from now on (the deploy step keeps authorized_keys in sync). */
   authorizedKeys: string[];
   secrets: DeploymentSecrets;
 }
+
+export type DeploymentInput = ConfigInput & SecretInput;
 
 export interface RenderedFile {
   content: string;
@@ -42,14 +50,13 @@ const asset = (name: string) => readFileSync(join(__dirname, "assets", name), "u
 const plain = (content: string, mode: RenderedFile["mode"] = "0644"): RenderedFile => ({ content, mode, secret: false });
 const secretFile = (content: string): RenderedFile => ({ content, mode: "0600", secret: true });
 
-/** Every file the deploy step installs on the host, keyed by path under the compose project directory. */
-export function renderDeployment(input: DeploymentInput): RenderedFiles {
-  const problems = secretFormatProblems(input.secrets);
-  if (problems.length > 0) throw new Error(`generated secrets are malformed: ${problems.join("; ")}`);
+/** The compose project, Ory, Caddy and SQL configuration and the deploy script: identical in shape for every stack. */
+export function renderConfigFiles(input: ConfigInput): RenderedFiles {
   const names = hostnames(input.domain, input.siteSubdomain);
   const url = (site: PublicSite) => `https://${names[site]}`;
   const simulate = input.loginSimulation.loginsPerHour > 0;
   const composeInput = {
+    environment: input.environment,
     images: input.images,
     hostnames: names,
     domain: input.domain,
@@ -62,19 +69,10 @@ export function renderDeployment(input: DeploymentInput): RenderedFiles {
   const files: RenderedFiles = {
     "compose.yml": plain(renderCompose(composeInput)),
     Caddyfile: plain(renderCaddyfile({ acmeEmail: input.mail.fromAddress, hostnames: names, rateLimits: input.edge.caddyZones })),
-    ".env": secretFile(
-      renderDotenv(
-        environmentVariables({ ...input.secrets, smtpUri: input.mail.sandboxUri ?? input.secrets.smtpUri }),
-      ),
-    ),
     "init-db.sql": plain(renderInitDb()),
     "olympus-settings.sql": plain(renderSettingsSql(input.edge.sdkSettings, "security")),
     "phases.json": plain(`${JSON.stringify({ ...startupPhases, extras }, null, 2)}\n`),
     "olympus-deploy.sh": plain(asset("olympus-deploy.sh"), "0755"),
-    authorized_keys: plain(`${input.authorizedKeys.join("\n")}\n`, "0600"),
-    "postgres/ca.crt": plain(input.secrets.postgresTls.caCertificate),
-    "postgres/server.crt": plain(input.secrets.postgresTls.serverCertificate),
-    "postgres/server.key": secretFile(input.secrets.postgresTls.serverKey),
   };
   for (const [path, content] of Object.entries(
     renderOryConfigs({
@@ -91,6 +89,24 @@ export function renderDeployment(input: DeploymentInput): RenderedFiles {
     files["login-simulator/logins-per-hour"] = plain(`${input.loginSimulation.loginsPerHour}\n`);
   }
   return files;
+}
+
+/** The .env the services read their secrets from, the PostgreSQL TLS material and the deploy user's keys. */
+export function renderSecretFiles(input: SecretInput): RenderedFiles {
+  const problems = secretFormatProblems(input.secrets);
+  if (problems.length > 0) throw new Error(`generated secrets are malformed: ${problems.join("; ")}`);
+  return {
+    ".env": secretFile(renderDotenv(environmentVariables({ ...input.secrets, smtpUri: input.mail.sandboxUri ?? input.secrets.smtpUri }))),
+    authorized_keys: plain(`${input.authorizedKeys.join("\n")}\n`, "0600"),
+    "postgres/ca.crt": plain(input.secrets.postgresTls.caCertificate),
+    "postgres/server.crt": plain(input.secrets.postgresTls.serverCertificate),
+    "postgres/server.key": secretFile(input.secrets.postgresTls.serverKey),
+  };
+}
+
+/** Every file the deploy step installs on the host, keyed by path under the compose project directory. */
+export function renderDeployment(input: DeploymentInput): RenderedFiles {
+  return { ...renderConfigFiles(input), ...renderSecretFiles(input) };
 }
 
 /** One line per file for the deploy script's `install`: path, mode and base64 content, tab-separated. */

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { delimiter, join } from "node:path";
+import { delimiter, join, resolve } from "node:path";
 
 /**
  * Where the toolchain lives and the environment every script and test runs Pulumi with: a project-local
- * PULUMI_HOME and file backend, no update checks, no plugin downloads, and the built binaries on PATH.
+ * PULUMI_HOME and file backend, no update checks, and the built binaries first on PATH.
  */
 export const projectDir = join(__dirname, "..");
 export const pulumiDir = join(projectDir, ".pulumi");
@@ -13,16 +13,40 @@ export const manifestPath = join(pulumiDir, "tools.json");
 /** Outside the checkout, so CI runs and later sessions on the same machine reuse the builds. */
 export const cacheRoot = process.env.OLYMPUS_TOOLS_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "olympus-infra", "tools");
 
+/**
+ * The one setting for machines without internet: a folder of upstream source archives (`git archive` of
+ * release tags) that `npm run tools` builds the Pulumi language host, the provider plugins, Kratos and
+ * Hydra from. Unset, the standard Pulumi CLI on PATH and its own plugin acquisition apply.
+ */
+export function vendorDir(): string | undefined {
+  const configured = process.env.OLYMPUS_VENDOR_DIR;
+  if (configured) return resolve(projectDir, configured);
+  // Once set up from archives, this checkout keeps building from them (npm run preview, npm test).
+  return existsSync(manifestPath) ? readManifest().vendorDir : undefined;
+}
+
 /** The passphrase of the committed example stacks only; real stacks use their own (see README). */
 export const examplePassphrase = "olympus-example-passphrase";
 
+/** A module version of a vendored build that differs from the upstream release's go.mod, and why. */
+export interface ModuleDifference {
+  module: string;
+  upstream: string;
+  built: string;
+}
+
 export interface ToolManifest {
+  /** Whether the archives were used (offline) or the standard CLI and plugin acquisition apply. */
+  mode: "vendor" | "standard";
+  /** The source archives' folder the vendored tools were built from. */
+  vendorDir?: string;
   binaries: Record<string, string>;
-  /** Kratos's configuration JSON schema and the ory/x schema it references, from the Go module cache. */
-  kratosConfigSchema: string;
-  tracingConfigSchema: string;
-  /** Provider plugins that could not be built, with the reason. */
-  unavailablePlugins: Record<string, string>;
+  /** Provider plugins registered in the project-local PULUMI_HOME, by name, with their versions. */
+  plugins: Record<string, string>;
+  /** JSON schemas the services validate their configuration with, and the `ory://` schemas they reference. */
+  configSchemas: Record<"kratos" | "hydra", { schema: string; references: Record<string, string> }>;
+  /** Per vendored build: module versions that differ from the upstream go.mod. */
+  moduleDifferences: Record<string, ModuleDifference[]>;
 }
 
 export function readManifest(): ToolManifest {
@@ -30,7 +54,15 @@ export function readManifest(): ToolManifest {
   return JSON.parse(readFileSync(manifestPath, "utf8")) as ToolManifest;
 }
 
+/** Path of a binary the toolchain provides. */
+export function toolBinary(name: string): string {
+  const path = readManifest().binaries[name];
+  if (!path) throw new Error(`${name} is not in the toolchain manifest; run npm run tools`);
+  return path;
+}
+
 export function pulumiEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
+  const offline = vendorDir() !== undefined;
   return {
     ...(process.env as Record<string, string>),
     PATH: [binDir, join(projectDir, "node_modules", ".bin"), process.env.PATH ?? ""].join(delimiter),
@@ -39,8 +71,8 @@ export function pulumiEnvironment(overrides: Record<string, string> = {}): Recor
     PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL ?? `file://${join(pulumiDir, "state")}`,
     PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? examplePassphrase,
     PULUMI_SKIP_UPDATE_CHECK: "true",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
+    // Offline, every plugin was built from source; a missing one must fail at once, not try a download.
+    ...(offline ? { PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", PULUMI_DISABLE_REGISTRY_RESOLVE: "true" } : {}),
     ...overrides,
   };
 }

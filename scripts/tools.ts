@@ -1,127 +1,197 @@
 /**
- * `npm run tools`: provides the Pulumi CLI, its Node.js language host and dynamic-provider plugin,
- * and the real services the tests run (Kratos, Mailpit, Caddy with the rate-limit plugin, actionlint),
- * built from the Go module proxy because nothing else is reachable. Builds are cached outside the
- * checkout, keyed by version and by the wrapper module's go.mod/go.sum, so a warm run takes seconds.
- * Nothing is ever downloaded as a binary.
+ * `npm run tools`: provides the Pulumi CLI and everything the engine and the tests run, without any binary
+ * download. Go builds come from the Go module proxy (wrapper modules in tools/go) or, when
+ * OLYMPUS_VENDOR_DIR names a folder of upstream source archives, from those archives (overlays in
+ * tools/vendor where a build needs other module versions than upstream pinned). Builds are cached outside
+ * the checkout, keyed by everything that goes into them, so a warm run takes seconds.
  */
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import execa from "execa";
-import { binDir, cacheRoot, manifestPath, projectDir, pulumiDir, pulumiEnvironment, type ToolManifest } from "./toolchain";
+import {
+  binDir,
+  cacheRoot,
+  manifestPath,
+  projectDir,
+  pulumiDir,
+  pulumiEnvironment,
+  vendorDir,
+  type ModuleDifference,
+  type ToolManifest,
+} from "./toolchain";
 
-interface GoBuild {
-  /** Binary name, also the cache key's prefix. */
-  name: string;
-  version: string;
-  /** Wrapper module under tools/go (go.mod + go.sum only). */
+/** A wrapper module under tools/go (go.mod + go.sum) that pins a build from the Go module proxy. */
+interface ProxySource {
+  kind: "proxy";
   wrapper: string;
-  /** Main package to build. */
-  main: string;
-  cgo?: boolean;
-  tags?: string[];
-  ldflags?: string[];
   /** A main.go the build needs (Caddy with plugins, as xcaddy would write it); generated, never committed. */
   mainSource?: string;
 }
 
-interface ProviderPlugin {
+/** A module inside an upstream source archive from the vendor folder. */
+interface ArchiveSource {
+  kind: "archive";
+  archive: string;
+  /** Directory of the Go module inside the archive. */
+  module: string;
+  /** Archives unpacked beside it, for a replace directive of the overlay. */
+  companions?: string[];
+  /** tools/vendor/<overlay>: a go.mod and go.sum used instead of the module's own. */
+  overlay?: string;
+  /** Directory (in the module) whose schema.json is embedded as schema-embed.json, with the version set. */
+  embedSchema?: string;
+}
+
+interface GoBuild {
   name: string;
-  /** npm package whose locked version the plugin must match exactly. */
+  version: string;
+  source: ProxySource | ArchiveSource;
+  /** Main package: an import path for proxy builds, a directory of the module for archive builds. */
+  main: string;
+  cgo?: boolean;
+  tags?: string[];
+  ldflags?: string[];
+}
+
+interface ProviderPlugin extends GoBuild {
+  plugin: string;
+  /** npm SDK whose locked version the plugin must report exactly. */
   npmPackage: string;
-  /** The repository's root module, whose vX tag names the release commit. */
-  tagModule: string;
-  /** The module holding the provider's main package. */
-  providerModule: string;
-  majorSuffix: string;
 }
 
 const lockedVersion = (name: string): string => {
   const lock = JSON.parse(readFileSync(join(projectDir, "package-lock.json"), "utf8")) as { packages: Record<string, { version?: string }> };
   const version = lock.packages[`node_modules/${name}`]?.version;
-  if (!version) throw new Error(`${name} is not in package-lock.json`);
+  if (!version) throw new ToolBuildError(`${name} is not in package-lock.json`);
   return version;
 };
 
-const pulumiVersion = lockedVersion("@pulumi/pulumi");
+class ToolBuildError extends Error {}
 
-const goBuilds: GoBuild[] = [
-  {
-    name: "pulumi",
-    version: pulumiVersion,
-    wrapper: "pulumi",
-    main: "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi",
-    ldflags: [`-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v${pulumiVersion}`],
-  },
-  {
-    // The language host became a module of its own after v3.68, and the proxy here serves none of
-    // its versions; v3.68.0 is the newest one inside sdk/v3 and drives current CLIs and SDKs fine.
-    name: "pulumi-language-nodejs",
-    version: "3.68.0",
-    wrapper: "pulumi-language-nodejs",
-    main: "github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs",
-    ldflags: ["-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v3.68.0"],
-  },
+const pulumiVersion = lockedVersion("@pulumi/pulumi");
+const versionFlag = (variable: string, version: string) => `-X ${variable}=${version}`;
+const pulumiSdkVersion = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version";
+
+const pulumiCli: GoBuild = {
+  name: "pulumi",
+  version: pulumiVersion,
+  source: { kind: "proxy", wrapper: "pulumi" },
+  main: "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi",
+  ldflags: [versionFlag(pulumiSdkVersion, `v${pulumiVersion}`)],
+};
+
+const languageHost: GoBuild = {
+  name: "pulumi-language-nodejs",
+  version: "3.259.0",
+  source: { kind: "archive", archive: "pulumi-language-nodejs-v3.259.0.tar.gz", module: "pulumi-language-nodejs-v3.259.0/sdk/nodejs/cmd/pulumi-language-nodejs", overlay: "pulumi-language-nodejs" },
+  main: ".",
+  ldflags: [versionFlag(pulumiSdkVersion, "v3.259.0")],
+};
+
+const providerPlugin = (plugin: string, npmPackage: string, version: string, source: Omit<ArchiveSource, "kind">, versionVariable: string): ProviderPlugin => ({
+  name: `pulumi-resource-${plugin}`,
+  plugin,
+  npmPackage,
+  version,
+  source: { kind: "archive", ...source },
+  main: `./cmd/pulumi-resource-${plugin}`,
+  ldflags: [versionFlag(versionVariable, version)],
+});
+
+const providerPlugins: ProviderPlugin[] = [
+  providerPlugin("command", "@pulumi/command", "1.2.1", { archive: "pulumi-command-v1.2.1.tar.gz", module: "pulumi-command-v1.2.1/provider" }, "github.com/pulumi/pulumi-command/provider/pkg/version.Version"),
+  providerPlugin(
+    "random",
+    "@pulumi/random",
+    "4.21.1",
+    { archive: "pulumi-random-v4.21.1.tar.gz", module: "pulumi-random-v4.21.1/provider", overlay: "pulumi-random", embedSchema: "cmd/pulumi-resource-random" },
+    "github.com/pulumi/pulumi-random/provider/v4/pkg/version.Version",
+  ),
+  providerPlugin(
+    "hcloud",
+    "@pulumi/hcloud",
+    "1.35.0",
+    {
+      archive: "pulumi-hcloud-v1.35.0.tar.gz",
+      module: "pulumi-hcloud-v1.35.0/provider",
+      companions: ["terraform-provider-hcloud-v1.63.0.tar.gz"],
+      overlay: "pulumi-hcloud",
+      embedSchema: "cmd/pulumi-resource-hcloud",
+    },
+    "github.com/pulumi/pulumi-hcloud/provider/pkg/version.Version",
+  ),
+];
+
+/** The Ory services both stacks deploy, built from their release archives (the proxy serves no v26 module). */
+const oryServices: GoBuild[] = [
   {
     name: "kratos",
-    version: "1.3.1",
-    wrapper: "kratos",
-    main: "github.com/ory/kratos",
+    version: "v26.2.0",
+    source: { kind: "archive", archive: "kratos-v26.2.0.tar.gz", module: "kratos-v26.2.0" },
+    main: ".",
     cgo: true,
     tags: ["sqlite"],
-    ldflags: ["-X github.com/ory/kratos/driver/config.Version=v1.3.1"],
+    ldflags: [versionFlag("github.com/ory/kratos/driver/config.Version", "v26.2.0")],
   },
+  {
+    name: "hydra",
+    version: "v26.2.0",
+    source: { kind: "archive", archive: "hydra-v26.2.0.tar.gz", module: "hydra-v26.2.0" },
+    main: ".",
+    cgo: true,
+    tags: ["sqlite"],
+    ldflags: [versionFlag("github.com/ory/hydra/v2/driver/config.Version", "v26.2.0")],
+  },
+];
+
+const proxyTools: GoBuild[] = [
   {
     name: "mailpit",
     version: "1.33.1",
-    wrapper: "mailpit",
+    source: { kind: "proxy", wrapper: "mailpit" },
     main: "github.com/axllent/mailpit",
-    ldflags: ["-X github.com/axllent/mailpit/config.Version=v1.33.1"],
+    ldflags: [versionFlag("github.com/axllent/mailpit/config.Version", "v1.33.1")],
   },
   {
     name: "caddy",
     version: "2.11.9-ratelimit-0.1.0",
-    wrapper: "caddy",
+    source: {
+      kind: "proxy",
+      wrapper: "caddy",
+      mainSource: [
+        "package main",
+        "",
+        "import (",
+        '\tcaddycmd "github.com/caddyserver/caddy/v2/cmd"',
+        '\t_ "github.com/caddyserver/caddy/v2/modules/standard"',
+        '\t_ "github.com/mholt/caddy-ratelimit"',
+        ")",
+        "",
+        "func main() { caddycmd.Main() }",
+        "",
+      ].join("\n"),
+    },
     main: ".",
-    mainSource: [
-      "package main",
-      "",
-      "import (",
-      '\tcaddycmd "github.com/caddyserver/caddy/v2/cmd"',
-      '\t_ "github.com/caddyserver/caddy/v2/modules/standard"',
-      '\t_ "github.com/mholt/caddy-ratelimit"',
-      ")",
-      "",
-      "func main() { caddycmd.Main() }",
-      "",
-    ].join("\n"),
   },
   {
     name: "actionlint",
     version: "1.7.12",
-    wrapper: "actionlint",
+    source: { kind: "proxy", wrapper: "actionlint" },
     main: "github.com/rhysd/actionlint/cmd/actionlint",
-    ldflags: ["-X github.com/rhysd/actionlint.version=1.7.12"],
+    ldflags: [versionFlag("github.com/rhysd/actionlint.version", "1.7.12")],
   },
 ];
 
-const providerPlugins: ProviderPlugin[] = [
-  { name: "command", npmPackage: "@pulumi/command", tagModule: "github.com/pulumi/pulumi-command", providerModule: "github.com/pulumi/pulumi-command/provider", majorSuffix: "" },
-  { name: "random", npmPackage: "@pulumi/random", tagModule: "github.com/pulumi/pulumi-random", providerModule: "github.com/pulumi/pulumi-random/provider/v4", majorSuffix: "+incompatible" },
-  { name: "hcloud", npmPackage: "@pulumi/hcloud", tagModule: "github.com/pulumi/pulumi-hcloud", providerModule: "github.com/pulumi/pulumi-hcloud/provider", majorSuffix: "" },
-];
-
 const log = (message: string) => console.log(`[tools] ${message}`);
-const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+const seconds = (since: number) => (performance.now() - since) / 1000;
+const timings: { tool: string; download: number; build: number }[] = [];
 
 function goEnvironment(cgo = false): Record<string, string> {
   return { ...(process.env as Record<string, string>), GOTOOLCHAIN: "local", GOFLAGS: "-mod=mod", CGO_ENABLED: cgo ? "1" : "0" };
 }
 
-class ToolBuildError extends Error {}
-
-async function run(what: string, command: string, args: string[], options: { cwd: string; env: Record<string, string> }) {
+async function run(what: string, command: string, args: string[], options: { cwd: string; env?: Record<string, string> }) {
   try {
     return await execa(command, args, { ...options, all: true });
   } catch (error) {
@@ -130,98 +200,123 @@ async function run(what: string, command: string, args: string[], options: { cwd
   }
 }
 
-async function buildGo(build: GoBuild): Promise<string> {
-  const wrapperDir = join(projectDir, "tools", "go", build.wrapper);
-  const recipe = [readFileSync(join(wrapperDir, "go.mod"), "utf8"), readFileSync(join(wrapperDir, "go.sum"), "utf8"), build.mainSource ?? "", (build.ldflags ?? []).join(" "), (build.tags ?? []).join(",")].join("\0");
-  const key = `${build.name}-${build.version}-${createHash("sha256").update(recipe).digest("hex").slice(0, 12)}`;
-  const toolDir = join(cacheRoot, key);
+const sha256 = (...parts: (string | Buffer)[]) => {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part).update("\0");
+  return hash.digest("hex");
+};
+
+function archivePath(archive: string): string {
+  const dir = vendorDir();
+  const path = dir && join(dir, archive);
+  if (!path || !existsSync(path)) throw new ToolBuildError(`${archive} is not in OLYMPUS_VENDOR_DIR (${dir ?? "unset"})`);
+  return path;
+}
+
+const overlayFiles = (overlay: string) => ["go.mod", "go.sum"].map((file) => join(projectDir, "tools", "vendor", overlay, file));
+const wrapperFiles = (wrapper: string) => ["go.mod", "go.sum"].map((file) => join(projectDir, "tools", "go", wrapper, file));
+
+/** Everything that decides a build's output; a change to any of it rebuilds. */
+function recipe(build: GoBuild): string {
+  const source = build.source;
+  const inputs =
+    source.kind === "proxy"
+      ? [...wrapperFiles(source.wrapper).map((file) => readFileSync(file)), source.mainSource ?? ""]
+      : [
+          ...[source.archive, ...(source.companions ?? [])].map((archive) => readFileSync(archivePath(archive))),
+          ...(source.overlay ? overlayFiles(source.overlay).map((file) => readFileSync(file)) : []),
+          source.module,
+          source.embedSchema ?? "",
+        ];
+  return sha256(...inputs, build.main, (build.ldflags ?? []).join(" "), (build.tags ?? []).join(","), String(build.cgo ?? false)).slice(0, 12);
+}
+
+/** Unpacks the sources of a build into `dir` and returns the directory to build in. */
+async function prepareSources(build: GoBuild, dir: string): Promise<string> {
+  const source = build.source;
+  if (source.kind === "proxy") {
+    const [goMod, goSum] = wrapperFiles(source.wrapper);
+    copyFileSync(goMod!, join(dir, "go.mod"));
+    copyFileSync(goSum!, join(dir, "go.sum"));
+    if (source.mainSource) writeFileSync(join(dir, "main.go"), source.mainSource);
+    return dir;
+  }
+  for (const archive of [source.archive, ...(source.companions ?? [])]) {
+    await run(`unpacking ${archive}`, "tar", ["-xzf", archivePath(archive), "-C", dir], { cwd: dir });
+  }
+  const moduleDir = join(dir, source.module);
+  if (source.overlay) {
+    const [goMod, goSum] = overlayFiles(source.overlay);
+    copyFileSync(goMod!, join(moduleDir, "go.mod"));
+    copyFileSync(goSum!, join(moduleDir, "go.sum"));
+  }
+  if (source.embedSchema) {
+    // What upstream's `go generate` does (its generator needs a pkg/v3 the proxy refuses): the schema, versioned.
+    const schemaDir = join(moduleDir, source.embedSchema);
+    const schema = JSON.parse(readFileSync(join(schemaDir, "schema.json"), "utf8")) as Record<string, unknown>;
+    writeFileSync(join(schemaDir, "schema-embed.json"), JSON.stringify({ ...schema, version: build.version }));
+  }
+  return moduleDir;
+}
+
+/** Builds (or finds cached) one Go binary; returns its path and the directory its sources stay in. */
+async function buildGo(build: GoBuild): Promise<{ binary: string; sourceDir: string }> {
+  const toolDir = join(cacheRoot, `${build.name}-${build.version}-${recipe(build)}`);
   const binary = join(toolDir, build.name);
+  const sourceDir = join(toolDir, "src");
   if (existsSync(binary)) {
     log(`${build.name} ${build.version}: cached`);
-    return binary;
+    return { binary, sourceDir };
   }
-  const sourceDir = join(toolDir, "src");
   rmSync(sourceDir, { recursive: true, force: true });
   mkdirSync(sourceDir, { recursive: true });
-  copyFileSync(join(wrapperDir, "go.mod"), join(sourceDir, "go.mod"));
-  copyFileSync(join(wrapperDir, "go.sum"), join(sourceDir, "go.sum"));
-  if (build.mainSource) writeFileSync(join(sourceDir, "main.go"), build.mainSource);
+  const buildDir = await prepareSources(build, sourceDir);
   const env = goEnvironment(build.cgo);
-  const module = `${build.main} (wrapper tools/go/${build.wrapper})`;
+  const what = `${build.name} ${build.version}`;
 
-  log(`${build.name} ${build.version}: downloading modules`);
+  log(`${what}: downloading modules`);
   let started = performance.now();
-  await run(`downloading the modules of ${module}`, "go", ["mod", "download"], { cwd: sourceDir, env });
-  const downloadTime = seconds(started);
-  log(`${build.name} ${build.version}: building`);
+  await run(`downloading the modules of ${what}`, "go", ["mod", "download"], { cwd: buildDir, env });
+  const download = seconds(started);
+  log(`${what}: building`);
   started = performance.now();
   const args = ["build", "-trimpath", "-o", `${binary}.partial`];
   if (build.tags?.length) args.push("-tags", build.tags.join(","));
   args.push("-ldflags", ["-s", "-w", ...(build.ldflags ?? [])].join(" "), build.main);
-  await run(`building ${module}`, "go", args, { cwd: sourceDir, env });
+  await run(`building ${what}`, "go", args, { cwd: buildDir, env });
   renameSync(`${binary}.partial`, binary);
-  log(`${build.name} ${build.version}: downloaded in ${downloadTime}, built in ${seconds(started)}`);
-  return binary;
+  timings.push({ tool: build.name, download, build: seconds(started) });
+  log(`${what}: downloaded in ${download.toFixed(1)} s, built in ${seconds(started).toFixed(1)} s`);
+  return { binary, sourceDir };
 }
 
-/** Uses a pulumi already on PATH when it is exactly the locked version, else builds one. */
-async function pulumiBinary(): Promise<string> {
-  try {
-    const { stdout: path } = await execa("sh", ["-c", "command -v pulumi"]);
-    const { stdout: version } = await execa(path, ["version"]);
-    if (version.trim() === `v${pulumiVersion}` && !path.startsWith(binDir)) {
-      log(`pulumi v${pulumiVersion}: using ${path}`);
-      return path;
-    }
-  } catch {
-    // Not on PATH: build it.
+/** Module versions (required or replaced) of an overlay that differ from the upstream release's go.mod. */
+async function moduleDifferences(build: GoBuild): Promise<ModuleDifference[]> {
+  const source = build.source;
+  if (source.kind !== "archive" || !source.overlay) return [];
+  interface GoModJson {
+    Require?: { Path: string; Version: string }[];
+    Replace?: { Old: { Path: string }; New: { Path: string; Version?: string } }[];
   }
-  return buildGo(goBuilds[0]!);
-}
-
-async function moduleDir(module: string): Promise<string> {
-  const { stdout } = await run(`downloading ${module}`, "go", ["mod", "download", "-json", module], { cwd: projectDir, env: goEnvironment() });
-  return (JSON.parse(stdout) as { Dir: string }).Dir;
-}
-
-/**
- * Provider plugins must match the npm SDKs exactly. Their Go modules have no tags of their own: the
- * release commit comes from the repository's vX tag. When the proxy refuses the module, the plugin is
- * reported unavailable with the proxy's answer.
- */
-async function providerPlugin(plugin: ProviderPlugin, pulumi: string): Promise<string | undefined> {
-  const version = lockedVersion(plugin.npmPackage);
-  const env = goEnvironment();
-  try {
-    const tag = await run(`resolving ${plugin.tagModule}@v${version}`, "go", ["list", "-m", "-json", `${plugin.tagModule}@v${version}${plugin.majorSuffix}`], { cwd: projectDir, env });
-    const info = JSON.parse(tag.stdout) as { Time: string; Origin?: { Hash: string } };
-    if (!info.Origin?.Hash) throw new ToolBuildError(`the proxy gave no commit for ${plugin.tagModule}@v${version}`);
-    const stamp = info.Time.replace(/[-:TZ]/g, "").slice(0, 14);
-    const major = /\/v(\d+)$/.exec(plugin.providerModule)?.[1];
-    const pseudo = `v${major ?? "0"}.0.0-${stamp}-${info.Origin.Hash.slice(0, 12)}`;
-    await run(`downloading ${plugin.providerModule}@${pseudo}`, "go", ["mod", "download", "-json", `${plugin.providerModule}@${pseudo}`], { cwd: projectDir, env });
-    const key = `pulumi-resource-${plugin.name}-${version}`;
-    const binary = join(cacheRoot, key, `pulumi-resource-${plugin.name}`);
-    if (!existsSync(binary)) {
-      const source = join(cacheRoot, key, "src");
-      rmSync(source, { recursive: true, force: true });
-      mkdirSync(source, { recursive: true });
-      await execa("cp", ["-R", `${await moduleDir(`${plugin.providerModule}@${pseudo}`)}/.`, source]);
-      await execa("chmod", ["-R", "u+w", source]);
-      const started = performance.now();
-      const main = `./cmd/pulumi-resource-${plugin.name}`;
-      await run(`generating the schema of ${plugin.providerModule}`, "go", ["generate", main], { cwd: source, env: { ...env, VERSION: `v${version}` } });
-      await run(`building ${plugin.providerModule}`, "go", ["build", "-trimpath", "-o", binary, main], { cwd: source, env });
-      log(`pulumi-resource-${plugin.name} ${version}: built in ${seconds(started)}`);
-    }
-    await run(`registering ${plugin.name}`, pulumi, ["plugin", "install", "resource", plugin.name, version, "--file", binary], { cwd: projectDir, env: pulumiEnvironment() });
-    return undefined;
-  } catch (error) {
-    const message = (error as Error).message;
-    const refused = /"?([^"\s]+@v[^:\s]+): reading \S+: (40[34] [A-Za-z ]+)/.exec(message);
-    const reason = refused ? `the Go proxy refused ${refused[1]} (${refused[2]})` : message.split("\n")[0]!;
-    return `${plugin.npmPackage} ${version} needs ${plugin.providerModule}: ${reason}`;
+  const describe = async (goMod: string) => {
+    const { stdout } = await run(`reading ${goMod}`, "go", ["mod", "edit", "-json", goMod], { cwd: projectDir, env: goEnvironment() });
+    const parsed = JSON.parse(stdout) as GoModJson;
+    const versions = new Map<string, string>();
+    for (const { Path, Version } of parsed.Require ?? []) versions.set(Path, Version);
+    for (const { Old, New } of parsed.Replace ?? []) versions.set(`${Old.Path} (replace)`, New.Version ? `${New.Path} ${New.Version}` : New.Path);
+    return versions;
+  };
+  const upstreamDir = join(cacheRoot, "upstream-go-mod", source.overlay);
+  mkdirSync(upstreamDir, { recursive: true });
+  await run(`reading the upstream go.mod of ${source.archive}`, "tar", ["-xzf", archivePath(source.archive), "-C", upstreamDir, `${source.module}/go.mod`], { cwd: upstreamDir });
+  const upstream = await describe(join(upstreamDir, source.module, "go.mod"));
+  const built = await describe(overlayFiles(source.overlay)[0]!);
+  const differences: ModuleDifference[] = [];
+  for (const module of new Set([...upstream.keys(), ...built.keys()])) {
+    const [before, after] = [upstream.get(module) ?? "-", built.get(module) ?? "-"];
+    if (before !== after) differences.push({ module, upstream: before, built: after });
   }
+  return differences.sort((a, b) => a.module.localeCompare(b.module));
 }
 
 /**
@@ -239,19 +334,93 @@ function link(name: string, target: string) {
   }
 }
 
+/** An installed pulumi of exactly the locked version, or undefined. */
+async function pulumiOnPath(): Promise<string | undefined> {
+  try {
+    const { stdout: path } = await execa("sh", ["-c", "command -v pulumi"], { env: { ...process.env, PATH: (process.env.PATH ?? "").split(":").filter((dir) => dir !== binDir).join(":") } });
+    const { stdout: version } = await execa(path, ["version"]);
+    return version.trim() === `v${pulumiVersion}` ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Registers a plugin built here in the project's PULUMI_HOME under the version its SDK asks for. */
+async function registerPlugin(plugin: ProviderPlugin, binary: string, pulumi: string) {
+  const locked = lockedVersion(plugin.npmPackage);
+  if (locked !== plugin.version) {
+    throw new ToolBuildError(`${plugin.npmPackage} is locked at ${locked}, but the plugin is built from ${plugin.version}: pin the SDK to the version whose source is vendored`);
+  }
+  const stamp = join(pulumiDir, "plugin-stamps", `${plugin.plugin}-${plugin.version}`);
+  const installed = join(pulumiDir, "home", "plugins", `resource-${plugin.plugin}-v${plugin.version}`, plugin.name);
+  if (existsSync(installed) && existsSync(stamp) && readFileSync(stamp, "utf8") === binary) return;
+  await run(`registering ${plugin.plugin}`, pulumi, ["plugin", "install", "resource", plugin.plugin, plugin.version, "--file", binary], { cwd: projectDir, env: pulumiEnvironment() });
+  mkdirSync(join(pulumiDir, "plugin-stamps"), { recursive: true });
+  writeFileSync(stamp, binary);
+}
+
+async function moduleDir(module: string): Promise<string> {
+  const { stdout } = await run(`downloading ${module}`, "go", ["mod", "download", "-json", module], { cwd: projectDir, env: goEnvironment() });
+  return (JSON.parse(stdout) as { Dir: string }).Dir;
+}
+
+/** The configuration schemas Kratos and Hydra validate with, from their sources, with the `ory://` schemas they reference. */
+function configSchemas(kratosSource: string, hydraSource: string): ToolManifest["configSchemas"] {
+  const oryx = (root: string) => ({
+    "ory://tracing-config": join(root, "oryx", "otelx", "config.schema.json"),
+    "ory://cors-config": join(root, "oryx", "configx", "cors.schema.json"),
+    "ory://serve-config": join(root, "oryx", "configx", "serve.schema.json"),
+    "ory://tls-config": join(root, "oryx", "configx", "tls.schema.json"),
+  });
+  const kratos = join(kratosSource, "kratos-v26.2.0");
+  const hydra = join(hydraSource, "hydra-v26.2.0");
+  return {
+    kratos: { schema: join(kratos, "embedx", "config.schema.json"), references: oryx(kratos) },
+    hydra: { schema: join(hydra, "spec", "config.json"), references: oryx(hydra) },
+  };
+}
+
 async function main() {
   const major = Number(process.versions.node.split(".")[0]);
   if (major < 22) throw new ToolBuildError(`Node ${process.versions.node} is too old: @pulumi/pulumi ${pulumiVersion} needs Node >= 22 (npm scripts run node_modules/.bin/node, installed by npm ci)`);
   const started = performance.now();
-  mkdirSync(binDir, { recursive: true });
-  mkdirSync(join(pulumiDir, "state"), { recursive: true });
-  mkdirSync(cacheRoot, { recursive: true });
+  for (const dir of [binDir, join(pulumiDir, "state"), cacheRoot]) mkdirSync(dir, { recursive: true });
+  const vendored = vendorDir() !== undefined;
+  log(vendored ? `building from the source archives in ${vendorDir()}` : "OLYMPUS_VENDOR_DIR is unset: the standard pulumi CLI on PATH and its plugin acquisition apply");
 
-  const pulumi = await pulumiBinary();
-  link("pulumi", pulumi);
-  const binaries: Record<string, string> = { pulumi };
-  for (const build of goBuilds.slice(1)) {
-    binaries[build.name] = await buildGo(build);
+  const binaries: Record<string, string> = {};
+  const installed = await pulumiOnPath();
+  if (installed) log(`pulumi v${pulumiVersion}: using ${installed}`);
+  else if (!vendored) throw new ToolBuildError(`no pulumi v${pulumiVersion} on PATH: install it (https://www.pulumi.com/docs/install/), or set OLYMPUS_VENDOR_DIR to build everything from source`);
+  binaries.pulumi = installed ?? (await buildGo(pulumiCli)).binary;
+  link("pulumi", binaries.pulumi);
+
+  const manifest: ToolManifest = { mode: vendored ? "vendor" : "standard", vendorDir: vendorDir(), binaries, plugins: {}, configSchemas: {} as ToolManifest["configSchemas"], moduleDifferences: {} };
+  if (vendored) {
+    if (!installed) {
+      binaries[languageHost.name] = (await buildGo(languageHost)).binary;
+      link(languageHost.name, binaries[languageHost.name]!);
+    }
+    for (const plugin of providerPlugins) {
+      binaries[plugin.name] = (await buildGo(plugin)).binary;
+      await registerPlugin(plugin, binaries[plugin.name]!, binaries.pulumi);
+      manifest.plugins[plugin.plugin] = plugin.version;
+    }
+    const sources: Record<string, string> = {};
+    for (const service of oryServices) {
+      const { binary, sourceDir } = await buildGo(service);
+      binaries[service.name] = binary;
+      sources[service.name] = sourceDir;
+      link(service.name, binary);
+    }
+    manifest.configSchemas = configSchemas(sources.kratos!, sources.hydra!);
+    for (const build of [languageHost, ...providerPlugins]) {
+      const differences = await moduleDifferences(build);
+      if (differences.length > 0) manifest.moduleDifferences[`${build.name} ${build.version}`] = differences;
+    }
+  }
+  for (const build of proxyTools) {
+    binaries[build.name] = (await buildGo(build)).binary;
     link(build.name, binaries[build.name]!);
   }
   // Dynamic providers run through this script, shipped in the Go SDK module; it must sit next to pulumi.
@@ -262,29 +431,9 @@ async function main() {
   link("pulumi-resource-pulumi-nodejs", dynamicCopy);
   binaries["pulumi-resource-pulumi-nodejs"] = dynamicCopy;
 
-  const unavailablePlugins: Record<string, string> = {};
-  for (const plugin of providerPlugins) {
-    const problem = await providerPlugin(plugin, pulumi);
-    if (problem) {
-      unavailablePlugins[plugin.name] = problem;
-      log(`provider plugin ${plugin.name}: UNAVAILABLE: ${problem}`);
-    } else {
-      log(`provider plugin ${plugin.name}: registered in ${join(pulumiDir, "home")}`);
-    }
-  }
-
-  const kratosDir = await moduleDir("github.com/ory/kratos@v1.3.1");
-  const kratosGoMod = readFileSync(join(kratosDir, "go.mod"), "utf8");
-  const oryX = /github\.com\/ory\/x (v\S+)/.exec(kratosGoMod)?.[1];
-  if (!oryX) throw new ToolBuildError("cannot find the github.com/ory/x version Kratos v1.3.1 requires");
-  const manifest: ToolManifest = {
-    binaries,
-    kratosConfigSchema: join(kratosDir, "embedx", "config.schema.json"),
-    tracingConfigSchema: join(await moduleDir(`github.com/ory/x@${oryX}`), "otelx", "config.schema.json"),
-    unavailablePlugins,
-  };
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-  log(`toolchain ready in ${seconds(started)} (cache ${cacheRoot}, binaries linked in ${binDir})`);
+  for (const { tool, download, build } of timings) log(`  ${tool.padEnd(28)} download ${download.toFixed(1).padStart(6)} s   build ${build.toFixed(1).padStart(6)} s`);
+  log(`toolchain ready in ${seconds(started).toFixed(1)} s (cache ${cacheRoot}, binaries linked in ${binDir})`);
 }
 
 main().catch((error) => {

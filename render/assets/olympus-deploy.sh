@@ -2,7 +2,8 @@
 # Runs on the host as the deploy user, from the compose project directory. Every step is idempotent,
 # so a deploy that fails half-way converges when it is run again.
 #   olympus-deploy.sh prepare   wait for cloud-init and the data volume, sync authorized keys
-#   olympus-deploy.sh install   unpack the rendered files read from stdin (path<TAB>mode<TAB>base64)
+#   olympus-deploy.sh install-config|install-secrets
+#                               unpack rendered files read from stdin (path<TAB>mode<TAB>base64 per line)
 #   olympus-deploy.sh up        start the phases in order, each one healthy before the next
 #   olympus-deploy.sh down      stop and remove the compose project (data volumes stay)
 set -euo pipefail
@@ -116,13 +117,17 @@ up() {
 }
 
 down() {
-  "${compose[@]}" down --remove-orphans || true
+  if [[ ! -f "$project_dir/compose.yml" ]] || ! command -v podman >/dev/null; then
+    log "no compose project here: nothing to stop"
+    return 0
+  fi
+  "${compose[@]}" down --remove-orphans
 }
 
 case "${1:-}" in
   prepare) prepare ;;
-  install) install_files ;;
+  install-config | install-secrets) install_files ;;
   up) up ;;
   down) down ;;
-  *) echo "usage: $0 prepare|install|up|down" >&2; exit 2 ;;
+  *) echo "usage: $0 prepare|install-config|install-secrets|up|down" >&2; exit 2 ;;
 esac

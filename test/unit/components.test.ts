@@ -96,39 +96,58 @@ describe("OlympusStack deploy over SSH", () => {
     await settled();
   });
 
-  it("prepares, installs, then starts, each step after the one before", async () => {
+  it("prepares, installs configuration, then secrets, then starts, each step after the one before", async () => {
     const dependencyOf = async (step: string) => {
       const dependsOn = resourceOptions.get(`deploy-app-${step}`)?.dependsOn as pulumi.Resource[];
       expect(dependsOn).toHaveLength(1);
       return (await valueOf(dependsOn[0]!.urn)).split("::").pop();
     };
-    expect(await dependencyOf("install")).toBe("deploy-app-prepare");
-    expect(await dependencyOf("up")).toBe("deploy-app-install");
+    expect(await dependencyOf("install-config")).toBe("deploy-app-prepare");
+    expect(await dependencyOf("install-secrets")).toBe("deploy-app-install-config");
+    expect(await dependencyOf("up")).toBe("deploy-app-install-secrets");
     expect(byName("prepare").inputs.create).toContain("olympus-deploy prepare");
-    expect(byName("install").inputs.create).toContain("olympus-deploy install");
+    expect(byName("install-config").inputs.create).toMatch(/olympus-deploy install-config$/);
+    expect(byName("install-secrets").inputs.create).toBe("/srv/olympus/deploy/olympus-deploy.sh install-secrets");
     expect(byName("up").inputs.create).toBe("/srv/olympus/deploy/olympus-deploy.sh up");
-    expect(byName("up").inputs.delete).toBe("/srv/olympus/deploy/olympus-deploy.sh down");
   });
 
-  it("carries secrets only as secrets and never logs the upload", async () => {
-    const install = byName("install");
+  it("takes the project down only when the machine goes away, never when a release replaces the up step", async () => {
+    // A replaced `up` is deleted after its replacement started the new release: it must not stop anything.
+    expect(byName("up").inputs.delete).toBeUndefined();
+    expect(byName("prepare").inputs.delete).toBe("test ! -x /srv/olympus/deploy/olympus-deploy.sh || /srv/olympus/deploy/olympus-deploy.sh down");
+    expect(byName("prepare").inputs.triggers).toEqual(["deploy@192.0.2.10:22"]);
+    // Deleted before its replacement is created, so `down` meets the old project, not the new one.
+    expect(resourceOptions.get("deploy-app-prepare")?.deleteBeforeReplace).toBe(true);
+  });
+
+  it("carries secrets only as secrets, never logs the upload, and never sends old output back to the host", async () => {
+    const install = byName("install-secrets");
     expect(install.inputs.logging).toBe("none");
     const stdin = secretInput(install.inputs.stdin);
     expect(stdin.secret).toBe(true);
     expect(stdin.value).toContain(".env\t0600\t");
     expect(secretInput(byName("prepare").inputs.connection).secret).toBe(true);
-    const files = await valueOf(app.files);
-    const env = files[".env"]!.content;
+    const env = (await valueOf(app.secretFiles))[".env"]!.content;
     const secretValues = env.split("\n").filter(Boolean).map((line) => line.slice(line.indexOf("=") + 2, -1)).filter((value) => value.length >= 16);
-    for (const step of ["prepare", "install", "up"]) {
-      const plain = JSON.stringify({ ...byName(step).inputs, stdin: undefined, connection: undefined });
+    expect(secretValues.length).toBeGreaterThan(10);
+    for (const step of ["prepare", "install-config", "up"]) {
+      const plain = JSON.stringify({ ...byName(step).inputs, connection: undefined });
       for (const value of secretValues) expect(plain.includes(value), `${step} leaks a secret`).toBe(false);
     }
+    for (const step of ["prepare", "install-config", "install-secrets", "up"]) expect(byName(step).inputs.addPreviousOutputInEnv).toBe(false);
+  });
+
+  it("installs the configuration in plain text, known at preview, with no secret file in it", async () => {
+    const bundle = byName("install-config").inputs.stdin as string;
+    const paths = bundle.split("\n").filter(Boolean).map((line) => line.split("\t")[0]);
+    expect(paths).toEqual(expect.arrayContaining(["compose.yml", "Caddyfile", "ciam-kratos/kratos.yml", "olympus-deploy.sh"]));
+    expect(paths).not.toContain(".env");
+    expect(paths).not.toContain("postgres/server.key");
   });
 
   it("reruns the start step when a release changes, keyed by the fingerprint", async () => {
     const triggers = byName("up").inputs.triggers as unknown[];
     expect(triggers[0]).toBe(await valueOf(app.releaseFingerprint));
-    expect(JSON.parse(triggers[2] as string)).toMatchObject({ stagedRollout: {}, services: expect.arrayContaining(["mailpit", "login-simulator", "caddy"]) });
+    expect(app.services).toEqual(expect.arrayContaining(["mailpit", "login-simulator", "caddy"]));
   });
 });

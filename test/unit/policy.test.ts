@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { firewallRules } from "../../components/hetznerHost";
-import { resolveImages } from "../../lib/versions";
+import { stringify } from "yaml";
+import versionTable from "../../lib/versionTable.json";
 import { firewallExposure, noSyntheticTrafficInProd, oneVersionTable, prodProtection } from "../../policy/rules";
 
+/**
+ * The policies against hand-written resources: nothing here comes from the components the policies
+ * guard, so a component that drifts cannot drag its policy along with it.
+ */
 type Props = Record<string, any>;
 const urn = (stack: string, type: string, name: string) => `urn:pulumi:${stack}::olympus::${type}::${name}`;
 
@@ -23,16 +27,21 @@ function stackViolations(policy: typeof prodProtection, resources: { type: strin
 
 describe("firewall-exposure", () => {
   const firewall = "hcloud:index/firewall:Firewall";
+  const web = [
+    { direction: "in", protocol: "tcp", port: "80", sourceIps: ["0.0.0.0/0", "::/0"] },
+    { direction: "in", protocol: "tcp", port: "443", sourceIps: ["0.0.0.0/0", "::/0"] },
+    { direction: "in", protocol: "udp", port: "443", sourceIps: ["0.0.0.0/0", "::/0"] },
+  ];
+  const ssh = (sourceIps: string[]) => ({ direction: "in", protocol: "tcp", port: "22", sourceIps });
 
-  it("passes the rules the host component writes", () => {
-    expect(resourceViolations(firewallExposure, firewall, { rules: firewallRules(["203.0.113.0/24"]) })).toEqual([]);
+  it("passes web from anywhere and SSH from admin networks", () => {
+    expect(resourceViolations(firewallExposure, firewall, { rules: [...web, ssh(["203.0.113.0/24", "2001:db8::/48"])] })).toEqual([]);
   });
 
   it("fails on PostgreSQL opened to the world and on SSH from anywhere", () => {
-    const rules = [...firewallRules(["203.0.113.0/24"]), { direction: "in", protocol: "tcp", port: "5432", sourceIps: ["0.0.0.0/0"] }];
-    expect(resourceViolations(firewallExposure, firewall, { rules })).toEqual([expect.stringContaining("inbound tcp/5432 from 0.0.0.0/0 is not allowed")]);
-    const openSsh = firewallRules(["0.0.0.0/0"]);
-    expect(resourceViolations(firewallExposure, firewall, { rules: openSsh })).toEqual([expect.stringContaining("tcp/22")]);
+    const postgres = { direction: "in", protocol: "tcp", port: "5432", sourceIps: ["0.0.0.0/0"] };
+    expect(resourceViolations(firewallExposure, firewall, { rules: [...web, ssh(["203.0.113.0/24"]), postgres] })).toEqual([expect.stringContaining("inbound tcp/5432 from 0.0.0.0/0 is not allowed")]);
+    expect(resourceViolations(firewallExposure, firewall, { rules: [...web, ssh(["::/0"])] })).toEqual([expect.stringContaining("tcp/22")]);
   });
 });
 
@@ -55,31 +64,42 @@ describe("prod-protection", () => {
   });
 });
 
+/** A deploy step whose configuration bundle holds a compose file with these services and images. */
+function deployStep(environment: string, images: Record<string, string>, stack = environment) {
+  const compose = stringify({ "x-olympus": { environment }, services: Object.fromEntries(Object.entries(images).map(([service, image]) => [service, { image }])) });
+  const stdin = `Caddyfile\t0644\t${Buffer.from("{}").toString("base64")}\ncompose.yml\t0644\t${Buffer.from(compose).toString("base64")}\n`;
+  return { type: "command:remote:Command", name: "app-install-config", props: { create: "bash -c '...' olympus-deploy install-config", stdin }, protect: false, stack };
+}
+
+const table = Object.fromEntries(Object.entries(versionTable).map(([name, pin]) => [name, `${pin.repository}:${pin.tag}`]));
+
 describe("no-synthetic-traffic-in-prod", () => {
   const users = { type: "pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers", name: "users", props: { environment: "staging" }, protect: false };
 
-  it("passes synthetic users in staging", () => {
-    expect(stackViolations(noSyntheticTrafficInProd, [{ ...users, stack: "staging" }])).toEqual([]);
+  it("passes synthetic users and the login simulator in staging", () => {
+    expect(stackViolations(noSyntheticTrafficInProd, [{ ...users, stack: "staging" }, deployStep("staging", { "login-simulator": table.loginSimulator! })])).toEqual([]);
   });
 
-  it("fails on synthetic users or a login simulator in a prod stack", () => {
+  it("fails on synthetic users in a prod stack, and on a login simulator deployed by a prod project", () => {
     expect(stackViolations(noSyntheticTrafficInProd, [{ ...users, stack: "prod" }])).toHaveLength(1);
-    const up = { type: "command:remote:Command", name: "app-up", props: { labels: {}, triggers: ["f", "m", JSON.stringify({ images: {}, stagedRollout: {}, services: ["caddy", "login-simulator"] })] }, protect: false, stack: "prod" };
-    expect(stackViolations(noSyntheticTrafficInProd, [up])).toEqual([expect.stringContaining("app-up")]);
+    // The stack is not named prod: the compose file's environment gives it away.
+    const simulator = deployStep("prod", { caddy: table.caddy!, "login-simulator": table.loginSimulator! }, "production-eu");
+    expect(stackViolations(noSyntheticTrafficInProd, [simulator])).toEqual([expect.stringContaining("deploys the login-simulator service")]);
   });
 });
 
 describe("one-version-table", () => {
-  const up = (images: Record<string, string>, stagedRollout: Record<string, string> = {}) => ({ triggers: ["f", "m", JSON.stringify({ images, stagedRollout, services: [] })] });
+  const check = (step: ReturnType<typeof deployStep>) => resourceViolations(oneVersionTable, step.type, step.props, step.stack, step.name);
 
-  it("passes the table, and a staged rollout in staging", () => {
-    expect(resourceViolations(oneVersionTable, "command:remote:Command", up(resolveImages()), "prod", "app-up")).toEqual([]);
-    expect(resourceViolations(oneVersionTable, "command:remote:Command", up(resolveImages({ hera: "v9" }), { hera: "v9" }), "staging", "app-up")).toEqual([]);
+  it("passes the table everywhere, a staged tag in staging, and local builds of table versions in dev", () => {
+    expect(check(deployStep("prod", { ciamKratos: table.kratos!, caddy: table.caddy! }))).toEqual([]);
+    expect(check(deployStep("staging", { hera: `${versionTable.hera.repository}:v9.9.9` }))).toEqual([]);
+    expect(check(deployStep("dev", { kratos: `localhost/olympus-local/kratos:${versionTable.kratos.tag}` }))).toEqual([]);
   });
 
-  it("fails on silent drift and on a staged rollout in prod", () => {
-    const drifted = { ...resolveImages(), hera: "ghcr.io/olympusoss/hera:latest" };
-    expect(resourceViolations(oneVersionTable, "command:remote:Command", up(drifted), "staging", "app-up")).toEqual([expect.stringContaining("hera runs ghcr.io/olympusoss/hera:latest")]);
-    expect(resourceViolations(oneVersionTable, "command:remote:Command", up(resolveImages({ hera: "v9" }), { hera: "v9" }), "prod", "app-up")).toEqual([expect.stringContaining("prod runs a staged rollout")]);
+  it("fails on an image outside the table, a staged tag in prod, and a local build outside dev", () => {
+    expect(check(deployStep("staging", { hera: "ghcr.io/evil/hera:latest" }))).toEqual([expect.stringContaining("hera runs ghcr.io/evil/hera:latest, which is not in the version table")]);
+    expect(check(deployStep("prod", { hera: `${versionTable.hera.repository}:v9.9.9` }))).toEqual([expect.stringContaining("prod runs the version table only")]);
+    expect(check(deployStep("staging", { kratos: `localhost/olympus-local/kratos:${versionTable.kratos.tag}` }))).toHaveLength(1);
   });
 });

@@ -1,4 +1,0 @@
-import { PolicyPack } from "@pulumi/policy";
-import { policies } from "./rules";
-
-new PolicyPack("olympus-guardrails", { policies });
