@@ -7,18 +7,14 @@ import { parse, stringify } from "yaml";
 import { parsePlainConfig } from "../lib/config";
 import { renderForConfig } from "../lib/parity";
 import { readStackFile } from "../lib/stackFiles";
-import { projectDir, readManifest } from "./toolchain";
+import { projectDir, toolBinary } from "./toolchain";
 
 /**
  * Real services for the integration tests and the benchmark, started from the binaries `npm run tools` built: Kratos
  * with the CIAM configuration and schemas this project renders for staging (only addresses, database
  * and secrets are local), Mailpit as its courier's target, and an sshd on loopback.
  */
-export const binary = (name: string) => {
-  const path = readManifest().binaries[name];
-  if (!path) throw new Error(`${name} is not in the toolchain manifest; run npm run tools`);
-  return path;
-};
+export const binary = toolBinary;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -126,6 +122,50 @@ export async function startKratos(mailpit: Mailpit): Promise<Kratos> {
   };
   await kratos.start();
   return kratos;
+}
+
+export interface Hydra {
+  /** The issuer, also where its public API answers. */
+  publicUrl: string;
+  adminUrl: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Hydra v26.2.0 with the staging CIAM hydra.yml as rendered; only ports, database and secrets are local.
+ * `--dev` lets it run its public API over plain HTTP on loopback with an http:// issuer.
+ */
+export async function startHydra(): Promise<Hydra> {
+  const dir = mkdtempSync(join(tmpdir(), "olympus-hydra-"));
+  const { config: staging, problems } = parsePlainConfig(readStackFile(projectDir, "staging").raw);
+  if (!staging) throw new Error(`the staging stack file is invalid: ${problems.join("; ")}`);
+  const config = parse((await renderForConfig(staging, "staging"))["ciam-hydra/hydra.yml"]!.content);
+  const ports = { public: await freePort(), admin: await freePort() };
+  config.serve.public = { ...config.serve.public, host: "127.0.0.1", port: ports.public };
+  config.serve.admin = { ...config.serve.admin, host: "127.0.0.1", port: ports.admin };
+  const configPath = join(dir, "hydra.yml");
+  writeFileSync(configPath, stringify(config));
+  const publicUrl = `http://127.0.0.1:${ports.public}`;
+  // The variables the compose file hands the container (DSN, URLS_*, SECRETS_*, the pairwise salt).
+  const env = {
+    DSN: `sqlite://${join(dir, "hydra.db")}?_fk=true&mode=rwc`,
+    URLS_SELF_ISSUER: publicUrl,
+    URLS_LOGIN: "http://127.0.0.1:9/login",
+    URLS_CONSENT: "http://127.0.0.1:9/consent",
+    SECRETS_SYSTEM: "s".repeat(64),
+    OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT: "p".repeat(64),
+  };
+  await execa(binary("hydra"), ["migrate", "sql", "up", "-e", "--yes", "-c", configPath], { env });
+  const process = execa(binary("hydra"), ["serve", "all", "-c", configPath, "--dev", "--sqa-opt-out"], { env, reject: false, all: true });
+  await waitFor(`http://127.0.0.1:${ports.admin}/health/ready`);
+  return {
+    publicUrl,
+    adminUrl: `http://127.0.0.1:${ports.admin}`,
+    stop: async () => {
+      process.kill("SIGTERM");
+      await process;
+    },
+  };
 }
 
 export interface Sshd {

@@ -73,18 +73,6 @@ async function expectOk(response: Response, what: string): Promise<Response> {
   return response;
 }
 
-/** Kratos's version (GET /admin/version), e.g. "v1.3.1" or "v26.2.0". */
-export async function kratosVersion(baseUrl: string, options?: RequestOptions): Promise<string> {
-  const response = await expectOk(await request(baseUrl, "/admin/version", {}, options), "GET /admin/version");
-  return ((await response.json()) as { version: string }).version;
-}
-
-/** external_id arrived after v1.3 (calendar versions); older servers reject the unknown field. */
-export function supportsExternalId(version: string): boolean {
-  const major = Number(/^v?(\d+)/.exec(version)?.[1] ?? 0);
-  return major >= 25;
-}
-
 /** Every identity, following the Link header's `next` pages. */
 export async function listIdentities(baseUrl: string, options?: RequestOptions): Promise<KratosIdentity[]> {
   const identities: KratosIdentity[] = [];

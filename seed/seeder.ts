@@ -1,5 +1,5 @@
 import { indexOfExternalId, syntheticIdentity, type KratosIdentityBody, type SyntheticIdentityPlan } from "./identities";
-import { batchCreate, deleteIdentity, kratosVersion, listIdentities, supportsExternalId, type KratosIdentity, type RequestOptions } from "./kratosAdmin";
+import { batchCreate, deleteIdentity, listIdentities, type KratosIdentity, type RequestOptions } from "./kratosAdmin";
 
 /**
  * Converges a Kratos to exactly N synthetic identities of one plan: it lists what exists, creates the
@@ -36,7 +36,7 @@ export interface SeedOutcome {
   total: number;
 }
 
-/** Index of an identity that belongs to the plan, from its tag (external_id where Kratos has one). */
+/** Index of an identity that belongs to the plan, from its external_id (or the index in its tag). */
 export function planIndex(plan: SyntheticIdentityPlan, identity: KratosIdentity): number | undefined {
   const tag = identity.metadata_admin;
   if (!tag || tag.synthetic !== true || tag.stack !== plan.stack || tag.run !== plan.run) return undefined;
@@ -71,7 +71,6 @@ export async function convergeSyntheticUsers(options: SeedOptions): Promise<Seed
   const pLimit = require("p-limit") as typeof import("p-limit");
   const log = options.log ?? (() => {});
   const { adminUrl, plan, count } = options;
-  const withExternalId = supportsExternalId(await kratosVersion(adminUrl, options));
   const existing = await syntheticIdentitiesByIndex(adminUrl, plan, options);
 
   const surplus: string[] = [];
@@ -82,9 +81,7 @@ export async function convergeSyntheticUsers(options: SeedOptions): Promise<Seed
   const missing: KratosIdentityBody[] = [];
   for (let index = 0; index < count; index++) {
     if (existing.has(index)) continue;
-    const body = syntheticIdentity(plan, index);
-    if (!withExternalId) delete (body as Partial<KratosIdentityBody>).external_id;
-    missing.push({ ...body, credentials: { password: { config: { hashed_password: options.passwordHash } } } });
+    missing.push({ ...syntheticIdentity(plan, index), credentials: { password: { config: { hashed_password: options.passwordHash } } } });
   }
   log(`synthetic users: ${existing.size} present, ${missing.length} to create, ${surplus.length} to delete`);
 

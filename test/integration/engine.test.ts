@@ -115,14 +115,14 @@ describe("the real engine", () => {
     const broken = await stackNamed("e2e-unreachable", config(5, "http://127.0.0.1:9"));
     output = "";
     await expect(broken.up({ onOutput })).rejects.toThrow();
-    expect(output).toMatch(/GET http:\/\/127\.0\.0\.1:9\/admin\/version failed: fetch failed/);
+    expect(output).toMatch(/GET http:\/\/127\.0\.0\.1:9\/admin\/identities\S* failed: fetch failed/);
     const exported = await broken.exportStack();
     const types = (exported.deployment.resources ?? []).map((resource: { type: string }) => resource.type);
     expect(types.some((type: string) => type.includes("SyntheticUsers"))).toBe(false);
   });
 
   it("enforces the policy pack: synthetic users in a prod stack are refused, staging passes", async () => {
-    const policyPack = join(projectDir, "policy", "run-policy-pack");
+    const policyPack = join(projectDir, "policy");
     const staging = await stack.preview({ policyPacks: [policyPack], onOutput });
     expect(staging.stdout).toContain("olympus-guardrails");
     const prod = await stackNamed("prod", config(5));

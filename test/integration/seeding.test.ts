@@ -7,7 +7,7 @@ import { runSoakGate, type SoakGateError, type SoakPlan } from "../../seed/soakR
 import { syntheticUsersProvider, type SyntheticUsersInputs } from "../../seed/syntheticUsers";
 import { seedSyntheticUsers, syntheticPasswordCost } from "../../seed/syntheticUsersRuntime";
 import { hashSync } from "bcryptjs";
-import { startKratos, startMailpit, startSshd, type Kratos, type Mailpit } from "../../scripts/localServices";
+import { startHydra, startKratos, startMailpit, startSshd, type Hydra, type Kratos, type Mailpit } from "../../scripts/localServices";
 
 const password = "synthetic-Passw0rd-staging";
 const plan = { stack: "staging", seed: 20261126, run: "seed-20261126" };
@@ -59,6 +59,10 @@ describe("seeding against a real Kratos", () => {
     expect(outcome).toEqual({ created: 1000, deleted: 0, total: 1000 });
     expect(await census()).toEqual({ total: 1000, duplicates: 0, indices: 1000 });
     const sample = syntheticIdentity(plan, 437).traits.email;
+    // Each identity carries its external_id, so it can be found without listing everything.
+    const byExternalId = await fetch(`${kratos.adminUrl}/admin/identities/by/external/${encodeURIComponent("synthetic:staging:seed-20261126:437")}`);
+    expect(byExternalId.status).toBe(200);
+    expect(((await byExternalId.json()) as { traits: { email: string } }).traits.email).toBe(sample);
     const result = await login(sample, password);
     expect(result.status).toBe(200);
     expect(result.body.session?.identity.traits.email).toBe(sample);
@@ -103,7 +107,7 @@ describe("seeding against a real Kratos", () => {
 
   it("fails clearly when Kratos is unreachable", async () => {
     const closed = { kind: "direct" as const, url: "http://127.0.0.1:9" };
-    await expect(syntheticUsersProvider.create!(providerInputs(10, closed))).rejects.toThrow(/GET http:\/\/127\.0\.0\.1:9\/admin\/version failed: fetch failed/);
+    await expect(syntheticUsersProvider.create!(providerInputs(10, closed))).rejects.toThrow(/GET http:\/\/127\.0\.0\.1:9\/admin\/identities\S* failed: fetch failed/);
   });
 
   it("seeds through an SSH tunnel to a Kratos admin API bound to 127.0.0.1", async () => {
@@ -129,6 +133,7 @@ function providerInputs(count: number, endpoint: SyntheticUsersInputs["endpoint"
 }
 
 describe("the soak gate against real services", () => {
+  let hydra: Hydra;
   const soakPlan = (durationSeconds: number): SoakPlan => ({
     stack: "staging",
     https: [],
@@ -136,7 +141,7 @@ describe("the soak gate against real services", () => {
       { name: "ciam kratosPublic", endpoint: { kind: "direct", url: kratos.publicUrl }, path: "/health/ready" },
       { name: "ciam kratosAdmin", endpoint: { kind: "direct", url: kratos.adminUrl }, path: "/health/ready" },
     ],
-    oidcIssuers: [],
+    oidcIssuers: [hydra.publicUrl],
     kratosPublic: { kind: "direct", url: kratos.publicUrl },
     users: { ...plan, count: 50, password },
     mailSandbox: { kind: "direct", url: mailpit.apiUrl },
@@ -145,6 +150,11 @@ describe("the soak gate against real services", () => {
 
   beforeAll(async () => {
     await converge(50);
+    hydra = await startHydra();
+  });
+
+  afterAll(async () => {
+    await hydra?.stop();
   });
 
   it("passes against healthy services, with a recovery mail in Mailpit and latency figures", async () => {
@@ -152,6 +162,7 @@ describe("the soak gate against real services", () => {
     expect(result.smoke.map((check) => [check.check, check.ok])).toEqual([
       ["ready ciam kratosPublic", true],
       ["ready ciam kratosAdmin", true],
+      [`oidc discovery ${hydra.publicUrl}`, true],
       ["synthetic user login", true],
       ["recovery mail reaches the sandbox", true],
     ]);
@@ -171,6 +182,11 @@ describe("the soak gate against real services", () => {
     expect((error as SoakGateError).message).toMatch(/soak SLO missed for staging: success rate 0\.\d+ < 0\.99/);
     expect((error as SoakGateError).message).toMatch(/last failure: .*(fetch failed|ECONNREFUSED)/);
     await kratos.start();
+  });
+
+  it("fails discovery when Hydra names another issuer than the one the release is reached at", async () => {
+    const elsewhere = hydra.publicUrl.replace("127.0.0.1", "localhost");
+    await expect(runSoakGate({ ...soakPlan(1), oidcIssuers: [elsewhere] })).rejects.toThrow(new RegExp(`oidc discovery ${elsewhere}: 200: .*"issuer":"${hydra.publicUrl}`));
   });
 
   it("stops at the smoke checks when a check fails, quoting the failing response", async () => {

@@ -74,22 +74,26 @@ describe("compose.yml", () => {
   });
 });
 
+/** An ajv validator for an Ory service's configuration schema, with the `ory://` schemas it references. */
+function oryValidator(service: "kratos" | "hydra") {
+  const { schema, references } = readManifest().configSchemas[service];
+  // Go's regexp syntax in the schema is not all valid with JavaScript's unicode flag.
+  const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
+  addFormats(ajv);
+  for (const [id, path] of Object.entries(references)) ajv.addSchema({ ...JSON.parse(readFileSync(path, "utf8")), $id: id });
+  return ajv.compile(JSON.parse(readFileSync(schema, "utf8")));
+}
+
 describe("kratos.yml", () => {
   let validate: ReturnType<Ajv["compile"]>;
-
   beforeAll(() => {
-    const manifest = readManifest();
-    // Go's regexp syntax in the schema is not all valid with JavaScript's unicode flag.
-    const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
-    addFormats(ajv);
-    ajv.addSchema({ ...JSON.parse(readFileSync(manifest.tracingConfigSchema, "utf8")), $id: "ory://tracing-config" });
-    validate = ajv.compile(JSON.parse(readFileSync(manifest.kratosConfigSchema, "utf8")));
+    validate = oryValidator("kratos");
   });
 
   /** What the containers add from the environment (DSN, SECRETS_*), so the schema sees a complete config. */
   const withEnvironment = (config: Record<string, unknown>) => ({ ...config, dsn: "postgres://olympus@postgres:5432/ciam_kratos", secrets: { cookie: ["c".repeat(64)], cipher: ["x".repeat(32)] } });
 
-  it.each(stacks.flatMap((stack) => (["ciam", "iam"] as const).map((domain) => [stack, domain] as const)))("%s %s-kratos is valid against Kratos v1.3.1's configuration schema", (stack, domain) => {
+  it.each(stacks.flatMap((stack) => (["ciam", "iam"] as const).map((domain) => [stack, domain] as const)))("%s %s-kratos is valid against Kratos v26.2.0's configuration schema", (stack, domain) => {
     const config = withEnvironment(parse(files[stack][`${domain}-kratos/kratos.yml`]!.content));
     expect(validate(config), JSON.stringify(validate.errors)).toBe(true);
   });
@@ -98,6 +102,35 @@ describe("kratos.yml", () => {
     const config = withEnvironment(parse(files.prod["ciam-kratos/kratos.yml"]!.content));
     (config as Record<string, unknown>).hashers = { algorithm: "md5" };
     (config as Record<string, unknown>).selfservise = {};
+    expect(validate(config)).toBe(false);
+  });
+});
+
+describe("hydra.yml", () => {
+  let validate: ReturnType<Ajv["compile"]>;
+  beforeAll(() => {
+    validate = oryValidator("hydra");
+  });
+
+  /** What the containers add from the environment (DSN, URLS_*, SECRETS_*, OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT). */
+  type HydraConfig = { oidc: { subject_identifiers: Record<string, unknown> } };
+  const withEnvironment = (config: HydraConfig): HydraConfig & Record<string, unknown> => ({
+    ...config,
+    dsn: "postgres://olympus@postgres:5432/ciam_hydra",
+    urls: { self: { issuer: "https://oauth.ciam.example.com" }, login: "https://login.ciam.example.com/login", consent: "https://login.ciam.example.com/consent" },
+    secrets: { system: ["s".repeat(64)] },
+    oidc: { ...config.oidc, subject_identifiers: { ...config.oidc.subject_identifiers, pairwise: { salt: "p".repeat(64) } } },
+  });
+
+  it.each(stacks.flatMap((stack) => (["ciam", "iam"] as const).map((domain) => [stack, domain] as const)))("%s %s-hydra is valid against Hydra v26.2.0's configuration schema", (stack, domain) => {
+    const config = withEnvironment(parse(files[stack][`${domain}-hydra/hydra.yml`]!.content));
+    expect(validate(config), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it("rejects an unknown subject type and a misspelled key", () => {
+    const config = withEnvironment(parse(files.prod["ciam-hydra/hydra.yml"]!.content));
+    config.oidc.subject_identifiers.supported_types = ["anonymous"];
+    (config as Record<string, unknown>).servve = {};
     expect(validate(config)).toBe(false);
   });
 });
@@ -124,8 +157,8 @@ describe("Caddyfile", () => {
 });
 
 describe("shell scripts", () => {
-  it("deploy script, login simulator and policy runner pass shellcheck and bash -n", async () => {
-    const scripts = [join(projectDir, "render", "assets", "olympus-deploy.sh"), join(projectDir, "render", "assets", "login-simulator.sh"), join(projectDir, "policy", "run-policy-pack")];
+  it("deploy script and login simulator pass shellcheck and bash -n", async () => {
+    const scripts = [join(projectDir, "render", "assets", "olympus-deploy.sh"), join(projectDir, "render", "assets", "login-simulator.sh")];
     const result = await execa("shellcheck", scripts, { reject: false, all: true });
     expect(result.all).toBe("");
     expect(result.exitCode).toBe(0);

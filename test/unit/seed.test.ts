@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sshFingerprint, sshKeyPairFromSeed } from "../../lib/keys";
 import { indexOfExternalId, syntheticEmails, syntheticIdentity } from "../../seed/identities";
-import { supportsExternalId } from "../../seed/kratosAdmin";
 import { planIndex } from "../../seed/seeder";
 import { soakProvider, type SoakInputs } from "../../seed/soak";
 import { syntheticUsersProvider, type SyntheticUsersInputs } from "../../seed/syntheticUsers";
@@ -37,11 +36,6 @@ describe("synthetic identities", () => {
     expect(planIndex(plan, { id: "b", traits: {}, metadata_admin: { ...tag, run: "seed-41" } })).toBeUndefined();
     expect(planIndex(plan, { id: "c", traits: {}, metadata_admin: null })).toBeUndefined();
     expect(planIndex(plan, { id: "d", traits: {}, metadata_admin: { ...tag, synthetic: "yes" } })).toBeUndefined();
-  });
-
-  it("use external_id only where Kratos knows it", () => {
-    expect(supportsExternalId("v1.3.1")).toBe(false);
-    expect(supportsExternalId("v26.2.0")).toBe(true);
   });
 });
 
