@@ -13,8 +13,12 @@ async function main() {
   const { values, positionals } = parseArgs({ options: { "project-dir": { type: "string" } }, allowPositionals: true });
   const dir = values["project-dir"] ?? projectDir;
   const [stagingStack = "staging", prodStack = "prod"] = positionals;
-  const staging = parseStackConfig(stagingStack, await decryptedConfig(dir, stagingStack));
-  const prod = parseStackConfig(prodStack, await decryptedConfig(dir, prodStack));
+  const load = async (stack: string) => {
+    const { raw, encrypted } = await decryptedConfig(dir, stack);
+    return parseStackConfig(stack, raw, encrypted);
+  };
+  const staging = await load(stagingStack);
+  const prod = await load(prodStack);
   const report = await checkParity(staging, prod);
   console.log(`Sanctioned differences between ${stagingStack} and ${prodStack}:\n`);
   console.log(formatParityTable(report.differences));

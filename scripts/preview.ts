@@ -1,24 +1,32 @@
 /**
- * `npm run preview -- STACK`: a real `pulumi preview --diff` of a committed stack with the policy pack,
- * against the project-local file backend and the example passphrase (or the caller's backend and
- * passphrase), printing the full plan.
+ * `npm run preview -- STACK [--comment FILE]`: a real `pulumi preview --diff` of a committed stack with the
+ * policy pack, against the project-local file backend and the example passphrase (or the caller's backend
+ * and passphrase), printing the full plan. With --comment, also writes the pull-request comment for it.
  */
+import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import execa from "execa";
-import { ensureStack } from "./stacks";
+import { previewComment } from "./previewComment";
+import { decryptedConfig, ensureStack } from "./stacks";
 import { projectDir, pulumiEnvironment } from "./toolchain";
 
 async function main() {
-  const { positionals } = parseArgs({ allowPositionals: true });
+  const { values, positionals } = parseArgs({ options: { comment: { type: "string" } }, allowPositionals: true });
   const [stack = "staging"] = positionals;
   await ensureStack(projectDir, stack);
-  const preview = await execa("pulumi", ["preview", "--diff", "--non-interactive", "--stack", stack, "--policy-pack", "policy"], {
+  const preview = execa("pulumi", ["preview", "--diff", "--non-interactive", "--stack", stack, "--policy-pack", "policy"], {
     cwd: projectDir,
     env: pulumiEnvironment(),
-    stdio: "inherit",
+    all: true,
     reject: false,
   });
-  process.exit(preview.exitCode);
+  preview.all?.pipe(process.stdout);
+  const { exitCode, all = "" } = await preview;
+  if (values.comment) {
+    const { raw, encrypted } = await decryptedConfig(projectDir, stack);
+    writeFileSync(values.comment, previewComment({ stack, ok: exitCode === 0, output: all, secretValues: [...encrypted].map((key) => raw[key] ?? "") }));
+  }
+  process.exit(exitCode);
 }
 
 main().catch((error) => {

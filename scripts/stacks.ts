@@ -10,13 +10,16 @@ export async function ensureStack(projectDir: string, stack: string, env = pulum
 
 /**
  * The raw config Pulumi hands the program, secrets decrypted by the CLI (the stack's own secrets
- * provider), as a map of namespaced keys to strings.
+ * provider), as a map of namespaced keys to strings, and which keys the stack holds encrypted.
  */
-export async function decryptedConfig(projectDir: string, stack: string, env = pulumiEnvironment()): Promise<Record<string, string>> {
+export async function decryptedConfig(projectDir: string, stack: string, env = pulumiEnvironment()): Promise<{ raw: Record<string, string>; encrypted: Set<string> }> {
   await ensureStack(projectDir, stack, env);
   const { stdout } = await execa("pulumi", ["config", "--json", "--show-secrets", "--stack", stack], { cwd: projectDir, env });
-  const entries = JSON.parse(stdout) as Record<string, { value?: string }>;
-  return Object.fromEntries(Object.entries(entries).map(([key, entry]) => [key, entry.value ?? ""]));
+  const entries = JSON.parse(stdout) as Record<string, { value?: string; secret?: boolean }>;
+  return {
+    raw: Object.fromEntries(Object.entries(entries).map(([key, entry]) => [key, entry.value ?? ""])),
+    encrypted: new Set(Object.keys(entries).filter((key) => entries[key]?.secret)),
+  };
 }
 
 /**

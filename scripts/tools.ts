@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import execa from "execa";
 import {
   binDir,
@@ -17,6 +18,7 @@ import {
   pulumiDir,
   pulumiEnvironment,
   vendorDir,
+  readManifest,
   type ModuleDifference,
   type ToolManifest,
 } from "./toolchain";
@@ -381,6 +383,8 @@ function configSchemas(kratosSource: string, hydraSource: string): ToolManifest[
 }
 
 async function main() {
+  // --engine-only: what a preview needs (CLI, language host, plugins), not the services the tests run.
+  const engineOnly = parseArgs({ options: { "engine-only": { type: "boolean", default: false } } }).values["engine-only"];
   const major = Number(process.versions.node.split(".")[0]);
   if (major < 22) throw new ToolBuildError(`Node ${process.versions.node} is too old: @pulumi/pulumi ${pulumiVersion} needs Node >= 22 (npm scripts run node_modules/.bin/node, installed by npm ci)`);
   const started = performance.now();
@@ -407,19 +411,19 @@ async function main() {
       manifest.plugins[plugin.plugin] = plugin.version;
     }
     const sources: Record<string, string> = {};
-    for (const service of oryServices) {
+    for (const service of engineOnly ? [] : oryServices) {
       const { binary, sourceDir } = await buildGo(service);
       binaries[service.name] = binary;
       sources[service.name] = sourceDir;
       link(service.name, binary);
     }
-    manifest.configSchemas = configSchemas(sources.kratos!, sources.hydra!);
+    if (!engineOnly) manifest.configSchemas = configSchemas(sources.kratos!, sources.hydra!);
     for (const build of [languageHost, ...providerPlugins]) {
       const differences = await moduleDifferences(build);
       if (differences.length > 0) manifest.moduleDifferences[`${build.name} ${build.version}`] = differences;
     }
   }
-  for (const build of proxyTools) {
+  for (const build of engineOnly ? [] : proxyTools) {
     binaries[build.name] = (await buildGo(build)).binary;
     link(build.name, binaries[build.name]!);
   }
@@ -431,7 +435,10 @@ async function main() {
   link("pulumi-resource-pulumi-nodejs", dynamicCopy);
   binaries["pulumi-resource-pulumi-nodejs"] = dynamicCopy;
 
-  writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  // A partial run keeps what an earlier full run of the same mode provided.
+  const previous = engineOnly && existsSync(manifestPath) ? readManifest() : undefined;
+  const written = previous?.mode === manifest.mode ? { ...previous, ...manifest, binaries: { ...previous.binaries, ...binaries }, configSchemas: previous.configSchemas } : manifest;
+  writeFileSync(manifestPath, `${JSON.stringify(written, null, 2)}\n`);
   for (const { tool, download, build } of timings) log(`  ${tool.padEnd(28)} download ${download.toFixed(1).padStart(6)} s   build ${build.toFixed(1).padStart(6)} s`);
   log(`toolchain ready in ${seconds(started).toFixed(1)} s (cache ${cacheRoot}, binaries linked in ${binDir})`);
 }

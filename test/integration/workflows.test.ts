@@ -43,6 +43,10 @@ describe("the workflows", () => {
       for (const job of Object.values(workflow(file.replace(".yml", "")).jobs)) {
         const step = pulumiStep(job);
         if (step) expect(step.with?.["cloud-url"], file).toBe("${{ secrets.PULUMI_BACKEND_URL }}");
+        for (const run of job.steps.filter((candidate) => /npm run (preview|smoke|staging-power|refresh-staging)/.test(candidate.run ?? ""))) {
+          const env = { ...(job as Job & { env?: Record<string, string> }).env, ...(workflow(file.replace(".yml", "")) as Workflow & { env?: Record<string, string> }).env, ...(run as Step & { env?: Record<string, string> }).env };
+          expect(env.PULUMI_BACKEND_URL, `${file}: ${run.run}`).toBe("${{ secrets.PULUMI_BACKEND_URL }}");
+        }
       }
     }
   });
@@ -52,25 +56,22 @@ describe("preview.yml", () => {
   const flow = workflow("preview");
   const job = flow.jobs.preview!;
 
-  it("previews staging and prod on pull requests, one edited comment per stack, with the policy pack", () => {
+  it("previews staging and prod on pull requests with the tested preview script and the pinned CLI", () => {
     expect(Object.keys(flow.on)).toEqual(["pull_request"]);
     expect(job.strategy?.matrix.stack).toEqual(["staging", "prod"]);
-    expect(pulumiStep(job)?.with).toMatchObject({
-      command: "preview",
-      "stack-name": "${{ matrix.stack }}",
-      diff: true,
-      policyPacks: "policy",
-      "suppress-outputs": true,
-      "comment-on-pr": true,
-      "edit-pr-comment": true,
-    });
+    const lock = JSON.parse(readFileSync(join(projectDir, "package-lock.json"), "utf8")) as { packages: Record<string, { version: string }> };
+    expect(job.steps.find((step) => step.uses === "pulumi/actions@v7")?.with).toEqual({ "pulumi-version": lock.packages["node_modules/@pulumi/pulumi"]!.version });
+    expect(job.steps.find((step) => step.run?.startsWith("npm run preview"))?.run).toBe('npm run preview -- "$STACK" --comment preview-comment.md');
     expect(job.concurrency?.group).toContain("${{ matrix.stack }}");
   });
 
-  it("leaves a comment when the preview fails, and skips forks that have no secrets", () => {
-    const failure = job.steps.find((step) => step.if === "failure()");
-    expect(failure?.uses).toBe("actions/github-script@v7");
-    expect(String(failure?.with?.script)).toContain("failed");
+  it("edits one comment per stack, also when the preview fails, and skips forks that have no secrets", () => {
+    const comment = job.steps.find((step) => step.uses === "actions/github-script@v7");
+    expect(comment?.if).toBe("always()");
+    const script = String(comment?.with?.script);
+    expect(script).toContain("<!-- olympus-preview-${process.env.STACK} -->");
+    expect(script).toContain("updateComment");
+    expect(script).toContain("failed before it printed a plan");
     expect(job.if).toContain("head.repo.full_name == github.repository");
   });
 });
