@@ -21,8 +21,9 @@ const secret = (value: string | undefined) => (value === undefined ? undefined :
 const secrets = new StackSecrets(`${name}-secrets`, { stack: config.stack });
 const authorizedKeys = secrets.deployKey.apply((key) => [key.publicKey, ...config.adminSshPublicKeys]);
 
-const host: OlympusHost = config.existingHost
-  ? new ExistingHost(`${name}-host`, { ...config.existingHost, deployKey: secrets.deployKey })
+const existing = config.existingHostAccess;
+const host: OlympusHost = existing
+  ? new ExistingHost(`${name}-host`, { ...existing, privateKey: pulumi.secret(existing.privateKey) })
   : new HetznerHost(`${name}-host`, {
       environment: config.environment,
       serverType: config.serverType,
@@ -43,7 +44,7 @@ const mail = new MailSandbox(`${name}-mail`, { mail: config.mail, domain: config
 const edge = new RateLimits(`${name}-edge`, { rateLimits: config.rateLimits, captchaSecretKey: secret(config.secrets.captchaSecretKey) });
 const publicHostnames = hostnames(config.domain, config.siteSubdomain);
 
-if (!config.existingHost) {
+if (!existing) {
   new Dns(`${name}-dns`, {
     environment: config.environment,
     domain: config.domain,
@@ -63,6 +64,7 @@ const olympus = new OlympusStack(`${name}-app`, {
   domain: config.domain,
   siteSubdomain: config.siteSubdomain,
   stagedRollout: config.stagedRollout,
+  imageSource: config.imageSource,
   host,
   secrets: secrets.generated,
   mail,
@@ -72,7 +74,8 @@ const olympus = new OlympusStack(`${name}-app`, {
     emails: config.loginSimulation.loginsPerHour > 0 ? syntheticEmails(plan, config.seeding.count) : [],
   },
   syntheticPassword: secret(config.secrets.syntheticPassword),
-  authorizedKeys,
+  // An existing machine's access is its operator's; a Hetzner server's keys follow the config.
+  authorizedKeys: existing ? undefined : authorizedKeys,
   deploy: config.awake,
 });
 
@@ -81,7 +84,9 @@ const gate = config.seeding.enabled
       stack: config.stack,
       environment: config.environment,
       host,
-      hostnames: publicHostnames,
+      publicHealthUrls: olympus.publicHealthUrls,
+      oidcIssuers: [`https://${publicHostnames.ciamOauth}`, `https://${publicHostnames.iamOauth}`],
+      trustedCa: olympus.edgeCa,
       plan,
       count: config.seeding.count,
       password: secret(config.secrets.syntheticPassword) ?? pulumi.output(""),
@@ -113,5 +118,7 @@ export const deployPublicKey = pulumi.unsecret(secrets.deployKey.apply((key) => 
 export const protections = host.protections;
 export const monthlyCostEur = cost;
 export const releaseFingerprint = olympus.releaseFingerprint;
+export const images = olympus.images;
+export const leftOut = olympus.leftOut;
 export const syntheticUsers = gate ? gate.users.total : 0;
 export const lastSoak = gate?.soak ? gate.soak.result : "no soak gate in this stack";

@@ -1,6 +1,7 @@
+import { remote } from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { OlympusHost } from "../lib/host";
-import type { SshKeyPair } from "../lib/keys";
+import { composeProject, dataMountPath } from "../lib/topology";
 
 export interface ExistingHostArgs {
   /** Address the machine is reached at (IPv4 address or DNS name). */
@@ -9,15 +10,20 @@ export interface ExistingHostArgs {
   port?: number;
   /** User with passwordless sudo that runs the deploy. */
   user: string;
-  /** The machine's SSH host public key (`ssh-keyscan -t ed25519 HOST`), pinned by every remote step. */
+  /** The machine's SSH host public key (`ssh-ed25519 AAAA...`), pinned by every remote step. */
   hostKey: string;
-  /** The stack's deploy key pair (secret); its public half must be in the user's authorized_keys. */
-  deployKey: pulumi.Input<SshKeyPair>;
+  /** A private key the machine accepts for `user`. Secret. */
+  privateKey: pulumi.Input<string>;
 }
+
+/** Runs as root: directly when the user is root, through sudo otherwise. */
+const asRoot = (command: string) => `if [ "$(id -u)" -eq 0 ]; then ${command}; else sudo sh -c '${command}'; fi`;
 
 /**
  * A machine that already exists and is reached over SSH (the local dev tier). It offers the same
- * outputs as a Hetzner host, so the Olympus stack deploys onto it unchanged; nothing is created.
+ * outputs as a Hetzner host, so the Olympus stack deploys onto it unchanged. The one thing it owns is
+ * the stack's workspace there: the data directory, and on delete everything the compose project left
+ * (volumes, data), so the machine is left as it was found.
  */
 export class ExistingHost extends pulumi.ComponentResource implements OlympusHost {
   readonly ipv4: pulumi.Output<string>;
@@ -30,17 +36,25 @@ export class ExistingHost extends pulumi.ComponentResource implements OlympusHos
   constructor(name: string, args: ExistingHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("olympus:host:ExistingHost", name, {}, opts);
     const port = args.port ?? 22;
+    const access = pulumi.secret(
+      pulumi.output(args.privateKey).apply((privateKey) => ({ host: args.address, port, user: args.user, privateKey, hostKey: args.hostKey })),
+    );
+    const volumes = `podman volume ls -q --filter label=com.docker.compose.project=${composeProject} | xargs -r podman volume rm`;
+    const workspace = new remote.Command(
+      `${name}-workspace`,
+      {
+        connection: access,
+        create: asRoot(`mkdir -p ${dataMountPath}`),
+        // The project's containers are gone by now (the deploy steps are deleted first); what they kept stays behind.
+        delete: asRoot(`${volumes} && rm -rf ${dataMountPath}`),
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this },
+    );
+    // Every remote step waits for the workspace, so on destroy they are deleted before it cleans up.
+    this.connection = pulumi.secret(pulumi.all([access, workspace.id]).apply(([connection]) => connection));
     this.ipv4 = pulumi.output(args.address);
     this.ipv6 = pulumi.output("");
-    this.connection = pulumi.secret(
-      pulumi.output(args.deployKey).apply((deployKey) => ({
-        host: args.address,
-        port,
-        user: args.user,
-        privateKey: deployKey.privateKey,
-        hostKey: args.hostKey.split(" ").slice(0, 2).join(" "),
-      })),
-    );
     this.sshCommand = pulumi.output(`ssh -p ${port} ${args.user}@${args.address}`);
     this.machineId = pulumi.output(`${args.user}@${args.address}:${port}`);
     this.protections = pulumi.output<Record<string, boolean>>({ pulumiProtect: false, backups: false });

@@ -5,8 +5,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import type { Environment } from "../lib/config";
 import type { OlympusHost } from "../lib/host";
-import { composeProjectDir } from "../lib/topology";
-import { resolveImages, type StagedRollout } from "../lib/versions";
+import { composeProjectDir, hostnames, publicSites } from "../lib/topology";
+import { publicHealthUrls } from "../render/caddyfile";
+import { deployedImages, type ImageName, type ImageSource, type StagedRollout } from "../lib/versions";
 import type { ComposeFile } from "../render/compose";
 import { bundleFiles, releaseFingerprint, renderConfigFiles, renderSecretFiles, type RenderedFiles } from "../render/deployment";
 import type { MailSandbox } from "./mailSandbox";
@@ -22,6 +23,8 @@ export interface OlympusStackArgs {
   siteSubdomain?: string;
   /** Tags this stack runs ahead of the shared version table (staging only). @default {} */
   stagedRollout?: StagedRollout;
+  /** The registries' images, or the dev host's own builds (services without one are left out). @default "registry" */
+  imageSource?: ImageSource;
   /** Where the platform runs. */
   host: OlympusHost;
   /** Generated service secrets. Secret. */
@@ -32,8 +35,8 @@ export interface OlympusStackArgs {
   loginSimulation?: { loginsPerHour: number; emails: string[] };
   /** Password of the synthetic users (secret), needed by the login simulator. @default undefined */
   syntheticPassword?: pulumi.Input<string>;
-  /** Keys the deploy user accepts; kept in sync on every deploy. */
-  authorizedKeys: pulumi.Input<string[]>;
+  /** Keys the deploy user accepts, kept in sync on every deploy; unset, the host's own access is left alone. @default undefined */
+  authorizedKeys?: pulumi.Input<string[]>;
   /** false renders the files but deploys nothing (the host is asleep). @default true */
   deploy?: boolean;
 }
@@ -61,13 +64,23 @@ export class OlympusStack extends pulumi.ComponentResource {
   readonly releaseFingerprint: pulumi.Output<string>;
   /** Names of the compose services deployed. */
   readonly services: string[];
+  /** The image each service runs. */
+  readonly images: Partial<Record<ImageName, string>>;
+  /** Images of the version table this stack runs without (no build of them where it runs). */
+  readonly leftOut: ImageName[];
+  /** Public URLs that answer when the release is healthy (health endpoints through Caddy). */
+  readonly publicHealthUrls: string[];
+  /** Root certificate of Caddy's internal CA where sites use it (the dev tier); absent elsewhere. */
+  readonly edgeCa?: pulumi.Output<string>;
   /** The step after which every service is healthy; absent when nothing is deployed. */
   readonly started?: remote.Command;
 
   constructor(name: string, args: OlympusStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("olympus:app:OlympusStack", name, {}, opts);
 
-    const images = resolveImages(args.stagedRollout);
+    const { images, leftOut } = deployedImages(args.stagedRollout, args.imageSource);
+    this.images = images;
+    this.leftOut = leftOut;
     this.configFiles = renderConfigFiles({
       stack: args.stack,
       environment: args.environment,
@@ -79,6 +92,8 @@ export class OlympusStack extends pulumi.ComponentResource {
       loginSimulation: args.loginSimulation ?? { loginsPerHour: 0, emails: [] },
     });
     this.services = Object.keys((parse(this.configFiles["compose.yml"]!.content) as ComposeFile).services);
+    const absentServices = Object.values(publicSites).map((site) => site.upstream.split(":")[0]!).filter((service) => !this.services.includes(service));
+    this.publicHealthUrls = publicHealthUrls(hostnames(args.domain, args.siteSubdomain ?? "olympus"), absentServices);
     this.secretFiles = pulumi.secret(
       pulumi
         .all([args.secrets, args.mail.courierUri, args.edge.captchaSecretKey, args.syntheticPassword, args.authorizedKeys])
@@ -117,7 +132,14 @@ export class OlympusStack extends pulumi.ComponentResource {
         { dependsOn: [installSecrets] },
       );
     };
-    if (args.deploy ?? true) this.started = deploy();
-    this.registerOutputs({ releaseFingerprint: this.releaseFingerprint, services: this.services });
+    if (args.deploy ?? true) {
+      this.started = deploy();
+      if (args.environment === "dev") {
+        // Caddy's internal CA signs the dev tier's certificates; clients that verify them need its root.
+        const root = step("edge-ca", { create: installedDeploy("edge-ca"), triggers: [args.host.machineId], logging: "stderr" }, { dependsOn: [this.started] });
+        this.edgeCa = root.stdout;
+      }
+    }
+    this.registerOutputs({ releaseFingerprint: this.releaseFingerprint, services: this.services, images, leftOut });
   }
 }

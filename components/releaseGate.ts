@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment, PlainConfig } from "../lib/config";
 import type { OlympusHost } from "../lib/host";
-import { identityDomains, loopbackPorts, type PublicSite } from "../lib/topology";
+import { identityDomains, loopbackPorts } from "../lib/topology";
 import { securityHeaders } from "../render/caddyfile";
 import type { SyntheticIdentityPlan } from "../seed/identities";
 import { Soak } from "../seed/soak";
@@ -14,7 +14,12 @@ export interface ReleaseGateArgs {
   environment: Environment;
   /** The host whose loopback-only APIs are reached through SSH tunnels. */
   host: OlympusHost;
-  hostnames: Record<PublicSite, string>;
+  /** Public URLs that answer when the release is healthy, checked over HTTPS with the security headers. */
+  publicHealthUrls: string[];
+  /** Issuers of the Hydras, whose discovery documents must name themselves. */
+  oidcIssuers: string[];
+  /** Root of the private CA the sites' certificates chain to (the dev tier's Caddy CA). @default undefined */
+  trustedCa?: pulumi.Input<string>;
   /** Which synthetic identities exist (stack, seed, run). */
   plan: SyntheticIdentityPlan;
   /** Synthetic identities to keep in the CIAM Kratos. */
@@ -69,12 +74,14 @@ export class ReleaseGate extends pulumi.ComponentResource {
             })),
           ),
           password: args.password,
+          trustedCa: pulumi.output(args.trustedCa),
         })
-        .apply(({ kratosPublic, mailSandbox, health, password }) => ({
+        .apply(({ kratosPublic, mailSandbox, health, password, trustedCa }) => ({
           stack: args.stack,
-          https: Object.values(args.hostnames).map((hostname) => ({ url: `https://${hostname}/`, headers: securityHeaders })),
+          https: args.publicHealthUrls.map((url) => ({ url, headers: securityHeaders })),
+          trustedCa: trustedCa ?? null,
           health,
-          oidcIssuers: [`https://${args.hostnames.ciamOauth}`, `https://${args.hostnames.iamOauth}`],
+          oidcIssuers: args.oidcIssuers,
           kratosPublic,
           users: { ...args.plan, count: args.count, password },
           mailSandbox,

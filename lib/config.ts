@@ -1,7 +1,7 @@
 import { BlockList, isIP } from "node:net";
 import { z } from "zod";
 import { serverTypeNames, type ServerType } from "./pricing";
-import { imageNames, type ImageName, type StagedRollout } from "./versions";
+import { imageNames, imageSources, type ImageName, type StagedRollout } from "./versions";
 
 /** The Pulumi project name, and so the namespace of every config key below. */
 export const project = "olympus";
@@ -116,8 +116,10 @@ export const configSchema = z.strictObject({
       address: z.string().min(1),
       port: z.number().int().min(1).max(65535),
       user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { message: "must be a POSIX user name" }),
-      /** The machine's SSH host public key (ssh-keyscan), pinned by every remote step. */
-      hostKey: sshPublicKey,
+      /** File holding the machine's SSH host public key (ssh-keyscan), pinned by every remote step. */
+      hostKeyFile: z.string().min(1),
+      /** File holding the private key the machine accepts for `user` (as `ssh -i`); never copied into config. */
+      identityFile: z.string().min(1),
     }).nullable(),
   ),
   rateLimits: z.strictObject({
@@ -147,6 +149,7 @@ export const configSchema = z.strictObject({
     minSuccessRate: z.number().min(0).max(1),
     maxP95Ms: z.number().positive(),
   }),
+  imageSource: z.enum(imageSources),
   stagedRollout: z.partialRecord(z.enum(imageNames as [ImageName, ...ImageName[]]), z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/)),
 });
 
@@ -327,6 +330,9 @@ export function environmentRules(config: StackConfig): string[] {
     else if (!/^[A-Za-z0-9]{64}$/.test(secrets.hcloudToken)) problems.push(`${secretKeys.hcloudToken}: must be 64 letters and digits (value not shown: it is a secret)`);
   } else if (config.environment !== "dev") {
     problems.push(`${key("existingHost")}: an existing machine hosts the dev tier only; ${config.environment} runs on its own Hetzner server`);
+  }
+  if (config.imageSource === "local-build" && config.environment !== "dev") {
+    problems.push(`${key("imageSource")}: only the dev tier runs images built on its host; ${config.environment} runs the registries' images, allowed is "registry"`);
   }
   return problems;
 }

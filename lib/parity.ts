@@ -7,7 +7,7 @@ import { crossStackRules, secretKeys, type PlainConfig, type SecretName, type St
 import { edgeSettings } from "./edge";
 import { mailSettings } from "./mail";
 import { postgresTlsFromSeeds } from "./postgresTls";
-import { resolveImages } from "./versions";
+import { deployedImages } from "./versions";
 
 /**
  * The differences staging and prod may have. Everything else (versions, topology, TLS, headers,
@@ -88,7 +88,7 @@ export async function renderForConfig(config: PlainConfig, stack: string, secret
     environment: config.environment,
     domain: config.domain,
     siteSubdomain: config.siteSubdomain,
-    images: resolveImages(config.stagedRollout),
+    images: deployedImages(config.stagedRollout, config.imageSource).images,
     mail: mailSettings(config.mail, config.domain),
     edge: edgeSettings(config.rateLimits),
     loginSimulation: {

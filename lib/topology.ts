@@ -52,3 +52,4 @@ export const databases = ["ciam_kratos", "ciam_hydra", "iam_kratos", "iam_hydra"
 export const dataMountPath = "/srv/olympus";
 export const composeProjectDir = `${dataMountPath}/deploy`;
 export const deployUser = "deploy";
+export const composeProject = "olympus";

@@ -39,3 +39,44 @@ export function resolveImages(stagedRollout: StagedRollout = {}): Record<ImageNa
   }
   return resolved;
 }
+
+/** Where a stack's images come from: the registries (every real environment) or builds on the dev host. */
+export const imageSources = ["registry", "local-build"] as const;
+export type ImageSource = (typeof imageSources)[number];
+
+/** Repository of the images the dev host builds when no registry is reachable (`npm run dev`). */
+export const localRepository = "localhost/olympus-local";
+
+/**
+ * The images that can be built on a machine that reaches only package registries, the tag each gets
+ * (what it really is, not the table's tag it stands in for) and what it is built from. Hera, Athena, the
+ * site and pgAdmin have none: their UI library is on no reachable registry.
+ */
+export const localBuilds: Partial<Record<ImageName, { tag: string; builtFrom: string }>> = {
+  postgres: { tag: "18-debian", builtFrom: "Debian forky's postgresql-18 packages (mmdebstrap)" },
+  kratos: { tag: "v26.2.0", builtFrom: "the ory/kratos v26.2.0 source archive" },
+  hydra: { tag: "v26.2.0", builtFrom: "the ory/hydra v26.2.0 source archive" },
+  caddy: { tag: "2.11.9-ratelimit-0.1.0", builtFrom: "Caddy v2.11.9 with mholt/caddy-ratelimit v0.1.0 from the Go module proxy" },
+  mailpit: { tag: "v1.33.1", builtFrom: "axllent/mailpit v1.33.1 from the Go module proxy" },
+  loginSimulator: { tag: "curl-debian", builtFrom: "Debian bookworm's curl" },
+};
+
+/** Repository names are lower case: loginSimulator is built as login-simulator. */
+export const localImage = (name: ImageName, tag: string) => `${localRepository}/${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}:${tag}`;
+
+/**
+ * What a stack deploys: the table's images (with its staged rollout), or, for `local-build`, the dev
+ * host's builds; images with no build are left out, and the stack reports which.
+ */
+export function deployedImages(stagedRollout: StagedRollout = {}, source: ImageSource = "registry"): { images: Partial<Record<ImageName, string>>; leftOut: ImageName[] } {
+  const table = resolveImages(stagedRollout);
+  if (source === "registry") return { images: table, leftOut: [] };
+  const images: Partial<Record<ImageName, string>> = {};
+  const leftOut: ImageName[] = [];
+  for (const name of imageNames) {
+    const build = localBuilds[name];
+    if (build) images[name] = localImage(name, stagedRollout[name] ?? build.tag);
+    else leftOut.push(name);
+  }
+  return { images, leftOut };
+}

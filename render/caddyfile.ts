@@ -1,4 +1,4 @@
-import { publicSites, type PublicSite } from "../lib/topology";
+import { oryPorts, publicSites, type PublicSite } from "../lib/topology";
 
 /**
  * A Caddyfile as a tree of directives, serialised by one function: no string templates, and every
@@ -54,6 +54,10 @@ export interface RateLimitZone {
 
 export interface CaddyfileInput {
   acmeEmail: string;
+  /** Certificates from Caddy's internal CA instead of ACME (the dev tier, whose names are not public). @default false */
+  localCertificates?: boolean;
+  /** Upstream services this environment does not run; their sites answer 503 and say so. @default [] */
+  absentServices?: string[];
   hostnames: Record<PublicSite, string>;
   /** Zones per site; the rate-limit component decides which sites get which zones. */
   rateLimits: Partial<Record<PublicSite, RateLimitZone[]>>;
@@ -109,24 +113,53 @@ const streamingTransport: Directive = {
 };
 const proxyBlocks: Partial<Record<PublicSite, Directive[]>> = { ciamAdmin: [streamingTransport], iamAdmin: [streamingTransport] };
 
+/**
+ * While a release recreates an upstream container, Caddy holds a request and dials again instead of
+ * answering 502; it only retries requests that never reached the upstream, so nothing runs twice.
+ */
+const retryWhileRecreated: Directive[] = [
+  { name: "lb_try_duration", args: ["30s"] },
+  { name: "lb_try_interval", args: ["250ms"] },
+];
+
+const proxy = (upstream: string, site?: PublicSite, path?: string): Directive => ({
+  name: "reverse_proxy",
+  args: [...(path ? [path] : []), upstream],
+  block: [...retryWhileRecreated, ...((site && proxyBlocks[site]) ?? [])],
+});
+
+/** Where a site's requests go when its upstream is absent: a plain 503 that names what is missing. */
+function absentUpstream(site: PublicSite, service: string): Directive[] {
+  const missing: Directive = { name: "respond", args: [`${service} is not part of this environment (no image of it can be built here)`, "503"] };
+  // Without Hera, CIAM's login host still serves Kratos's self-service API, which Hera fronts in production.
+  if (site !== "ciamLogin") return [missing];
+  return [
+    { name: "handle", args: ["/self-service/*"], block: [proxy(`ciam-kratos:${oryPorts.ciam.kratosPublic}`)] },
+    { name: "handle", block: [missing] },
+  ];
+}
+
 export function caddyBlocks(input: CaddyfileInput): CaddyBlock[] {
   const global: CaddyBlock = {
     keys: [],
     directives: [
       { name: "email", args: [input.acmeEmail] },
+      ...(input.localCertificates ? [{ name: "local_certs" }] : []),
       // rate_limit is a plugin directive without a default position in Caddy's handler order.
       { name: "order", args: ["rate_limit", "before", "basic_auth"] },
     ],
   };
   const sites = (Object.keys(publicSites) as PublicSite[]).map<CaddyBlock>((site) => {
     const zones = input.rateLimits[site] ?? [];
+    const upstream = publicSites[site].upstream;
+    const service = upstream.split(":")[0]!;
     return {
       keys: [input.hostnames[site]],
       directives: [
         { name: "import", args: [snippet] },
         ...(zones.length ? [rateLimitDirective(zones)] : []),
         ...(extraRoutes[site] ?? []),
-        { name: "reverse_proxy", args: [publicSites[site].upstream], ...(proxyBlocks[site] ? { block: proxyBlocks[site] } : {}) },
+        ...((input.absentServices ?? []).includes(service) ? absentUpstream(site, service) : [proxy(upstream, site)]),
       ],
     };
   });
@@ -135,4 +168,16 @@ export function caddyBlocks(input: CaddyfileInput): CaddyBlock[] {
 
 export function renderCaddyfile(input: CaddyfileInput): string {
   return serializeCaddyfile(caddyBlocks(input));
+}
+
+/**
+ * The URL of each public site a smoke test can expect a healthy answer from: its upstream's health
+ * endpoint through Caddy, Kratos's self-service API where Hera is absent, nothing where the upstream is.
+ */
+export function publicHealthUrls(hostnames: Record<PublicSite, string>, absentServices: string[]): string[] {
+  return (Object.keys(publicSites) as PublicSite[]).flatMap((site) => {
+    const service = publicSites[site].upstream.split(":")[0]!;
+    if (!absentServices.includes(service)) return [`https://${hostnames[site]}${publicSites[site].health}`];
+    return site === "ciamLogin" ? [`https://${hostnames[site]}/self-service/login/api`] : [];
+  });
 }

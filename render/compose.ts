@@ -1,4 +1,3 @@
-import { stringify } from "yaml";
 import type { Environment } from "../lib/config";
 import type { ImageName } from "../lib/versions";
 import { dataMountPath, loopbackPorts, oryPorts, publicSites, type IdentityDomain } from "../lib/topology";
@@ -13,13 +12,13 @@ export interface ComposeService {
   networks: string[];
   restart?: "unless-stopped" | "no";
   healthcheck?: { test: string[]; interval: string; timeout: string; start_period: string; retries: number };
-  depends_on?: Record<string, { condition: "service_healthy" | "service_completed_successfully" | "service_started" }>;
+  labels?: Record<string, string>;
   profiles?: string[];
 }
 
 export interface ComposeFile {
   /** Which environment the project belongs to, for operators and the policy pack (an extension field compose ignores). */
-  "x-olympus": { environment: Environment };
+  "x-olympus": { environment: Environment; leftOut: ImageName[] };
   services: Record<string, ComposeService>;
   networks: Record<string, Record<string, never>>;
   volumes: Record<string, { driver: "local"; driver_opts: { type: "none"; o: "bind"; device: string } }>;
@@ -27,7 +26,12 @@ export interface ComposeFile {
 
 export interface ComposeInput {
   environment: Environment;
-  images: Record<ImageName, string>;
+  /** Images to run; a service whose image is absent is left out (Hera, Athena, site, pgAdmin in the offline dev tier). */
+  images: Partial<Record<ImageName, string>>;
+  /** Digest of each configuration directory a service mounts: a changed file recreates exactly its readers. */
+  configDigests: Record<string, string>;
+  /** Where Caddy publishes 80/443: every address of a server, the loopback address of a dev machine. */
+  edgeAddress: "0.0.0.0" | "127.0.0.1";
   hostnames: Record<keyof typeof publicSites, string>;
   domain: string;
   /** CAPTCHA_ENABLED / CAPTCHA_SITE_KEY for Hera and Athena; the secret key comes from .env. */
@@ -37,8 +41,9 @@ export interface ComposeInput {
 }
 
 /**
- * Startup phases, in order. The deploy script starts one phase at a time and waits for it to be healthy,
- * so the order holds whatever depends_on support the installed compose implementation has.
+ * Startup phases, in order. The deploy script starts one phase at a time and waits for it to be healthy.
+ * The services declare no depends_on: podman-compose recreates every dependent of a recreated service,
+ * so a release that touches Kratos would also restart Hera, Athena and Caddy, and take the edge down.
  */
 export const startupPhases = {
   database: ["postgres"],
@@ -47,6 +52,9 @@ export const startupPhases = {
   apps: ["ciam-hera", "iam-hera", "ciam-athena", "iam-athena", "site", "pgadmin"],
   edge: ["caddy"],
 } as const;
+
+/** Images an environment may run without (no offline build of them exists). */
+const appImages = { hera: true, athena: true, site: true, pgadmin: true } as const;
 
 export const mailSandboxService = "mailpit";
 export const loginSimulatorService = "login-simulator";
@@ -58,6 +66,13 @@ const secret = (name: string) => `\${${name}:?${name} must be set in .env}`;
 const upper = (domain: IdentityDomain) => domain.toUpperCase();
 const loopback = (hostPort: number, containerPort: number) => `127.0.0.1:${hostPort}:${containerPort}`;
 
+/** The images every environment runs; only the UI apps and pgAdmin can be left out. */
+function required(input: ComposeInput, name: ImageName): string {
+  const image = input.images[name];
+  if (!image) throw new Error(`no image for ${name}: every environment runs it`);
+  return image;
+}
+
 const httpHealth = (port: number, path: string, startPeriod = "20s") => ({
   test: ["CMD-SHELL", `wget --spider --quiet http://localhost:${port}${path} || exit 1`],
   interval: "15s",
@@ -65,9 +80,6 @@ const httpHealth = (port: number, path: string, startPeriod = "20s") => ({
   start_period: startPeriod,
   retries: 3,
 });
-
-const healthy = (...services: string[]) =>
-  Object.fromEntries(services.map((service) => [service, { condition: "service_healthy" as const }]));
 
 function oryServices(input: ComposeInput, domain: IdentityDomain): Record<string, ComposeService> {
   const ports = oryPorts[domain];
@@ -84,24 +96,23 @@ function oryServices(input: ComposeInput, domain: IdentityDomain): Record<string
     volumes: [config, tlsMount],
     networks: network,
     restart: "no",
-    depends_on: healthy("postgres"),
     profiles: ["migrations"],
   });
   return {
     [`${domain}-kratos-migrate`]: migration(
-      input.images.kratos,
+      required(input, "kratos"),
       ["-c", `/etc/config/${domain}-kratos/kratos.yml`, "migrate", "sql", "-e", "--yes"],
       `PG_${D}_KRATOS_DSN`,
       kratosConfig,
     ),
     [`${domain}-hydra-migrate`]: migration(
-      input.images.hydra,
+      required(input, "hydra"),
       ["migrate", "-c", `/etc/config/${domain}-hydra/hydra.yml`, "sql", "up", "-e", "--yes"],
       `PG_${D}_HYDRA_DSN`,
       hydraConfig,
     ),
     [`${domain}-kratos`]: {
-      image: input.images.kratos,
+      image: required(input, "kratos"),
       command: ["serve", "-c", `/etc/config/${domain}-kratos/kratos.yml`, "--watch-courier"],
       environment: {
         DSN: secret(`PG_${D}_KRATOS_DSN`),
@@ -115,10 +126,9 @@ function oryServices(input: ComposeInput, domain: IdentityDomain): Record<string
       networks: network,
       restart: "unless-stopped",
       healthcheck: httpHealth(ports.kratosPublic, "/health/ready"),
-      depends_on: healthy("postgres"),
     },
     [`${domain}-hydra`]: {
-      image: input.images.hydra,
+      image: required(input, "hydra"),
       command: ["serve", "-c", `/etc/config/${domain}-hydra/hydra.yml`, "all"],
       environment: {
         DSN: secret(`PG_${D}_HYDRA_DSN`),
@@ -134,7 +144,6 @@ function oryServices(input: ComposeInput, domain: IdentityDomain): Record<string
       networks: network,
       restart: "unless-stopped",
       healthcheck: httpHealth(ports.hydraPublic, "/health/ready"),
-      depends_on: healthy("postgres"),
     },
   };
 }
@@ -157,7 +166,7 @@ function appServices(input: ComposeInput, domain: IdentityDomain): Record<string
   };
   return {
     [`${domain}-hera`]: {
-      image: input.images.hera,
+      image: input.images.hera ?? "",
       environment: {
         ...shared,
         PORT: String(heraPort),
@@ -175,10 +184,9 @@ function appServices(input: ComposeInput, domain: IdentityDomain): Record<string
       networks: network,
       restart: "unless-stopped",
       healthcheck: httpHealth(heraPort, "/health"),
-      depends_on: healthy(`${domain}-kratos`, `${domain}-hydra`),
     },
     [`${domain}-athena`]: {
-      image: input.images.athena,
+      image: input.images.athena ?? "",
       environment: {
         ...shared,
         NODE_ENV: "production",
@@ -207,7 +215,6 @@ function appServices(input: ComposeInput, domain: IdentityDomain): Record<string
       networks: network,
       restart: "unless-stopped",
       healthcheck: httpHealth(3000, "/api/health", "30s"),
-      depends_on: healthy(`${domain}-kratos`, "iam-kratos", "iam-hydra"),
     },
   };
 }
@@ -216,7 +223,7 @@ export function composeFile(input: ComposeInput): ComposeFile {
   const h = input.hostnames;
   const services: Record<string, ComposeService> = {
     postgres: {
-      image: input.images.postgres,
+      image: required(input, "postgres"),
       command: [
         "postgres",
         "-c", "ssl=on",
@@ -249,7 +256,7 @@ export function composeFile(input: ComposeInput): ComposeFile {
     ...appServices(input, "ciam"),
     ...appServices(input, "iam"),
     site: {
-      image: input.images.site,
+      image: input.images.site ?? "",
       environment: {
         NODE_ENV: "production",
         NEXT_PUBLIC_APP_URL: `https://${h.site}`,
@@ -271,10 +278,9 @@ export function composeFile(input: ComposeInput): ComposeFile {
       networks: network,
       restart: "unless-stopped",
       healthcheck: httpHealth(3000, "/health"),
-      depends_on: healthy("ciam-hydra", "iam-hydra"),
     },
     pgadmin: {
-      image: input.images.pgadmin,
+      image: input.images.pgadmin ?? "",
       environment: {
         PGADMIN_DEFAULT_EMAIL: `admin@${input.domain}`,
         PGADMIN_DEFAULT_PASSWORD: secret("ADMIN_PASSWORD"),
@@ -285,20 +291,21 @@ export function composeFile(input: ComposeInput): ComposeFile {
       ports: [loopback(loopbackPorts.pgadmin, 80)],
       networks: network,
       restart: "unless-stopped",
-      depends_on: healthy("postgres"),
     },
     caddy: {
-      image: input.images.caddy,
-      ports: ["80:80", "443:443", "443:443/udp"],
-      volumes: ["./Caddyfile:/etc/caddy/Caddyfile:ro", "caddy_data:/data", "caddy_config:/config"],
+      image: required(input, "caddy"),
+      ports: ["80:80", "443:443", "443:443/udp"].map((port) => `${input.edgeAddress}:${port}`),
+      // The directory, not the file: the deploy step replaces files, and Caddy reloads the new one in place.
+      volumes: ["./caddy:/etc/caddy:ro", "caddy_data:/data", "caddy_config:/config"],
       networks: network,
       restart: "unless-stopped",
-      depends_on: healthy("ciam-hera", "iam-hera", "ciam-athena", "iam-athena", "site"),
     },
   };
+  // Left out where their image is (the UI apps and pgAdmin in the offline dev tier).
+  for (const [service, definition] of Object.entries(services)) if (!definition.image) delete services[service];
   if (input.mailpit) {
     services[mailSandboxService] = {
-      image: input.images.mailpit,
+      image: required(input, "mailpit"),
       command: ["--smtp", "0.0.0.0:1025", "--listen", "0.0.0.0:8025", "--disable-version-check", "--max", "5000"],
       // The UI and API have no authentication: loopback only, reached over an SSH tunnel.
       ports: [loopback(loopbackPorts.mailpitUi, 8025)],
@@ -309,7 +316,7 @@ export function composeFile(input: ComposeInput): ComposeFile {
   }
   if (input.loginSimulation) {
     services[loginSimulatorService] = {
-      image: input.images.loginSimulator,
+      image: required(input, "loginSimulator"),
       command: ["sh", "/etc/login-simulator/login-simulator.sh"],
       environment: {
         KRATOS_PUBLIC_URL: `http://ciam-kratos:${oryPorts.ciam.kratosPublic}`,
@@ -318,12 +325,16 @@ export function composeFile(input: ComposeInput): ComposeFile {
       volumes: ["./login-simulator:/etc/login-simulator:ro"],
       networks: network,
       restart: "unless-stopped",
-      depends_on: healthy("ciam-kratos"),
     };
+  }
+  for (const [service, definition] of Object.entries(services)) {
+    // Caddy is not recreated for a new Caddyfile: the deploy step reloads it without dropping a connection.
+    const read = (definition.volumes ?? []).map((mount) => /^\.\/([^:/]+)/.exec(mount)?.[1]).filter((dir): dir is string => dir !== undefined && service !== "caddy" && dir in input.configDigests);
+    if (read.length > 0) definition.labels = { "olympus.config-digest": read.map((dir) => input.configDigests[dir]).join(",") };
   }
   // The project name is given on the command line (--project-name olympus) by the deploy script.
   return {
-    "x-olympus": { environment: input.environment },
+    "x-olympus": { environment: input.environment, leftOut: (Object.keys(appImages) as ImageName[]).filter((name) => !input.images[name]) },
     services,
     networks: { intranet: {} },
     volumes: Object.fromEntries(
@@ -334,8 +345,4 @@ export function composeFile(input: ComposeInput): ComposeFile {
       ]),
     ),
   };
-}
-
-export function renderCompose(input: ComposeInput): string {
-  return stringify(composeFile(input), { lineWidth: 0 });
 }

@@ -4,10 +4,11 @@ import { join } from "node:path";
 import type { Environment } from "../lib/config";
 import type { EdgeSettings } from "../lib/edge";
 import type { MailSettings } from "../lib/mail";
-import { hostnames, type PublicSite } from "../lib/topology";
+import { hostnames, publicSites, type PublicSite } from "../lib/topology";
 import type { ImageName } from "../lib/versions";
 import { renderCaddyfile } from "./caddyfile";
-import { loginSimulatorService, mailSandboxService, renderCompose, startupPhases } from "./compose";
+import { stringify } from "yaml";
+import { composeFile, loginSimulatorService, mailSandboxService, startupPhases } from "./compose";
 import { environmentVariables, renderDotenv, secretFormatProblems, type DeploymentSecrets } from "./environment";
 import { renderIdentitySchemas } from "./identitySchemas";
 import { renderOryConfigs } from "./ory";
@@ -19,7 +20,8 @@ export interface ConfigInput {
   environment: Environment;
   domain: string;
   siteSubdomain: string;
-  images: Record<ImageName, string>;
+  /** Images to run; services whose image is absent are left out. */
+  images: Partial<Record<ImageName, string>>;
   mail: MailSettings;
   edge: EdgeSettings;
   /** Synthetic logins per hour (0 = no simulator) and the addresses it may use. */
@@ -29,8 +31,8 @@ export interface ConfigInput {
 /** Secrets and key material: generated per stack, so unknown until the stack's random resources exist. */
 export interface SecretInput {
   mail: MailSettings;
-  /** Keys the deploy user accepts from now on (the deploy step keeps authorized_keys in sync). */
-  authorizedKeys: string[];
+  /** Keys the deploy user accepts from now on (the deploy step keeps authorized_keys in sync); unset, left alone. */
+  authorizedKeys?: string[];
   secrets: DeploymentSecrets;
 }
 
@@ -50,45 +52,73 @@ const asset = (name: string) => readFileSync(join(__dirname, "assets", name), "u
 const plain = (content: string, mode: RenderedFile["mode"] = "0644"): RenderedFile => ({ content, mode, secret: false });
 const secretFile = (content: string): RenderedFile => ({ content, mode: "0600", secret: true });
 
-/** The compose project, Ory, Caddy and SQL configuration and the deploy script: identical in shape for every stack. */
+/** Digest of each top-level directory (or file) of a file set, by its name. */
+function directoryDigests(files: RenderedFiles): Record<string, string> {
+  const hashes: Record<string, ReturnType<typeof createHash>> = {};
+  for (const [path, file] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
+    const top = path.split("/")[0]!;
+    (hashes[top] ??= createHash("sha256")).update(`${path}\0${file.content}\0`);
+  }
+  return Object.fromEntries(Object.entries(hashes).map(([top, hash]) => [top, hash.digest("hex").slice(0, 16)]));
+}
+
+/**
+ * The compose project, Ory, Caddy and SQL configuration and the deploy script: identical in shape for
+ * every stack. The dev tier alone publishes on loopback and takes certificates from Caddy's internal CA.
+ */
 export function renderConfigFiles(input: ConfigInput): RenderedFiles {
   const names = hostnames(input.domain, input.siteSubdomain);
   const url = (site: PublicSite) => `https://${names[site]}`;
   const simulate = input.loginSimulation.loginsPerHour > 0;
-  const composeInput = {
-    environment: input.environment,
-    images: input.images,
-    hostnames: names,
-    domain: input.domain,
-    captcha: input.edge.captcha,
-    mailpit: input.mail.mode === "mailpit",
-    loginSimulation: simulate,
-  };
-  const extras = [...(composeInput.mailpit ? [mailSandboxService] : []), ...(simulate ? [loginSimulatorService] : [])];
+  const dev = input.environment === "dev";
 
-  const files: RenderedFiles = {
-    "compose.yml": plain(renderCompose(composeInput)),
-    Caddyfile: plain(renderCaddyfile({ acmeEmail: input.mail.fromAddress, hostnames: names, rateLimits: input.edge.caddyZones })),
-    "init-db.sql": plain(renderInitDb()),
-    "olympus-settings.sql": plain(renderSettingsSql(input.edge.sdkSettings, "security")),
-    "phases.json": plain(`${JSON.stringify({ ...startupPhases, extras }, null, 2)}\n`),
-    "olympus-deploy.sh": plain(asset("olympus-deploy.sh"), "0755"),
-  };
+  const mounted: RenderedFiles = {};
   for (const [path, content] of Object.entries(
     renderOryConfigs({
       ciam: { loginUrl: url("ciamLogin"), returnUrls: [url("ciamAdmin"), url("site")], fromAddress: input.mail.fromAddress },
       iam: { loginUrl: url("iamLogin"), returnUrls: [url("iamAdmin"), url("site")], fromAddress: input.mail.fromAddress },
     }),
   )) {
-    files[path] = plain(content);
+    mounted[path] = plain(content);
   }
-  for (const [path, content] of Object.entries(renderIdentitySchemas())) files[path] = plain(content);
+  for (const [path, content] of Object.entries(renderIdentitySchemas())) mounted[path] = plain(content);
+  mounted["init-db.sql"] = plain(renderInitDb());
   if (simulate) {
-    files["login-simulator/login-simulator.sh"] = plain(asset("login-simulator.sh"), "0755");
-    files["login-simulator/synthetic-emails.txt"] = plain(`${input.loginSimulation.emails.join("\n")}\n`);
-    files["login-simulator/logins-per-hour"] = plain(`${input.loginSimulation.loginsPerHour}\n`);
+    mounted["login-simulator/login-simulator.sh"] = plain(asset("login-simulator.sh"), "0755");
+    mounted["login-simulator/synthetic-emails.txt"] = plain(`${input.loginSimulation.emails.join("\n")}\n`);
+    mounted["login-simulator/logins-per-hour"] = plain(`${input.loginSimulation.loginsPerHour}\n`);
   }
-  return files;
+
+  const compose = composeFile({
+    environment: input.environment,
+    images: input.images,
+    configDigests: directoryDigests(mounted),
+    edgeAddress: dev ? "127.0.0.1" : "0.0.0.0",
+    hostnames: names,
+    domain: input.domain,
+    captcha: input.edge.captcha,
+    mailpit: input.mail.mode === "mailpit",
+    loginSimulation: simulate,
+  });
+  const running = new Set(Object.keys(compose.services));
+  const phases = Object.fromEntries(
+    Object.entries({ ...startupPhases, extras: [mailSandboxService, loginSimulatorService] }).map(([phase, services]) => [phase, services.filter((service) => running.has(service))]),
+  );
+  const caddyfile = renderCaddyfile({
+    acmeEmail: input.mail.fromAddress,
+    localCertificates: dev,
+    absentServices: Object.values(publicSites).map((site) => site.upstream.split(":")[0]!).filter((service) => !running.has(service)),
+    hostnames: names,
+    rateLimits: input.edge.caddyZones,
+  });
+  return {
+    ...mounted,
+    "compose.yml": plain(stringify(compose, { lineWidth: 0 })),
+    "caddy/Caddyfile": plain(caddyfile),
+    "olympus-settings.sql": plain(renderSettingsSql(input.edge.sdkSettings, "security")),
+    "phases.json": plain(`${JSON.stringify(phases, null, 2)}\n`),
+    "olympus-deploy.sh": plain(asset("olympus-deploy.sh"), "0755"),
+  };
 }
 
 /** The .env the services read their secrets from, the PostgreSQL TLS material and the deploy user's keys. */
@@ -97,7 +127,7 @@ export function renderSecretFiles(input: SecretInput): RenderedFiles {
   if (problems.length > 0) throw new Error(`generated secrets are malformed: ${problems.join("; ")}`);
   return {
     ".env": secretFile(renderDotenv(environmentVariables({ ...input.secrets, smtpUri: input.mail.sandboxUri ?? input.secrets.smtpUri }))),
-    authorized_keys: plain(`${input.authorizedKeys.join("\n")}\n`, "0600"),
+    ...(input.authorizedKeys ? { authorized_keys: plain(`${input.authorizedKeys.join("\n")}\n`, "0600") } : {}),
     "postgres/ca.crt": plain(input.secrets.postgresTls.caCertificate),
     "postgres/server.crt": plain(input.secrets.postgresTls.serverCertificate),
     "postgres/server.key": secretFile(input.secrets.postgresTls.serverKey),

@@ -21,7 +21,7 @@ async function main() {
   // What a visitor can check from outside, with no users and no tunnel: the soak gate's public checks.
   const results = [
     ...(await Promise.all(Object.values(urls).map((url) => checkHttps({ url, headers: securityHeaders })))),
-    ...(await Promise.all(issuers.map(checkDiscovery))),
+    ...(await Promise.all(issuers.map((issuer) => checkDiscovery(issuer)))),
   ];
   for (const result of results) console.log(`${result.ok ? "ok  " : "FAIL"} ${result.check}: ${result.detail}`);
   const failed = results.filter((result) => !result.ok);

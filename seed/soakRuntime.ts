@@ -12,6 +12,8 @@ export interface SoakPlan {
   stack: string;
   /** Public URLs that must answer over HTTPS with these response headers. */
   https: { url: string; headers: Record<string, string> }[];
+  /** PEM of the private CA the public sites' certificates chain to (the dev tier's Caddy CA); null for public CAs. */
+  trustedCa: string | null;
   /** Internal readiness endpoints (through the SSH tunnel in a real stack). */
   health: { name: string; endpoint: Endpoint; path: string }[];
   /** Hydra issuers whose discovery document must name themselves. */
@@ -56,10 +58,23 @@ async function getText(url: string, init: RequestInit = {}): Promise<{ status: n
   return { status: response.status, headers: response.headers, body: await response.text() };
 }
 
-export async function checkHttps(target: SoakPlan["https"][number]): Promise<SmokeResult> {
+/** GET over HTTPS, verifying the certificate against a private CA when one is given. */
+async function getHttps(url: string, trustedCa: string | null): Promise<{ status: number; headers: Headers; body: string }> {
+  if (!trustedCa) return getText(url);
+  const undici = require("undici") as typeof import("undici");
+  const dispatcher = new undici.Agent({ connect: { ca: trustedCa } });
+  try {
+    const response = await undici.fetch(url, { redirect: "manual", dispatcher, signal: AbortSignal.timeout(15_000) });
+    return { status: response.status, headers: response.headers as unknown as Headers, body: await response.text() };
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+export async function checkHttps(target: SoakPlan["https"][number], trustedCa: string | null = null): Promise<SmokeResult> {
   const check = `https ${target.url}`;
   try {
-    const response = await getText(target.url);
+    const response = await getHttps(target.url, trustedCa);
     const missing = Object.entries(target.headers).filter(([name, value]) => response.headers.get(name) !== value);
     if (response.status >= 500) return { check, ok: false, detail: `answered ${response.status}: ${snippet(response.body)}` };
     if (missing.length) return { check, ok: false, detail: `missing or wrong headers: ${missing.map(([name]) => `${name}=${response.headers.get(name) ?? "(absent)"}`).join(", ")}` };
@@ -82,10 +97,10 @@ async function checkHealth(target: SoakPlan["health"][number]): Promise<SmokeRes
   }
 }
 
-export async function checkDiscovery(issuer: string): Promise<SmokeResult> {
+export async function checkDiscovery(issuer: string, trustedCa: string | null = null): Promise<SmokeResult> {
   const check = `oidc discovery ${issuer}`;
   try {
-    const response = await getText(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`);
+    const response = await getHttps(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`, trustedCa);
     const document = response.status === 200 ? (JSON.parse(response.body) as { issuer?: string }) : {};
     const ok = document.issuer?.replace(/\/$/, "") === issuer.replace(/\/$/, "");
     return { check, ok, detail: ok ? "issuer matches" : `${response.status}: ${snippet(response.body)}` };
@@ -154,9 +169,9 @@ async function checkMail(plan: SoakPlan, mailSandbox: Endpoint): Promise<SmokeRe
 
 export async function smokeChecks(plan: SoakPlan): Promise<SmokeResult[]> {
   const results = [
-    ...(await Promise.all(plan.https.map(checkHttps))),
+    ...(await Promise.all(plan.https.map((target) => checkHttps(target, plan.trustedCa)))),
     ...(await Promise.all(plan.health.map(checkHealth))),
-    ...(await Promise.all(plan.oidcIssuers.map(checkDiscovery))),
+    ...(await Promise.all(plan.oidcIssuers.map((issuer) => checkDiscovery(issuer, plan.trustedCa)))),
     await checkLogin(plan),
   ];
   if (plan.mailSandbox) results.push(await checkMail(plan, plan.mailSandbox));

@@ -137,6 +137,7 @@ describe("the soak gate against real services", () => {
   const soakPlan = (durationSeconds: number): SoakPlan => ({
     stack: "staging",
     https: [],
+    trustedCa: null,
     health: [
       { name: "ciam kratosPublic", endpoint: { kind: "direct", url: kratos.publicUrl }, path: "/health/ready" },
       { name: "ciam kratosAdmin", endpoint: { kind: "direct", url: kratos.adminUrl }, path: "/health/ready" },

@@ -139,7 +139,7 @@ describe("Caddyfile", () => {
   const adapt = (path: string) => execa(binary("caddy"), ["adapt", "--config", path, "--adapter", "caddyfile"], { reject: false, all: true });
 
   it.each(stacks)("adapts for %s with Caddy and the rate-limit plugin, keeping the zone", async (stack) => {
-    const result = await adapt(write(`${stack}.Caddyfile`, files[stack]["Caddyfile"]!.content));
+    const result = await adapt(write(`${stack}.Caddyfile`, files[stack]["caddy/Caddyfile"]!.content));
     expect(result.exitCode, result.all).toBe(0);
     const config = JSON.parse(result.stdout);
     const handlers = JSON.stringify(config.apps.http.servers);
@@ -149,7 +149,7 @@ describe("Caddyfile", () => {
   });
 
   it("rejects an unknown directive", async () => {
-    const broken = files.prod["Caddyfile"]!.content.replace("import security_headers", "import security_headers\n\tratelimit_typo 5");
+    const broken = files.prod["caddy/Caddyfile"]!.content.replace("import security_headers", "import security_headers\n\tratelimit_typo 5");
     const result = await adapt(write("broken.Caddyfile", broken));
     expect(result.exitCode).not.toBe(0);
     expect(result.all).toContain("ratelimit_typo");

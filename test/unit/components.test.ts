@@ -81,7 +81,7 @@ describe("OlympusStack deploy over SSH", () => {
   beforeAll(async () => {
     const secrets = new modules.secrets.StackSecrets("deploy-secrets", { stack: "staging" });
     const host = new modules.existing.ExistingHost("deploy-host", {
-      address: "192.0.2.10", user: "deploy", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEe5Wf8lZ7wFzm6XMWx3d7rZk1vGNsbvOLdTtJQ4b4Ty host", deployKey: secrets.deployKey,
+      address: "192.0.2.10", user: "deploy", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEe5Wf8lZ7wFzm6XMWx3d7rZk1vGNsbvOLdTtJQ4b4Ty", privateKey: secrets.deployKey.apply((key) => key.privateKey),
     });
     app = new modules.app.OlympusStack("deploy-app", {
       stack: "staging", environment: "staging", domain: "staging.example.com", host,
@@ -140,7 +140,7 @@ describe("OlympusStack deploy over SSH", () => {
   it("installs the configuration in plain text, known at preview, with no secret file in it", async () => {
     const bundle = byName("install-config").inputs.stdin as string;
     const paths = bundle.split("\n").filter(Boolean).map((line) => line.split("\t")[0]);
-    expect(paths).toEqual(expect.arrayContaining(["compose.yml", "Caddyfile", "ciam-kratos/kratos.yml", "olympus-deploy.sh"]));
+    expect(paths).toEqual(expect.arrayContaining(["compose.yml", "caddy/Caddyfile", "ciam-kratos/kratos.yml", "olympus-deploy.sh"]));
     expect(paths).not.toContain(".env");
     expect(paths).not.toContain("postgres/server.key");
   });

@@ -65,7 +65,8 @@ const badValues: { title: string; stack: "staging" | "prod"; overrides: Record<s
   { title: "lockout below the SDK minimum", stack: "staging", overrides: { "olympus:rateLimits": json({ login: { events: 10, window: "1m" }, lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 10 }, captcha: "test-keys", captchaSiteKey: null }) }, key: "olympus:rateLimits.lockout.lockoutSeconds", mentions: ["10", "at least 60"] },
   { title: "a typo in a key", stack: "staging", overrides: { "olympus:serverTyp": "cax11" }, key: "olympus:serverTyp", mentions: ["unknown key", "serverType"] },
   { title: "a malformed Hetzner token", stack: "staging", overrides: { "hcloud:token": "short" }, key: "hcloud:token", mentions: ["64 letters and digits"] },
-  { title: "an existing host for staging", stack: "staging", overrides: { "olympus:existingHost": json({ address: "10.0.0.5", port: 22, user: "deploy", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==" }) }, key: "olympus:existingHost", mentions: ["dev tier only"] },
+  { title: "an existing host for staging", stack: "staging", overrides: { "olympus:existingHost": json({ address: "10.0.0.5", port: 22, user: "deploy", hostKeyFile: "host.pub", identityFile: "id" }) }, key: "olympus:existingHost", mentions: ["dev tier only"] },
+  { title: "images built on a host outside dev", stack: "staging", overrides: { "olympus:imageSource": "local-build" }, key: "olympus:imageSource", mentions: ["only the dev tier", "registry"] },
 ];
 
 describe("bad configuration", () => {

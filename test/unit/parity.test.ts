@@ -16,7 +16,7 @@ describe("the parity check", () => {
     expect(keys.every((key) => !key.startsWith("location") && !key.startsWith("image") && !key.startsWith("adminCidrs"))).toBe(true);
     const token = report.differences.find((row) => row.key === "hcloud:token")!;
     expect([token.staging, token.prod]).toEqual(["differs", "differs"]);
-    expect(report.differingFiles).toEqual(expect.arrayContaining(["Caddyfile", "compose.yml", ".env"]));
+    expect(report.differingFiles).toEqual(expect.arrayContaining(["caddy/Caddyfile", "compose.yml", ".env"]));
     expect(formatParityTable(report.differences)).toMatch(/\| serverType +\| "cax11" +\| "cax21" +\|/);
   });
 

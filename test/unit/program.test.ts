@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { sshKeyPairFromSeed } from "../../lib/keys";
 import { installMocks, ofType, secretInput, settled, valueOf, type RecordedResource } from "../helpers/pulumiMocks";
 import { committedStackConfig, secretConfigKeys } from "../helpers/stackConfig";
 
@@ -138,17 +142,40 @@ describe("other shapes of the same program", () => {
   });
 
   it("runs the dev tier on an existing machine over SSH, with the same Olympus stack and no Hetzner resources", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "olympus-dev-access-"));
+    const machineKey = sshKeyPairFromSeed(Buffer.alloc(32, 5).toString("base64"), "host");
+    const operatorKey = sshKeyPairFromSeed(Buffer.alloc(32, 6).toString("base64"), "operator");
+    writeFileSync(join(dir, "host.pub"), machineKey.publicKey);
+    writeFileSync(join(dir, "id"), operatorKey.privateKey);
     const { recorded, program } = await runProgram("staging", {
       "olympus:environment": "dev",
       "olympus:domain": "dev.example.org",
+      "olympus:imageSource": "local-build",
       "olympus:soak": JSON.stringify({ enabled: false, durationSeconds: 60, loginsPerMinute: 6, minSuccessRate: 0.99, maxP95Ms: 1500 }),
-      "olympus:existingHost": JSON.stringify({ address: "192.0.2.50", port: 2222, user: "olympus", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEe5Wf8lZ7wFzm6XMWx3d7rZk1vGNsbvOLdTtJQ4b4Ty" }),
+      "olympus:existingHost": JSON.stringify({ address: "192.0.2.50", port: 2222, user: "olympus", hostKeyFile: join(dir, "host.pub"), identityFile: join(dir, "id") }),
     });
     expect(recorded.filter((resource) => resource.type.startsWith("hcloud:"))).toEqual([]);
     expect(recorded.map((resource) => resource.type)).toContain("olympus:host:ExistingHost");
     const up = recorded.find((resource) => resource.name.endsWith("-app-up"))!;
-    expect(secretInput(up.inputs.connection).value).toMatchObject({ host: "192.0.2.50", port: 2222, user: "olympus", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEe5Wf8lZ7wFzm6XMWx3d7rZk1vGNsbvOLdTtJQ4b4Ty" });
+    const hostKey = machineKey.publicKey.split(" ").slice(0, 2).join(" ");
+    expect(secretInput(up.inputs.connection).value).toMatchObject({ host: "192.0.2.50", port: 2222, user: "olympus", hostKey, privateKey: operatorKey.privateKey });
     expect(await valueOf(program.sshCommand)).toBe("ssh -p 2222 olympus@192.0.2.50");
+    // Offline, the apps without a local build are left out, and the stack says so.
+    expect(await valueOf(program.leftOut)).toEqual(["hera", "athena", "site", "pgadmin"]);
+    expect((await valueOf(program.images)).kratos).toBe("localhost/olympus-local/kratos:v26.2.0");
+    // The machine's access belongs to its operator: no authorized_keys is installed.
+    const bundle = secretInput(recorded.find((resource) => resource.name.endsWith("-app-install-secrets"))!.inputs.stdin).value as string;
+    expect(bundle).not.toContain("authorized_keys\t");
+  });
+
+  it("refuses an existing host whose key files are missing, before creating anything", async () => {
+    await expect(
+      runProgram("staging", {
+        "olympus:environment": "dev",
+        "olympus:domain": "dev.example.org",
+        "olympus:existingHost": JSON.stringify({ address: "192.0.2.50", port: 2222, user: "olympus", hostKeyFile: "/nonexistent/host.pub", identityFile: "/nonexistent/id" }),
+      }),
+    ).rejects.toThrow(/olympus:existingHost.hostKeyFile: \/nonexistent\/host.pub does not exist/);
   });
 });
 

@@ -52,25 +52,36 @@ describe("the compose project", () => {
     for (const stack of stacks) {
       for (const [name, service] of Object.entries(compose(stack).services)) {
         for (const port of service.ports ?? []) {
-          if (name === "caddy") expect(["80:80", "443:443", "443:443/udp"]).toContain(port);
-          else expect(port, `${stack} ${name}`).toMatch(/^127\.0\.0\.1:/);
+          if (name !== "caddy") expect(port, `${stack} ${name}`).toMatch(/^127\.0\.0\.1:/);
         }
       }
-      expect(compose(stack).services.caddy?.ports).toEqual(["80:80", "443:443", "443:443/udp"]);
+      expect(compose(stack).services.caddy?.ports).toEqual(["0.0.0.0:80:80", "0.0.0.0:443:443", "0.0.0.0:443:443/udp"]);
       expect(compose(stack).services["ciam-kratos"]?.ports).toEqual(["127.0.0.1:3100:5000", "127.0.0.1:3101:5001"]);
     }
   });
 
-  it("starts postgres, then migrations, then Ory, then apps, with Caddy last", () => {
+  it("starts postgres, then migrations, then Ory, then apps, with Caddy last, in the deploy script's phases", () => {
     const services = compose("prod").services;
-    expect(services["ciam-kratos-migrate"]?.depends_on).toEqual({ postgres: { condition: "service_healthy" } });
     expect(services["ciam-kratos-migrate"]?.profiles).toEqual(["migrations"]);
-    expect(Object.keys(services["ciam-hera"]?.depends_on ?? {})).toEqual(["ciam-kratos", "ciam-hydra"]);
-    expect(Object.keys(services.caddy?.depends_on ?? {})).toEqual(expect.arrayContaining(["ciam-hera", "iam-hera", "ciam-athena", "iam-athena", "site"]));
     const phases = JSON.parse(files.prod["phases.json"]!.content) as Record<string, string[]>;
     expect(Object.keys(phases)).toEqual(["database", "migrations", "ory", "apps", "edge", "extras"]);
     expect(phases.edge).toEqual(["caddy"]);
-    for (const name of Object.values(phases).flat()) expect(services[name] ?? compose("staging").services[name], name).toBeDefined();
+    expect(phases.extras).toEqual([]);
+    expect(JSON.parse(files.staging["phases.json"]!.content).extras).toEqual(["mailpit", "login-simulator"]);
+    for (const name of Object.values(phases).flat()) expect(services[name], name).toBeDefined();
+    // podman-compose recreates every dependent of a recreated service: no service may declare one.
+    for (const [name, service] of Object.entries(services)) expect(service, name).not.toHaveProperty("depends_on");
+  });
+
+  it("recreates exactly the services whose mounted configuration changed", async () => {
+    const digest = (file: ComposeFile, service: string) => file.services[service]?.labels?.["olympus.config-digest"];
+    const before = compose("staging");
+    const changed = parse((await renderForConfig({ ...configs.staging, loginSimulation: { loginsPerHour: 7 } }, "staging"))["compose.yml"]!.content) as ComposeFile;
+    expect(digest(changed, "login-simulator")).not.toBe(digest(before, "login-simulator"));
+    for (const service of ["ciam-kratos", "iam-kratos", "ciam-hydra", "postgres"]) expect(digest(changed, service), service).toBe(digest(before, service));
+    // A new Caddyfile is reloaded in place, never a reason to recreate the edge.
+    expect(digest(before, "caddy")).toBeUndefined();
+    expect(before.services.caddy?.volumes).toContain("./caddy:/etc/caddy:ro");
   });
 
   it("keeps named volumes on the Hetzner data volume and every long-running service restarting", () => {
@@ -99,7 +110,7 @@ describe("the compose project", () => {
 describe("the Caddyfile", () => {
   it("has one site block per public hostname, each importing the security headers", () => {
     for (const stack of stacks) {
-      const caddyfile = files[stack]["Caddyfile"]!.content;
+      const caddyfile = files[stack]["caddy/Caddyfile"]!.content;
       const names = hostnames(configs[stack].domain, configs[stack].siteSubdomain);
       for (const site of publicSiteNames) {
         const blocks = caddyfile.split(/\n\n/).filter((block) => block.startsWith(`${names[site]} {`));
@@ -113,12 +124,12 @@ describe("the Caddyfile", () => {
   });
 
   it("rate-limits the CIAM login endpoints with each stack's own limits", () => {
-    expect(files.staging["Caddyfile"]!.content).toMatch(/zone ciam_login \{\s+match \{\s+method POST\s+path \/login\* \/self-service\/login\*\s+\}\s+key \{http.request.remote.host\}\s+events 100\s+window 1m/);
-    expect(files.prod["Caddyfile"]!.content).toMatch(/events 10\s+window 1m/);
-    const loginBlock = files.prod["Caddyfile"]!.content.split(/\n\n/).find((block) => block.startsWith("login.ciam.example.com"))!;
+    expect(files.staging["caddy/Caddyfile"]!.content).toMatch(/zone ciam_login \{\s+match \{\s+method POST\s+path \/login\* \/self-service\/login\*\s+\}\s+key \{http.request.remote.host\}\s+events 100\s+window 1m/);
+    expect(files.prod["caddy/Caddyfile"]!.content).toMatch(/events 10\s+window 1m/);
+    const loginBlock = files.prod["caddy/Caddyfile"]!.content.split(/\n\n/).find((block) => block.startsWith("login.ciam.example.com"))!;
     expect(loginBlock).toContain("respond @policy_password 404");
     // Other hosts are not rate limited.
-    expect(files.prod["Caddyfile"]!.content.match(/rate_limit \{/g)).toHaveLength(1);
+    expect(files.prod["caddy/Caddyfile"]!.content.match(/rate_limit \{/g)).toHaveLength(1);
   });
 });
 

@@ -67,7 +67,7 @@ describe("the SyntheticUsers provider", () => {
 describe("the Soak provider", () => {
   const soak: SoakInputs = {
     providerVersion: "1", environment: "staging", releaseFingerprint: "a".repeat(64),
-    plan: { stack: "staging", https: [], health: [], oidcIssuers: [], kratosPublic: { kind: "direct", url: "http://x" }, users: { ...plan, count: 10, password: "p" }, mailSandbox: null, slo: { durationSeconds: 1, loginsPerMinute: 60, minSuccessRate: 0.99, maxP95Ms: 1000 } },
+    plan: { stack: "staging", https: [], trustedCa: null, health: [], oidcIssuers: [], kratosPublic: { kind: "direct", url: "http://x" }, users: { ...plan, count: 10, password: "p" }, mailSandbox: null, slo: { durationSeconds: 1, loginsPerMinute: 60, minSuccessRate: 0.99, maxP95Ms: 1000 } },
   };
 
   it("runs once per release: unchanged fingerprint, no change; new fingerprint, a change", async () => {
