@@ -119,6 +119,7 @@ export const protections = host.protections;
 export const monthlyCostEur = cost;
 export const releaseFingerprint = olympus.releaseFingerprint;
 export const images = olympus.images;
+export const edgeCa = olympus.edgeCa ?? "public certificates (ACME)";
 export const leftOut = olympus.leftOut;
 export const syntheticUsers = gate ? gate.users.total : 0;
 export const lastSoak = gate?.soak ? gate.soak.result : "no soak gate in this stack";

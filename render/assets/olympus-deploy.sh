@@ -1,35 +1,68 @@
 #!/usr/bin/env bash
 # Runs on the host as the deploy user, from the compose project directory. Every step is idempotent,
 # so a deploy that fails half-way converges when it is run again.
-#   olympus-deploy.sh prepare   wait for cloud-init and the data volume, sync authorized keys
+#   olympus-deploy.sh prepare   wait for cloud-init and the data volume, install the pinned podman-compose
 #   olympus-deploy.sh install-config|install-secrets
 #                               unpack rendered files read from stdin (path<TAB>mode<TAB>base64 per line)
-#   olympus-deploy.sh up        start the phases in order, each one healthy before the next
-#   olympus-deploy.sh down      stop and remove the compose project (data volumes stay)
+#   olympus-deploy.sh up        start the phases in order, each one healthy before the next; a service is
+#                               recreated only when its image, environment or mounted configuration changed,
+#                               and Caddy reloads a new Caddyfile in place
+#   olympus-deploy.sh down      stop and remove the compose project (data stays)
+#   olympus-deploy.sh edge-ca   print the root certificate of Caddy's internal CA (dev tier)
+# Compose's own output goes to a log on the host, never to this script's output: it can name values
+# from .env, and this output is recorded by Pulumi.
 set -euo pipefail
 
 # Before `install` the script arrives inline (bash -c), so the directory can come from the environment.
 project_dir="${OLYMPUS_PROJECT_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"
 data_dir="$(dirname "$project_dir")"
+log_dir="$data_dir/logs"
 health_timeout="${OLYMPUS_HEALTH_TIMEOUT:-300}"
-compose=(sudo podman compose --project-name olympus --file "$project_dir/compose.yml" --env-file "$project_dir/.env")
+# One compose implementation and version on every host (Ubuntu's and Debian's packages are too old for
+# --profile and --env-file), installed into its own virtual environment with its dependencies pinned.
+compose_requirements=(podman-compose==1.6.0 python-dotenv==1.2.4 PyYAML==6.0.4)
+compose_venv=/opt/olympus/podman-compose
+
+as_root=()
+[[ "$(id -u)" -eq 0 ]] || as_root=(sudo)
+podman=("${as_root[@]}" podman)
+compose=("${as_root[@]}" "$compose_venv/bin/podman-compose" --project-name olympus --file "$project_dir/compose.yml" --env-file "$project_dir/.env")
 
 log() { printf '[olympus-deploy] %s\n' "$*" >&2; }
+fail() { log "$*"; exit 1; }
+
+# Runs compose with its output appended to the deploy log; on failure, says where to look.
+quietly() {
+  local log_file
+  log_file="$log_dir/deploy-$(date -u +%Y%m%d).log"
+  printf '\n== %s %s\n' "$(date -u +%FT%TZ)" "$*" >> "$log_file"
+  if ! "$@" >> "$log_file" 2>&1; then
+    fail "failed: ${*: -1}; compose's output is in $log_file on the host"
+  fi
+}
 
 prepare() {
-  if command -v cloud-init >/dev/null; then
+  # Only where cloud-init provisioned this machine (a Hetzner server); elsewhere it never runs.
+  if [[ -d /var/lib/cloud/instance ]] && command -v cloud-init >/dev/null; then
     log "waiting for cloud-init"
-    sudo cloud-init status --wait >/dev/null || true
+    "${as_root[@]}" cloud-init status --wait >/dev/null || true
   fi
   local device
   device="$(awk -v dir="$data_dir" '$2 == dir { print $1 }' /etc/fstab)"
   if [[ -n "$device" ]]; then
     log "waiting for the data volume $device"
     for _ in $(seq 1 60); do [[ -e "$device" ]] && break; sleep 2; done
-    mountpoint -q "$data_dir" || sudo mount "$data_dir"
+    mountpoint -q "$data_dir" || "${as_root[@]}" mount "$data_dir"
   fi
-  sudo mkdir -p "$data_dir/volumes/postgres" "$data_dir/volumes/caddy_data" "$data_dir/volumes/caddy_config" "$project_dir"
-  sudo chown "$(id -un):$(id -gn)" "$project_dir"
+  "${as_root[@]}" mkdir -p "$data_dir/volumes/postgres" "$data_dir/volumes/caddy_data" "$data_dir/volumes/caddy_config" "$project_dir" "$log_dir"
+  "${as_root[@]}" chown "$(id -un):$(id -gn)" "$project_dir" "$log_dir"
+  chmod 700 "$log_dir"
+  command -v podman >/dev/null || fail "podman is not installed on this host"
+  if [[ "$("$compose_venv/bin/podman-compose" --version 2>/dev/null | head -n 1)" != "podman-compose version ${compose_requirements[0]#*==}" ]]; then
+    log "installing ${compose_requirements[*]}"
+    "${as_root[@]}" python3 -m venv "$compose_venv"
+    quietly "${as_root[@]}" "$compose_venv/bin/pip" install --quiet "${compose_requirements[@]}"
+  fi
 }
 
 install_files() {
@@ -47,10 +80,10 @@ install_files() {
     mkdir -p "$project_dir/$(dirname "$file")"
     mv -f "$staging/$file" "$project_dir/$file"
   done
-  # PostgreSQL refuses a key that is not private to its own user (uid 70 in the alpine image).
+  # PostgreSQL refuses a key that is not private to its own user (uid 70 in its image).
   if [[ -f "$project_dir/postgres/server.key" ]]; then
-    sudo chown 70:70 "$project_dir/postgres/server.key"
-    sudo chmod 600 "$project_dir/postgres/server.key"
+    "${as_root[@]}" chown 70:70 "$project_dir/postgres/server.key"
+    "${as_root[@]}" chmod 600 "$project_dir/postgres/server.key"
   fi
   # Key rotation without rebuilding the server: the deploy user's keys follow the stack config.
   if [[ -f "$project_dir/authorized_keys" ]]; then
@@ -60,36 +93,54 @@ install_files() {
 }
 
 container_of() {
-  sudo podman ps --all --filter "label=com.docker.compose.project=olympus" \
+  "${podman[@]}" ps --all --filter "label=com.docker.compose.project=olympus" \
     --filter "label=com.docker.compose.service=$1" --format '{{.Names}}' | head -n 1
 }
 
+# One service's state: healthy, running (it has no health check), starting, exited, crashing or missing.
+# The health check is run here: hosts without systemd (the dev tier) never schedule it themselves.
+service_state() {
+  local container="$1" status
+  if [[ -z "$container" ]]; then echo missing; return; fi
+  status="$("${podman[@]}" inspect --format '{{.State.Status}} {{.RestartCount}}' "$container")"
+  case "$status" in
+    running*) ;;
+    exited*) if ((${status#* } >= 2)); then echo crashing; else echo exited; fi; return ;;
+    *) echo "${status% *}"; return ;;
+  esac
+  if [[ -z "$("${podman[@]}" inspect --format '{{if .Config.Healthcheck}}yes{{end}}' "$container")" ]]; then echo running; return; fi
+  if "${podman[@]}" healthcheck run "$container" >/dev/null 2>&1; then echo healthy; else echo starting; fi
+}
+
 wait_healthy() {
-  local deadline=$((SECONDS + health_timeout)) service container status
+  local deadline=$((SECONDS + health_timeout)) service container state
   for service in "$@"; do
     while true; do
       container="$(container_of "$service")"
-      status="missing"
-      if [[ -n "$container" ]]; then
-        status="$(sudo podman inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$container")"
-      fi
-      case "$status" in
-        healthy | running) break ;;
-      esac
-      if ((SECONDS >= deadline)); then
-        log "$service is $status after ${health_timeout}s; its last log lines:"
-        if [[ -n "$container" ]]; then sudo podman logs --tail 40 "$container" >&2 || true; fi
+      state="$(service_state "$container")"
+      [[ "$state" == healthy || "$state" == running ]] && break
+      if [[ "$state" == crashing ]] || ((SECONDS >= deadline)); then
+        log "$service is $state after $((SECONDS - deadline + health_timeout))s; its last log lines:"
+        if [[ -n "$container" ]]; then "${podman[@]}" logs --tail 40 "$container" >&2 || true; fi
         return 1
       fi
-      sleep 3
+      sleep 2
     done
-    log "$service is $status"
+    log "$service is $state"
   done
 }
 
 phase() { jq -r --arg phase "$1" '.[$phase][]' "$project_dir/phases.json"; }
 
+# Starts (or recreates, where something changed) the services, without touching any other.
+start() {
+  (($# > 0)) || return 0
+  quietly "${compose[@]}" up -d --no-deps "$@"
+  wait_healthy "$@"
+}
+
 up() {
+  local database migrations ory apps extras edge
   mapfile -t database < <(phase database)
   mapfile -t migrations < <(phase migrations)
   mapfile -t ory < <(phase ory)
@@ -97,22 +148,21 @@ up() {
   mapfile -t extras < <(phase extras)
   mapfile -t edge < <(phase edge)
 
-  "${compose[@]}" up -d "${database[@]}"
-  wait_healthy "${database[@]}"
+  start "${database[@]}"
   for migration in "${migrations[@]}"; do
     log "running $migration"
-    "${compose[@]}" --profile migrations run --rm "$migration"
+    quietly "${compose[@]}" --profile migrations run --rm "$migration"
   done
-  "${compose[@]}" up -d "${ory[@]}"
-  wait_healthy "${ory[@]}"
+  start "${ory[@]}"
   log "applying Olympus SDK settings"
   # The deploy user owns the file, so the redirect needs no root; only podman does.
   # shellcheck disable=SC2024
-  sudo podman exec -i "$(container_of postgres)" psql --quiet -v ON_ERROR_STOP=1 -U olympus -d olympus < "$project_dir/olympus-settings.sql"
-  "${compose[@]}" up -d "${apps[@]}" "${extras[@]}"
-  wait_healthy "${apps[@]}" "${extras[@]}"
-  "${compose[@]}" up -d "${edge[@]}"
-  wait_healthy "${edge[@]}"
+  "${podman[@]}" exec -i "$(container_of postgres)" psql --quiet -v ON_ERROR_STOP=1 -U olympus -d olympus < "$project_dir/olympus-settings.sql" >/dev/null
+  start "${apps[@]}" "${extras[@]}"
+  start "${edge[@]}"
+  # A new Caddyfile takes effect without closing a connection.
+  "${podman[@]}" exec "$(container_of caddy)" caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile >/dev/null 2>&1 ||
+    fail "caddy refused the new Caddyfile; it keeps serving the previous one"
   log "all services are up"
 }
 
@@ -121,7 +171,12 @@ down() {
     log "no compose project here: nothing to stop"
     return 0
   fi
-  "${compose[@]}" down --remove-orphans
+  quietly "${compose[@]}" down --remove-orphans
+  log "the compose project is down; its data stays in $data_dir/volumes"
+}
+
+edge_ca() {
+  "${as_root[@]}" cat "$data_dir/volumes/caddy_data/caddy/pki/authorities/local/root.crt"
 }
 
 case "${1:-}" in
@@ -129,5 +184,6 @@ case "${1:-}" in
   install-config | install-secrets) install_files ;;
   up) up ;;
   down) down ;;
-  *) echo "usage: $0 prepare|install-config|install-secrets|up|down" >&2; exit 2 ;;
+  edge-ca) edge_ca ;;
+  *) echo "usage: $0 prepare|install-config|install-secrets|up|down|edge-ca" >&2; exit 2 ;;
 esac

@@ -1,0 +1,55 @@
+/**
+ * `npm run dev`: makes this machine the dev tier's host (scripts/devHost.ts), runs `pulumi up --stack dev`
+ * with the policy pack, and prints where to log in. `npm run dev -- down` (npm run dev:down) runs
+ * `pulumi destroy --stack dev` and releases the host's sshd and names.
+ */
+import { parseArgs } from "node:util";
+import execa from "execa";
+import { parsePlainConfig } from "../lib/config";
+import { readStackFile } from "../lib/stackFiles";
+import { loopbackPorts } from "../lib/topology";
+import { syntheticEmailDomain } from "../seed/identities";
+import { devStack, prepareDevHost, releaseDevHost } from "./devHost";
+import { ensureStack } from "./stacks";
+import { projectDir, pulumiEnvironment } from "./toolchain";
+
+const pulumi = (args: string[]) => execa("pulumi", [...args, "--stack", devStack, "--non-interactive"], { cwd: projectDir, env: pulumiEnvironment(), stdio: "inherit" });
+
+async function output<T>(name: string): Promise<T> {
+  const { stdout } = await execa("pulumi", ["stack", "output", name, "--json", "--stack", devStack], { cwd: projectDir, env: pulumiEnvironment() });
+  return JSON.parse(stdout) as T;
+}
+
+async function up() {
+  await prepareDevHost();
+  await ensureStack(projectDir, devStack);
+  await pulumi(["up", "--yes", "--policy-pack", "policy"]);
+  const { config } = parsePlainConfig(readStackFile(projectDir, devStack).raw);
+  const urls = await output<Record<string, string>>("urls");
+  const leftOut = await output<string[]>("leftOut");
+  console.log(`
+The dev tier runs on this machine (everything on 127.0.0.1; certificates from Caddy's internal CA,
+its root: pulumi stack output edgeCa --stack dev).
+
+  Mailpit (every mail the stack sends):  http://127.0.0.1:${loopbackPorts.mailpitUi}
+  CIAM login (Kratos's API through Caddy): ${urls.ciamLogin}/self-service/login/api
+  OIDC discovery:                          ${urls.ciamOauth}/.well-known/openid-configuration
+                                           ${urls.iamOauth}/.well-known/openid-configuration
+  Seeded users:                            ${config?.seeding.count} at @${syntheticEmailDomain(devStack)}
+                                           password: pulumi config get syntheticPassword --stack dev
+  Left out (no image can be built here):   ${leftOut.join(", ") || "nothing"}
+
+Take it down with: npm run dev:down`);
+}
+
+async function down() {
+  await ensureStack(projectDir, devStack);
+  await pulumi(["destroy", "--yes"]);
+  await releaseDevHost();
+}
+
+const { positionals } = parseArgs({ allowPositionals: true });
+(positionals[0] === "down" ? down() : up()).catch((error) => {
+  console.error((error as Error).message);
+  process.exit(1);
+});

@@ -1,0 +1,154 @@
+/**
+ * Makes this machine the dev tier's host, the way cloud-init makes a Hetzner server one: podman with the
+ * settings this machine kind needs, a `deploy` user with passwordless sudo, an sshd on a loopback port
+ * with its own host key, the public names in /etc/hosts, and the images. Every step checks before it
+ * changes anything, so running it again changes nothing.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import execa from "execa";
+import { parsePlainConfig } from "../lib/config";
+import { readStackFile } from "../lib/stackFiles";
+import { deployUser, hostnames } from "../lib/topology";
+import { buildDevImages } from "./devImages";
+import { projectDir, pulumiDir } from "./toolchain";
+
+export const devStack = "dev";
+const devDir = join(pulumiDir, "dev");
+const log = (message: string) => console.log(`[dev-host] ${message}`);
+
+/** What Pulumi.dev.yaml's existingHost must name; the files are this machine's, created here. */
+export const devAccess = {
+  address: "127.0.0.1",
+  port: 2222,
+  user: deployUser,
+  hostKeyFile: ".pulumi/dev/ssh_host_ed25519_key.pub",
+  identityFile: ".pulumi/dev/deploy_ed25519",
+};
+
+const packages = ["podman", "runc", "iptables", "netavark", "aardvark-dns", "jq", "python3-venv", "sudo", "openssh-server", "mmdebstrap"];
+
+/** podman as root with runc, cgroupfs and no default ulimits: crun and the defaults fail on this machine kind's hybrid cgroups. */
+const containersConf = `# Written by olympus-infra's npm run dev (scripts/devHost.ts).
+[containers]
+default_ulimits = []
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+
+[network]
+network_backend = "netavark"
+`;
+
+const hostsMarker = "# olympus-infra dev tier";
+const root = async (command: string, args: string[]) => execa(command, args, { all: true });
+
+async function installPackages() {
+  const missing = [];
+  for (const name of packages) if ((await execa("dpkg", ["-s", name], { reject: false })).exitCode !== 0) missing.push(name);
+  if (missing.length === 0) return;
+  log(`installing ${missing.join(" ")}`);
+  await root("apt-get", ["update", "-qq"]);
+  await execa("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+}
+
+function configurePodman() {
+  const path = "/etc/containers/containers.conf";
+  if (existsSync(path) && readFileSync(path, "utf8") === containersConf) return;
+  if (existsSync(path) && !readFileSync(path, "utf8").startsWith("# Written by olympus-infra")) {
+    throw new Error(`${path} exists and is not ours; merge these settings into it, then run again:\n${containersConf}`);
+  }
+  mkdirSync("/etc/containers", { recursive: true });
+  writeFileSync(path, containersConf);
+  log(`wrote ${path}`);
+}
+
+async function createDeployUser() {
+  if ((await execa("id", [deployUser], { reject: false })).exitCode !== 0) {
+    await root("useradd", ["--create-home", "--shell", "/bin/bash", deployUser]);
+    log(`created the ${deployUser} user`);
+  }
+  // Key-only: no password, but not locked either ("!"), which sshd refuses without PAM.
+  await root("usermod", ["--password", "*", deployUser]);
+  writeFileSync(`/etc/sudoers.d/olympus-${deployUser}`, `${deployUser} ALL=(ALL) NOPASSWD:ALL\n`, { mode: 0o440 });
+}
+
+async function keyPair(path: string, comment: string) {
+  if (!existsSync(path)) await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path]);
+  return readFileSync(`${path}.pub`, "utf8").trim();
+}
+
+async function authorize(publicKey: string) {
+  const dir = `/home/${deployUser}/.ssh`;
+  const file = join(dir, "authorized_keys");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const current = existsSync(file) ? readFileSync(file, "utf8") : "";
+  if (!current.includes(publicKey)) writeFileSync(file, `${current}${publicKey}\n`, { mode: 0o600 });
+  await root("chown", ["-R", `${deployUser}:${deployUser}`, dir]);
+}
+
+const sshdRunning = async (pidFile: string) =>
+  existsSync(pidFile) && (await execa("kill", ["-0", readFileSync(pidFile, "utf8").trim()], { reject: false })).exitCode === 0;
+
+/** Our own sshd on 127.0.0.1, beside any sshd the machine already runs. */
+async function startSshd(hostKey: string) {
+  const config = join(devDir, "sshd_config");
+  const pidFile = join(devDir, "sshd.pid");
+  writeFileSync(
+    config,
+    [
+      `Port ${devAccess.port}`,
+      `ListenAddress ${devAccess.address}`,
+      `HostKey ${hostKey}`,
+      `PidFile ${pidFile}`,
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "PermitRootLogin no",
+      `AllowUsers ${deployUser}`,
+      // The release gate reaches the loopback-only APIs through SSH local forwards.
+      "AllowTcpForwarding local",
+      "UsePAM no",
+      "",
+    ].join("\n"),
+  );
+  if (await sshdRunning(pidFile)) return;
+  mkdirSync("/run/sshd", { recursive: true });
+  await root("/usr/sbin/sshd", ["-f", config]);
+  log(`sshd listens on ${devAccess.address}:${devAccess.port}`);
+}
+
+/** The public names of the dev stack resolve to this machine. */
+function writeHostsEntries() {
+  const { config, problems } = parsePlainConfig(readStackFile(projectDir, devStack).raw);
+  if (!config) throw new Error(`Pulumi.${devStack}.yaml is invalid:\n  - ${problems.join("\n  - ")}`);
+  const names = Object.values(hostnames(config.domain, config.siteSubdomain));
+  const line = `127.0.0.1 ${names.join(" ")} ${hostsMarker}`;
+  const current = readFileSync("/etc/hosts", "utf8").split("\n").filter((entry) => !entry.endsWith(hostsMarker));
+  if (readFileSync("/etc/hosts", "utf8").includes(line)) return;
+  writeFileSync("/etc/hosts", [...current.filter(Boolean), line, ""].join("\n"));
+  log(`/etc/hosts resolves ${names.length} names to 127.0.0.1`);
+}
+
+export async function prepareDevHost(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error("npm run dev prepares this machine (packages, a user, sshd, /etc/hosts): run it as root");
+  mkdirSync(devDir, { recursive: true, mode: 0o700 });
+  await installPackages();
+  configurePodman();
+  await createDeployUser();
+  await keyPair(join(projectDir, devAccess.hostKeyFile.replace(/\.pub$/, "")), "olympus-dev-host");
+  await authorize(await keyPair(join(projectDir, devAccess.identityFile), "olympus-dev-operator"));
+  await startSshd(join(projectDir, devAccess.hostKeyFile.replace(/\.pub$/, "")));
+  writeHostsEntries();
+  const built = await buildDevImages();
+  log(built.length ? `built ${built.join(", ")}` : "images are up to date");
+}
+
+/** Stops the dev sshd and removes the names from /etc/hosts; packages, user and images stay. */
+export async function releaseDevHost(): Promise<void> {
+  const pidFile = join(devDir, "sshd.pid");
+  if (await sshdRunning(pidFile)) await execa("kill", [readFileSync(pidFile, "utf8").trim()]);
+  const hosts = readFileSync("/etc/hosts", "utf8");
+  if (hosts.includes(hostsMarker)) writeFileSync("/etc/hosts", hosts.split("\n").filter((entry) => !entry.endsWith(hostsMarker)).join("\n"));
+}

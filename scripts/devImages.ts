@@ -1,0 +1,146 @@
+/**
+ * The dev tier's images, built on this machine when no container registry is reachable: Debian root
+ * filesystems from mmdebstrap (package registry only) with the binaries `npm run tools` built from
+ * source. Each image is named as the version table's `localBuilds` says and labelled with a hash of its
+ * recipe, so an unchanged image is never rebuilt.
+ */
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import execa from "execa";
+import { localBuilds, localImage, localRepository, type ImageName } from "../lib/versions";
+import { cacheRoot, toolBinary } from "./toolchain";
+
+interface RootFilesystem {
+  suite: string;
+  packages: string[];
+  /** apt options, e.g. for a suite whose Release file is past its date on the mirror. */
+  aptOptions?: string[];
+  /** Commands run in the new system after its essential packages, before the others are installed. */
+  essentialHooks?: string[];
+}
+
+const rootFilesystems = {
+  base: { suite: "bookworm", packages: ["ca-certificates", "wget", "curl"] },
+  // Debian's postgres user gets uid 70 before the package creates it: the deploy step gives the server
+  // key to uid 70, as the official alpine image expects.
+  postgres: {
+    suite: "forky",
+    packages: ["postgresql-18", "ca-certificates", "wget"],
+    aptOptions: ['Acquire::Check-Valid-Until "false"'],
+    // The essential packages have no useradd yet: the accounts are written directly.
+    essentialHooks: ['echo "postgres:x:70:" >> "$1/etc/group"', 'echo "postgres:x:70:70:PostgreSQL administrator:/var/lib/postgresql:/bin/bash" >> "$1/etc/passwd"'],
+  },
+} satisfies Record<string, RootFilesystem>;
+
+interface ImageRecipe {
+  rootfs: keyof typeof rootFilesystems;
+  /** A binary of the toolchain, copied to /usr/local/bin. */
+  binary?: string;
+  /** Files of scripts/assets copied into the image: name -> absolute path. */
+  assets?: Record<string, string>;
+  instructions: string[];
+}
+
+const assetsDir = join(__dirname, "assets");
+
+const recipes: Partial<Record<ImageName, ImageRecipe>> = {
+  postgres: {
+    rootfs: "postgres",
+    assets: { "postgres-entrypoint.sh": "/usr/local/bin/docker-entrypoint.sh" },
+    instructions: [
+      "ENV PATH=/usr/lib/postgresql/18/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PGDATA=/var/lib/postgresql/18/docker",
+      'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]',
+      'CMD ["postgres"]',
+      "STOPSIGNAL SIGINT",
+    ],
+  },
+  kratos: { rootfs: "base", binary: "kratos", instructions: ["USER 10000:10000", 'ENTRYPOINT ["kratos"]', 'CMD ["serve"]'] },
+  hydra: { rootfs: "base", binary: "hydra", instructions: ["USER 10000:10000", 'ENTRYPOINT ["hydra"]', 'CMD ["serve", "all"]'] },
+  caddy: {
+    rootfs: "base",
+    binary: "caddy",
+    instructions: ["ENV XDG_CONFIG_HOME=/config XDG_DATA_HOME=/data", 'ENTRYPOINT ["caddy"]', 'CMD ["run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]'],
+  },
+  mailpit: { rootfs: "base", binary: "mailpit", instructions: ["USER 10000:10000", 'ENTRYPOINT ["mailpit"]'] },
+  loginSimulator: { rootfs: "base", instructions: ["USER 10000:10000"] },
+};
+
+const log = (message: string) => console.log(`[dev-images] ${message}`);
+const hash = (...parts: (string | Buffer)[]) => parts.reduce((digest, part) => digest.update(part).update("\0"), createHash("sha256")).digest("hex").slice(0, 16);
+
+/** A root filesystem tarball, built once per definition. */
+async function rootFilesystem(name: keyof typeof rootFilesystems): Promise<{ image: string; key: string }> {
+  const definition: RootFilesystem = rootFilesystems[name];
+  const key = hash(JSON.stringify(definition));
+  const image = `${localRepository}/rootfs-${name}:${key}`;
+  if ((await execa("podman", ["image", "exists", image], { reject: false })).exitCode === 0) return { image, key };
+  const dir = join(cacheRoot, "rootfs");
+  mkdirSync(dir, { recursive: true });
+  const tarball = join(dir, `${name}-${key}.tar`);
+  // mmdebstrap picks its output format from the file name.
+  const partial = join(dir, `${name}-${key}.partial.tar`);
+  if (!existsSync(tarball)) {
+    log(`building the ${name} root filesystem (${definition.suite}: ${definition.packages.join(", ")})`);
+    const started = performance.now();
+    await execa(
+      "mmdebstrap",
+      [
+        "--variant=minbase",
+        `--include=${definition.packages.join(",")}`,
+        ...(definition.aptOptions ?? []).map((option) => `--aptopt=${option}`),
+        ...(definition.essentialHooks ?? []).map((hook) => `--essential-hook=${hook}`),
+        // Documentation and apt's lists are not needed at run time.
+        "--dpkgopt=path-exclude=/usr/share/{doc,man,info,locale}/*",
+        "--customize-hook=rm -rf \"$1\"/var/lib/apt/lists/*",
+        definition.suite,
+        partial,
+      ],
+      { all: true },
+    ).catch((error: { all?: string }) => {
+      throw new Error(`mmdebstrap of ${definition.suite} failed:\n${(error.all ?? "").split("\n").slice(-15).join("\n")}`);
+    });
+    renameSync(partial, tarball);
+    log(`${name} root filesystem built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  await execa("podman", ["import", tarball, image]);
+  return { image, key };
+}
+
+/** Builds every image of `localBuilds` that is missing or whose recipe changed; returns the images by reference. */
+export async function buildDevImages(): Promise<string[]> {
+  const built: string[] = [];
+  for (const [name, build] of Object.entries(localBuilds) as [ImageName, { tag: string }][]) {
+    const recipe = recipes[name];
+    if (!recipe) throw new Error(`the version table promises a local build of ${name}, but scripts/devImages.ts has no recipe for it`);
+    const reference = localImage(name, build.tag);
+    const rootfs = await rootFilesystem(recipe.rootfs);
+    const binary = recipe.binary ? toolBinary(recipe.binary) : undefined;
+    const assets = Object.keys(recipe.assets ?? {}).map((asset) => readFileSync(join(assetsDir, asset)));
+    const key = hash(rootfs.key, JSON.stringify(recipe), binary ? readFileSync(binary) : "", ...assets);
+    const { stdout: label } = await execa("podman", ["image", "inspect", "--format", '{{index .Labels "olympus.recipe"}}', reference], { reject: false });
+    if (label === key) continue;
+    const context = mkdtempSync(join(tmpdir(), "olympus-image-"));
+    try {
+      const lines = [`FROM ${rootfs.image}`, `LABEL olympus.recipe=${key}`];
+      if (binary) {
+        copyFileSync(binary, join(context, recipe.binary!));
+        lines.push(`COPY ${recipe.binary} /usr/local/bin/${recipe.binary}`);
+      }
+      for (const [asset, target] of Object.entries(recipe.assets ?? {})) {
+        copyFileSync(join(assetsDir, asset), join(context, asset));
+        lines.push(`COPY --chmod=0755 ${asset} ${target}`);
+      }
+      writeFileSync(join(context, "Containerfile"), [...lines, ...recipe.instructions, ""].join("\n"));
+      log(`building ${reference}`);
+      await execa("podman", ["build", "--quiet", "--tag", reference, context], { all: true }).catch((error: { all?: string }) => {
+        throw new Error(`building ${reference} failed:\n${(error.all ?? "").split("\n").slice(-15).join("\n")}`);
+      });
+      built.push(reference);
+    } finally {
+      rmSync(context, { recursive: true, force: true });
+    }
+  }
+  return built;
+}
