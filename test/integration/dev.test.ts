@@ -1,0 +1,196 @@
+import { networkInterfaces } from "node:os";
+import { connect } from "node:net";
+import { join } from "node:path";
+import execa from "execa";
+import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parsePlainConfig } from "../../lib/config";
+import { readStackFile } from "../../lib/stackFiles";
+import { hostnames, loopbackPorts } from "../../lib/topology";
+import { localBuilds, localImage } from "../../lib/versions";
+import { securityHeaders } from "../../render/caddyfile";
+import { syntheticIdentity } from "../../seed/identities";
+import { edgeClient, loginThroughEdge, projectCopy, stackContainers, stackLeftovers, steadyTraffic, type EdgeClient } from "../../scripts/devCycle";
+import { pulumiDir } from "../../scripts/toolchain";
+
+/**
+ * The dev tier's whole cycle on this machine, as a user runs it: `npm run dev` from nothing (real engine,
+ * providers, sshd, podman, Postgres, Kratos, Hydra, Caddy, Mailpit), the platform used through Caddy,
+ * a converged second up, a release under load, a soak that fails and then passes, and a destroy that
+ * leaves nothing. Runs from a copy of the project, so config changes never touch the checkout.
+ */
+let dir: string;
+let env: Record<string, string>;
+let stack: Stack;
+let client: EdgeClient;
+let output = "";
+let password: string;
+const names = (() => {
+  const { config } = parsePlainConfig(readStackFile(join(__dirname, "..", ".."), "dev").raw);
+  return hostnames(config!.domain, config!.siteSubdomain);
+})();
+const plan = { stack: "dev", seed: 20261126, run: "seed-20261126" };
+const seeded = (index: number) => syntheticIdentity(plan, index).traits.email;
+let diagnostics: string[] = [];
+const onOutput = (text: string) => {
+  output += text;
+};
+/** Each message the program logged, once (the output repeats them in its summary). */
+const onEvent = (event: EngineEvent) => {
+  if (event.diagnosticEvent) diagnostics.push(event.diagnosticEvent.message);
+};
+const soaksRun = () => diagnostics.filter((message) => message.includes("soak gate for dev: smoke checks")).length;
+const outputs = async () => Object.fromEntries(Object.entries(await stack.outputs()).map(([key, value]) => [key, value.value]));
+const stagedKratos = async (tag: string) => {
+  await execa("podman", ["tag", localImage("kratos", localBuilds.kratos!.tag), localImage("kratos", tag)]);
+  await stack.setConfig("stagedRollout.kratos", { value: tag }, true);
+};
+
+beforeAll(async () => {
+  const running = await stackContainers();
+  if (Object.keys(running).length > 0) throw new Error("a dev stack already runs on this machine (its containers exist): npm run dev:down first");
+  ({ dir, env } = await projectCopy());
+}, 60_000);
+
+afterAll(async () => {
+  await client?.close();
+  if (dir) await execa("npx", ["tsx", "scripts/dev.ts", "down"], { cwd: dir, env, reject: false });
+});
+
+describe("the dev tier on this machine", () => {
+  it("comes up from nothing with npm run dev: every service healthy, Postgres over verified TLS, nothing beyond loopback", async () => {
+    const dev = await execa("npx", ["tsx", "scripts/dev.ts", "up"], { cwd: dir, env, all: true, reject: false });
+    expect(dev.exitCode, dev.all?.slice(-3000)).toBe(0);
+    expect(dev.all).toContain(`CIAM login (Kratos's API through Caddy): https://${names.ciamLogin}/self-service/login/api`);
+    expect(dev.all).toMatch(/Left out \(no image can be built here\): +hera, athena, site, pgadmin/);
+
+    const pulumiCommand = await PulumiCommand.get({ root: pulumiDir, skipVersionCheck: false });
+    stack = await LocalWorkspace.selectStack({ stackName: "dev", workDir: dir }, { envVars: env, pulumiCommand });
+    const values = await outputs();
+    client = edgeClient(values.edgeCa as string);
+    password = (await stack.getConfig("syntheticPassword")).value;
+
+    const containers = await stackContainers();
+    expect(Object.keys(containers).sort()).toEqual(["caddy", "ciam-hydra", "ciam-kratos", "iam-hydra", "iam-kratos", "login-simulator", "mailpit", "postgres"]);
+    for (const [service, container] of Object.entries(containers)) {
+      expect(container.state, service).toBe("running");
+      if (!["caddy", "login-simulator"].includes(service)) expect(container.health, service).toBe("healthy");
+      for (const port of container.ports) expect(port.hostIp, `${service} ${port.hostPort}`).toBe("127.0.0.1");
+    }
+    // Each DSN says sslmode=verify-full: the server's connections show TLS for all four Ory databases.
+    const { stdout } = await execa("podman", ["exec", "olympus_postgres_1", "psql", "-U", "olympus", "-d", "postgres", "-Atc", "select distinct a.datname || ' ' || s.ssl || ' ' || s.version from pg_stat_ssl s join pg_stat_activity a using (pid) where a.client_addr is not null order by 1"]);
+    expect(stdout.split("\n")).toEqual(["ciam_hydra true TLSv1.3", "ciam_kratos true TLSv1.3", "iam_hydra true TLSv1.3", "iam_kratos true TLSv1.3"]);
+    // From any other address of this machine, every published port is closed.
+    const external = Object.values(networkInterfaces()).flat().find((address) => address && address.family === "IPv4" && !address.internal)?.address;
+    expect(external).toBeDefined();
+    const published = [...new Set(Object.values(containers).flatMap((container) => container.ports.map((port) => Number(port.hostPort))))];
+    expect(published).toEqual(expect.arrayContaining([80, 443, 5432, loopbackPorts.ciam.kratosAdmin, loopbackPorts.mailpitUi]));
+    for (const port of published) {
+      const open = await new Promise<boolean>((resolve) => {
+        const socket = connect({ host: external!, port, timeout: 2000 }, () => (socket.destroy(), resolve(true)));
+        socket.on("error", () => resolve(false)).on("timeout", () => (socket.destroy(), resolve(false)));
+      });
+      expect(open, `${external}:${port}`).toBe(false);
+    }
+  });
+
+  it("serves every site over HTTPS with the security headers; a seeded user logs in; recovery mail reaches Mailpit; both Hydras publish discovery", async () => {
+    for (const [site, host] of Object.entries(names)) {
+      const response = await client.get(`https://${host}/`);
+      for (const [header, value] of Object.entries(securityHeaders)) expect(response.headers.get(header), `${site} ${header}`).toBe(value);
+      const body = await response.text();
+      // The sites whose app cannot be built here say so instead of pretending.
+      if (["site", "ciamAdmin", "iamAdmin", "iamLogin"].includes(site)) expect([response.status, body], site).toEqual([503, expect.stringMatching(/is not part of this environment/)]);
+    }
+    const login = await loginThroughEdge(client, names.ciamLogin, seeded(7), password);
+    expect(login.status).toBe(200);
+    expect(((await login.json()) as { session: { identity: { traits: { email: string } } } }).session.identity.traits.email).toBe(seeded(7));
+
+    const since = Date.now();
+    const flow = (await (await client.get(`https://${names.ciamLogin}/self-service/recovery/api`)).json()) as { id: string };
+    expect((await client.postJson(`https://${names.ciamLogin}/self-service/recovery?flow=${flow.id}`, { method: "code", email: seeded(8) })).status).toBe(200);
+    let arrived = false;
+    for (let attempt = 0; attempt < 30 && !arrived; attempt++) {
+      const search = (await (await fetch(`http://127.0.0.1:${loopbackPorts.mailpitUi}/api/v1/search?query=${encodeURIComponent(`to:"${seeded(8)}"`)}`)).json()) as { messages?: { Created: string; Subject: string }[] };
+      arrived = (search.messages ?? []).some((message) => Date.parse(message.Created) >= since - 1000);
+      if (!arrived) await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    expect(arrived).toBe(true);
+
+    for (const issuer of [names.ciamOauth, names.iamOauth]) {
+      const discovery = await client.get(`https://${issuer}/.well-known/openid-configuration`);
+      expect(((await discovery.json()) as { issuer: string }).issuer).toBe(`https://${issuer}`);
+    }
+  });
+
+  it("converges: a second up changes nothing and a preview shows no change", async () => {
+    const again = await stack.up({ onOutput });
+    expect(Object.entries(again.summary.resourceChanges ?? {}).filter(([kind, count]) => kind !== "same" && count > 0)).toEqual([]);
+    await stack.preview({ expectNoChanges: true, onOutput });
+  });
+
+  it("releases without a single failed request while logins run, and soaks the new release once", async () => {
+    const before = (await outputs()).lastSoak as { finishedAt: string };
+    await stagedKratos("v26.2.0-release-1");
+    let index = 0;
+    // 40 logins a minute, under the dev stack's limit of 60, plus ten flow requests a second.
+    const traffic = steadyTraffic(client, names.ciamLogin, () => seeded(index++ % 100), password, 40);
+    diagnostics = [];
+    const release = await stack.up({ onOutput, onEvent });
+    const counts = await traffic.stop();
+    expect(release.summary.result).toBe("succeeded");
+    expect(counts.failures).toEqual([]);
+    expect(counts.logins).toBeGreaterThan(20);
+    expect((await stackContainers())["ciam-kratos"]?.image).toBe(localImage("kratos", "v26.2.0-release-1"));
+    expect(soaksRun()).toBe(1);
+    expect(((await outputs()).lastSoak as { finishedAt: string }).finishedAt).not.toBe(before.finishedAt);
+  });
+
+  it("fails the update when the soak misses its SLO, naming the check, records no pass, and converges once the fault is gone", async () => {
+    const passed = (await outputs()).lastSoak;
+    await stagedKratos("v26.2.0-release-2");
+    output = "";
+    let stopped = false;
+    const failing = stack.up({
+      onOutput: (text) => {
+        onOutput(text);
+        // The fault: CIAM Kratos stops a few seconds into the soak window.
+        if (!stopped && /soak gate for dev: \d+s at/.test(output)) {
+          stopped = true;
+          setTimeout(() => void execa("podman", ["stop", "olympus_ciam-kratos_1"]), 5000);
+        }
+      },
+    });
+    await expect(failing).rejects.toThrow();
+    expect(output).toMatch(/soak SLO missed for dev: success rate [\d.]+ < 0\.99/);
+    expect((await outputs()).lastSoak).toEqual(passed);
+
+    await execa("podman", ["start", "olympus_ciam-kratos_1"]);
+    diagnostics = [];
+    const retry = await stack.up({ onOutput, onEvent });
+    expect(retry.summary.result).toBe("succeeded");
+    expect(soaksRun()).toBe(1);
+    expect((await outputs()).lastSoak).not.toEqual(passed);
+    await stack.preview({ expectNoChanges: true, onOutput });
+  });
+
+  it("answers a burst of logins with 429 and Retry-After, after a steady rate passed", async () => {
+    const attempts = await Promise.all(Array.from({ length: 90 }, (_, index) => loginThroughEdge(client, names.ciamLogin, seeded(index % 100), password)));
+    const limited = attempts.filter((response) => response.status === 429);
+    expect(limited.length).toBeGreaterThanOrEqual(20);
+    expect(limited[0]!.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(attempts.filter((response) => response.status === 200).length).toBeGreaterThan(0);
+  });
+
+  it("destroys with npm run dev:down, leaving no container, volume, network, file or process of the stack", async () => {
+    const down = await execa("npx", ["tsx", "scripts/dev.ts", "down"], { cwd: dir, env, all: true, reject: false });
+    expect(down.exitCode, down.all?.slice(-2000)).toBe(0);
+    // conmon and aardvark-dns exit a moment after their containers and network are gone.
+    let leftovers = await stackLeftovers();
+    for (let attempt = 0; attempt < 15 && leftovers.length > 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      leftovers = await stackLeftovers();
+    }
+    expect(leftovers).toEqual([]);
+  });
+});
