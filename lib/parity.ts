@@ -7,7 +7,7 @@ import { crossStackRules, secretKeys, type PlainConfig, type SecretName, type St
 import { edgeSettings } from "./edge";
 import { mailSettings } from "./mail";
 import { postgresTlsFromSeeds } from "./postgresTls";
-import { deployedImages } from "./versions";
+import { deployedImages, localBuilds, serviceImages, type ImageName } from "./versions";
 
 /**
  * The differences staging and prod may have. Everything else (versions, topology, TLS, headers,
@@ -158,4 +158,18 @@ export function formatParityTable(rows: ParityRow[]): string {
   const width = (column: keyof ParityRow) => Math.max(...all.map((row) => row[column].length));
   const line = (row: ParityRow) => `| ${row.key.padEnd(width("key"))} | ${row.staging.padEnd(width("staging"))} | ${row.prod.padEnd(width("prod"))} |`;
   return [line(header), `|${"-".repeat(width("key") + 2)}|${"-".repeat(width("staging") + 2)}|${"-".repeat(width("prod") + 2)}|`, ...rows.map(line)].join("\n");
+}
+
+/**
+ * What a stack runs instead of the version table, for the parity report: nothing for staging and prod;
+ * for the offline dev tier, each local build beside the image it stands in for, and what is left out.
+ */
+export function imageSourceReport(stack: string, config: PlainConfig): string[] {
+  if (config.imageSource === "registry") return [`${stack}: the version table's images`];
+  const { images, leftOut } = deployedImages(config.stagedRollout, config.imageSource);
+  return [
+    `${stack}: images built on its host, not the registries' (imageSource local-build):`,
+    ...(Object.entries(images) as [ImageName, string][]).map(([name, image]) => `  ${name}: ${image} (${localBuilds[name]!.builtFrom}) for ${serviceImages[name].repository}:${serviceImages[name].tag}`),
+    `  left out, no image can be built there: ${leftOut.join(", ") || "nothing"}`,
+  ];
 }

@@ -51,7 +51,8 @@ export function cloudConfig(input: CloudInitInput): CloudConfig {
   const sshd = { ...sshdHardening, AllowUsers: input.deployUser };
   return {
     package_update: true,
-    packages: ["podman", "podman-compose", "unattended-upgrades", "jq", "postgresql-client"],
+    // The deploy step installs the pinned podman-compose into a virtual environment: Ubuntu's is too old.
+    packages: ["podman", "python3-venv", "unattended-upgrades", "jq", "postgresql-client"],
     users: [
       {
         name: input.deployUser,

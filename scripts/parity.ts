@@ -5,7 +5,9 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError, parseStackConfig } from "../lib/config";
-import { checkParity, formatParityTable } from "../lib/parity";
+import { parsePlainConfig } from "../lib/config";
+import { checkParity, formatParityTable, imageSourceReport } from "../lib/parity";
+import { readStackFile, stackNames } from "../lib/stackFiles";
 import { decryptedConfig } from "./stacks";
 import { projectDir } from "./toolchain";
 
@@ -23,6 +25,11 @@ async function main() {
   console.log(`Sanctioned differences between ${stagingStack} and ${prodStack}:\n`);
   console.log(formatParityTable(report.differences));
   console.log(`\nRendered files that differ (all explained by the keys above): ${report.differingFiles.join(", ") || "none"}`);
+  console.log("\nImages each stack runs:");
+  for (const stack of stackNames(dir)) {
+    const { config } = parsePlainConfig(readStackFile(dir, stack).raw);
+    if (config) console.log(imageSourceReport(stack, config).join("\n"));
+  }
   if (!report.ok) {
     console.error(`\nparity FAILED:\n  - ${report.problems.join("\n  - ")}`);
     process.exit(1);

@@ -28,15 +28,15 @@ const plain = (value: unknown): unknown =>
   value && typeof value === "object" && "plaintext" in value ? JSON.parse((value as { plaintext: string }).plaintext) : value;
 
 /**
- * The files of a stack's last deployment, decoded from the install step's stdin in its state
+ * The files of a stack's last deployment, decoded from the install steps' stdin in its state
  * (`pulumi stack export --show-secrets`): path, mode and base64 content per line.
  */
 export function filesFromState(state: StateExport): FileSet {
-  const install = state.deployment?.resources?.find((resource) => resource.type === "command:remote:Command" && resource.urn.endsWith("-install"));
-  const bundle = plain(install?.inputs?.stdin);
-  if (typeof bundle !== "string") throw new Error("the stack has no deployment in its state yet; run `pulumi up` first, or render without --reveal");
+  const installs = (state.deployment?.resources ?? []).filter((resource) => resource.type === "command:remote:Command" && /-install-(config|secrets)$/.test(resource.urn));
+  const bundles = installs.map((install) => plain(install.inputs?.stdin)).filter((bundle): bundle is string => typeof bundle === "string");
+  if (bundles.length === 0) throw new Error("the stack has no deployment in its state yet; run `pulumi up` first, or render without --reveal");
   const files: FileSet = {};
-  for (const line of bundle.split("\n").filter(Boolean)) {
+  for (const line of bundles.join("\n").split("\n").filter(Boolean)) {
     const [path, mode, content] = line.split("\t");
     if (!path || !mode || content === undefined) throw new Error(`malformed bundle line for ${path ?? "?"}`);
     files[path] = { content: Buffer.from(content, "base64").toString("utf8"), secret: mode === "0600" };

@@ -11,6 +11,7 @@ import { localBuilds, localImage } from "../../lib/versions";
 import { securityHeaders } from "../../render/caddyfile";
 import { syntheticIdentity } from "../../seed/identities";
 import { edgeClient, loginThroughEdge, projectCopy, stackContainers, stackLeftovers, steadyTraffic, type EdgeClient } from "../../scripts/devCycle";
+import { filesFromState } from "../../scripts/renderedFiles";
 import { pulumiDir } from "../../scripts/toolchain";
 
 /**
@@ -60,7 +61,8 @@ afterAll(async () => {
 describe("the dev tier on this machine", () => {
   it("comes up from nothing with npm run dev: every service healthy, Postgres over verified TLS, nothing beyond loopback", async () => {
     const dev = await execa("npx", ["tsx", "scripts/dev.ts", "up"], { cwd: dir, env, all: true, reject: false });
-    expect(dev.exitCode, dev.all?.slice(-3000)).toBe(0);
+    output = dev.all ?? "";
+    expect(dev.exitCode, output.slice(-3000)).toBe(0);
     expect(dev.all).toContain(`CIAM login (Kratos's API through Caddy): https://${names.ciamLogin}/self-service/login/api`);
     expect(dev.all).toMatch(/Left out \(no image can be built here\): +hera, athena, site, pgadmin/);
 
@@ -120,6 +122,21 @@ describe("the dev tier on this machine", () => {
     for (const issuer of [names.ciamOauth, names.iamOauth]) {
       const discovery = await client.get(`https://${issuer}/.well-known/openid-configuration`);
       expect(((await discovery.json()) as { issuer: string }).issuer).toBe(`https://${issuer}`);
+    }
+  });
+
+  it("keeps every secret out of the engine's output, the state's plain text and the host's deploy log", async () => {
+    const exported = async (...flags: string[]) => (await execa("pulumi", ["stack", "export", "--stack", "dev", ...flags], { cwd: dir, env })).stdout;
+    const dotenv = filesFromState(JSON.parse(await exported("--show-secrets")))[".env"]!.content;
+    const secrets = [password, ...dotenv.split("\n").filter(Boolean).map((line) => line.slice(line.indexOf("=") + 2, -1))].filter((value) => value.length >= 16);
+    expect(secrets.length).toBeGreaterThan(15);
+    const plainState = await exported();
+    const hostLogs = (await execa("sh", ["-c", "cat /srv/olympus/logs/*.log"])).stdout;
+    expect(hostLogs).toContain("podman-compose");
+    for (const value of secrets) {
+      expect(plainState.includes(value), "state").toBe(false);
+      expect(output.includes(value), "engine output").toBe(false);
+      expect(hostLogs.includes(value), "deploy log").toBe(false);
     }
   });
 

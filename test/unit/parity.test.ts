@@ -1,10 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../lib/config";
-import { checkParity, formatParityTable } from "../../lib/parity";
+import { checkParity, formatParityTable, imageSourceReport } from "../../lib/parity";
 import { committedStackConfig } from "../helpers/stackConfig";
 
 const staging = (overrides: Record<string, string> = {}) => parseStackConfig("staging", committedStackConfig("staging", overrides));
 const prod = (overrides: Record<string, string> = {}) => parseStackConfig("prod", committedStackConfig("prod", overrides));
+
+describe("the image source report", () => {
+  it("says that the dev tier runs local builds, of what, and what it leaves out; staging runs the table", () => {
+    const dev = parseStackConfig("dev", committedStackConfig("dev"));
+    const report = imageSourceReport("dev", dev).join("\n");
+    expect(report).toContain("kratos: localhost/olympus-local/kratos:v26.2.0 (the ory/kratos v26.2.0 source archive) for docker.io/oryd/kratos:v26.2.0");
+    expect(report).toContain("left out, no image can be built there: hera, athena, site, pgadmin");
+    expect(imageSourceReport("staging", staging())).toEqual(["staging: the version table's images"]);
+  });
+});
 
 describe("the parity check", () => {
   it("passes for the committed stacks and lists only sanctioned differences", async () => {

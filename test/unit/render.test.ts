@@ -210,7 +210,9 @@ describe("cloud-init user data", () => {
   it("creates the key-only deploy user, hardens sshd, enables security upgrades and mounts the volume", () => {
     const config = parse(userData.replace(/^#cloud-config\n/, ""));
     expect(userData.startsWith("#cloud-config\n")).toBe(true);
-    expect(config.packages).toEqual(expect.arrayContaining(["podman", "podman-compose", "unattended-upgrades"]));
+    expect(config.packages).toEqual(expect.arrayContaining(["podman", "python3-venv", "unattended-upgrades"]));
+    // The distribution's podman-compose (1.0.x) has neither --profile nor --env-file; the deploy step pins its own.
+    expect(config.packages).not.toContain("podman-compose");
     expect(config.users[0]).toMatchObject({ name: "deploy", lock_passwd: true, ssh_authorized_keys: [key(1, "deploy@olympus-prod").publicKey] });
     expect([config.ssh_pwauth, config.disable_root]).toEqual([false, true]);
     expect(config.write_files[0].content).toContain("PermitRootLogin no");

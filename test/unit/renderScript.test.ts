@@ -14,10 +14,11 @@ describe("npm run render helpers", () => {
     expect(files["compose.yml"]!.content).toBe("services: {}\n");
   });
 
-  it("reveals exactly the files of the last deployment from the install step in the state", () => {
-    const deployed = { "compose.yml": { content: "services: {}\n", mode: "0644" as const, secret: false }, ".env": { content: "A='b'\n", mode: "0600" as const, secret: true } };
-    const stdin = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", plaintext: JSON.stringify(bundleFiles(deployed)) };
-    const state = { deployment: { resources: [{ type: "command:remote:Command", urn: "urn:pulumi:staging::olympus::x$command:remote:Command::olympus-staging-app-install", inputs: { stdin } }] } };
+  it("reveals exactly the files of the last deployment from the install steps in the state", () => {
+    const config = bundleFiles({ "compose.yml": { content: "services: {}\n", mode: "0644", secret: false } });
+    const secrets = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", plaintext: JSON.stringify(bundleFiles({ ".env": { content: "A='b'\n", mode: "0600", secret: true } })) };
+    const step = (name: string, stdin: unknown) => ({ type: "command:remote:Command", urn: `urn:pulumi:staging::olympus::x$command:remote:Command::olympus-staging-app-${name}`, inputs: { stdin } });
+    const state = { deployment: { resources: [step("install-config", config), step("install-secrets", secrets), step("up", "ignored")] } };
     expect(filesFromState(state)).toEqual({ "compose.yml": { content: "services: {}\n", secret: false }, ".env": { content: "A='b'\n", secret: true } });
     expect(() => filesFromState({ deployment: { resources: [] } })).toThrow("no deployment in its state yet");
   });
