@@ -5,6 +5,7 @@ import { oryPorts, publicSites, type PublicSite } from "../lib/topology";
  * argument is quoted when Caddy's tokenizer would otherwise split it.
  */
 export interface Directive {
+  /** A directive's name, or "#" for comment lines (its args, one per line). */
   name: string;
   args?: string[];
   block?: Directive[];
@@ -21,6 +22,7 @@ const quote = (token: string) => (/^[^\s"{}]+$/.test(token) || /^\{[^\s"]+\}$/.t
 function serialize(directives: Directive[], depth: number): string[] {
   const indent = "\t".repeat(depth);
   return directives.flatMap((directive) => {
+    if (directive.name === "#") return (directive.args ?? []).map((line) => `${indent}# ${line}`);
     const head = [directive.name, ...(directive.args ?? []).map(quote)].join(" ");
     if (!directive.block) return [`${indent}${head}`];
     return [`${indent}${head} {`, ...serialize(directive.block, depth + 1), `${indent}}`];
@@ -76,6 +78,16 @@ export const securityHeadersSnippet: CaddyBlock = {
   ],
 };
 
+/** Notes for an operator reading the deployed Caddyfile. */
+const comment = (...lines: string[]): Directive => ({ name: "#", args: lines });
+
+const rateLimitNote = comment(
+  "Keyed by the TCP peer: Caddy faces the internet directly. If a proxy or CDN is ever put in front, key on the",
+  "forwarded client address and set trusted_proxies to that proxy's network only (never 0.0.0.0/0).",
+  "Accepted risks: a distributed brute force (many addresses, an IPv6 /64) passes this limit; the SDK's per-account",
+  "lockout and CAPTCHA stand behind it. Counters live in memory: a release reloads Caddy and keeps them.",
+);
+
 const rateLimitDirective = (zones: RateLimitZone[]): Directive => ({
   name: "rate_limit",
   block: zones.map((zone) => ({
@@ -94,6 +106,7 @@ const rateLimitDirective = (zones: RateLimitZone[]): Directive => ({
 /** Site-specific routes on top of the proxy: Hera's password-policy webhook is internal only. */
 const extraRoutes: Partial<Record<PublicSite, Directive[]>> = {
   ciamLogin: [
+    comment("Hera's password-policy webhook receives plain-text passwords from Kratos: internal only."),
     { name: "@policy_password", block: [{ name: "path", args: ["/api/policy/password*"] }] },
     { name: "respond", args: ["@policy_password", "404"] },
   ],
@@ -157,7 +170,7 @@ export function caddyBlocks(input: CaddyfileInput): CaddyBlock[] {
       keys: [input.hostnames[site]],
       directives: [
         { name: "import", args: [snippet] },
-        ...(zones.length ? [rateLimitDirective(zones)] : []),
+        ...(zones.length ? [rateLimitNote, rateLimitDirective(zones)] : []),
         ...(extraRoutes[site] ?? []),
         ...((input.absentServices ?? []).includes(service) ? absentUpstream(site, service) : [proxy(upstream, site)]),
       ],

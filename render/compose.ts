@@ -1,3 +1,4 @@
+import { Document, type Scalar, type YAMLMap } from "yaml";
 import type { Environment } from "../lib/config";
 import type { ImageName } from "../lib/versions";
 import { dataMountPath, loopbackPorts, oryPorts, publicSites, type IdentityDomain } from "../lib/topology";
@@ -55,6 +56,9 @@ export const startupPhases = {
 
 /** Images an environment may run without (no offline build of them exists). */
 const appImages = { hera: true, athena: true, site: true, pgadmin: true } as const;
+
+/** pgAdmin's OAuth2 client in IAM Hydra. */
+export const pgadminClientId = "pgadmin";
 
 export const mailSandboxService = "mailpit";
 export const loginSimulatorService = "login-simulator";
@@ -181,6 +185,8 @@ function appServices(input: ComposeInput, domain: IdentityDomain): Record<string
         // Demo accounts bypass CAPTCHA and lockout; no environment of this project enables them.
         ALLOW_DEMO_ACCOUNTS: "false",
       },
+      // DATABASE_URL verifies PostgreSQL's certificate against this CA (sslmode=verify-full).
+      volumes: [tlsMount],
       networks: network,
       restart: "unless-stopped",
       healthcheck: httpHealth(heraPort, "/health"),
@@ -212,6 +218,7 @@ function appServices(input: ComposeInput, domain: IdentityDomain): Record<string
         ATHENA_INTERNAL_URL: `http://${domain}-athena:3000`,
         HERA_INTERNAL_URL: `http://${domain}-hera:${heraPort}`,
       },
+      volumes: [tlsMount],
       networks: network,
       restart: "unless-stopped",
       healthcheck: httpHealth(3000, "/api/health", "30s"),
@@ -229,6 +236,8 @@ export function composeFile(input: ComposeInput): ComposeFile {
         "-c", "ssl=on",
         "-c", "ssl_cert_file=/etc/postgres-tls/server.crt",
         "-c", "ssl_key_file=/etc/postgres-tls/server.key",
+        "-c", "ssl_ca_file=/etc/postgres-tls/ca.crt",
+        "-c", "hba_file=/etc/postgres-tls/pg_hba.conf",
         "-c", "ssl_min_protocol_version=TLSv1.3",
       ],
       environment: { POSTGRES_USER: secret("PG_USER"), POSTGRES_PASSWORD: secret("PG_PASSWORD") },
@@ -238,6 +247,7 @@ export function composeFile(input: ComposeInput): ComposeFile {
         "postgres:/var/lib/postgresql",
         "./init-db.sql:/docker-entrypoint-initdb.d/10-init-db.sql:ro",
         "./postgres/ca.crt:/etc/postgres-tls/ca.crt:ro",
+        "./postgres/pg_hba.conf:/etc/postgres-tls/pg_hba.conf:ro",
         "./postgres/server.crt:/etc/postgres-tls/server.crt:ro",
         "./postgres/server.key:/etc/postgres-tls/server.key:ro",
       ],
@@ -283,10 +293,15 @@ export function composeFile(input: ComposeInput): ComposeFile {
       image: input.images.pgadmin ?? "",
       environment: {
         PGADMIN_DEFAULT_EMAIL: `admin@${input.domain}`,
+        // Required by the image to start; no one logs in with it (AUTHENTICATION_SOURCES is oauth2 only).
         PGADMIN_DEFAULT_PASSWORD: secret("ADMIN_PASSWORD"),
         PGADMIN_CONFIG_SERVER_MODE: "True",
         PGADMIN_CONFIG_MASTER_PASSWORD_REQUIRED: "False",
+        PGADMIN_OAUTH_CLIENT_ID: pgadminClientId,
+        PGADMIN_OAUTH_CLIENT_SECRET: secret("PGADMIN_OAUTH_CLIENT_SECRET"),
+        IAM_HYDRA_PUBLIC_URL: `https://${h.iamOauth}`,
       },
+      volumes: ["./pgadmin/config_local.py:/pgadmin4/config_local.py:ro"],
       // Never public: no Caddy site, loopback port only, reached with `ssh -L 5433:127.0.0.1:5433`.
       ports: [loopback(loopbackPorts.pgadmin, 80)],
       networks: network,
@@ -345,4 +360,28 @@ export function composeFile(input: ComposeInput): ComposeFile {
       ]),
     ),
   };
+}
+
+/** Notes for an operator reading the deployed file, kept next to the settings they explain. */
+const serviceNotes: Record<string, string> = {
+  postgres: " Network clients must use TLS (pg_hba.conf: hostssl only); every DSN verifies the certificate against ca.crt (verify-full).",
+  "ciam-hera": " No host port, on purpose: Hera is reached only through Caddy, whose per-IP rate limit a direct port would bypass.",
+  "iam-hera": " No host port, on purpose: reached only through Caddy.",
+  pgadmin: " Loopback only and OAuth2 through IAM Hydra only (config_local.py): no password login, no automatic user creation.",
+  caddy:
+    " The only service published beyond loopback. Rollback: every image is pinned in lib/versionTable.json; set Caddy's\n" +
+    " tag back to an earlier sha-<commit> (each build of Olympus's Caddy publishes one) and deploy: Caddy is recreated,\n" +
+    " every other service keeps running.",
+};
+
+/** The compose file as YAML, with the operator notes as comments. */
+export function renderCompose(file: ComposeFile): string {
+  const document = new Document(file);
+  document.commentBefore = " Rendered by olympus-infra. Start it with olympus-deploy.sh up: phases in order, each healthy before the next.";
+  const services = document.get("services", true) as YAMLMap<Scalar<string>, unknown>;
+  for (const pair of services.items) {
+    const note = serviceNotes[pair.key.value];
+    if (note) pair.key.commentBefore = note;
+  }
+  return document.toString({ lineWidth: 0 });
 }

@@ -7,12 +7,12 @@ import type { MailSettings } from "../lib/mail";
 import { hostnames, publicSites, type PublicSite } from "../lib/topology";
 import type { ImageName } from "../lib/versions";
 import { renderCaddyfile } from "./caddyfile";
-import { stringify } from "yaml";
-import { composeFile, loginSimulatorService, mailSandboxService, startupPhases } from "./compose";
+import { composeFile, loginSimulatorService, mailSandboxService, renderCompose, startupPhases } from "./compose";
 import { environmentVariables, renderDotenv, secretFormatProblems, type DeploymentSecrets } from "./environment";
 import { renderIdentitySchemas } from "./identitySchemas";
 import { renderOryConfigs } from "./ory";
-import { renderInitDb, renderSettingsSql } from "./sql";
+import { renderPgadminConfig } from "./pgadmin";
+import { renderInitDb, renderPgHba, renderSettingsSql } from "./sql";
 
 /** What decides the configuration files: config only, never a secret, so they are known at preview. */
 export interface ConfigInput {
@@ -83,6 +83,8 @@ export function renderConfigFiles(input: ConfigInput): RenderedFiles {
   }
   for (const [path, content] of Object.entries(renderIdentitySchemas())) mounted[path] = plain(content);
   mounted["init-db.sql"] = plain(renderInitDb());
+  mounted["postgres/pg_hba.conf"] = plain(renderPgHba());
+  mounted["pgadmin/config_local.py"] = plain(renderPgadminConfig({ iamHydraPublicUrl: url("iamOauth") }));
   if (simulate) {
     mounted["login-simulator/login-simulator.sh"] = plain(asset("login-simulator.sh"), "0755");
     mounted["login-simulator/synthetic-emails.txt"] = plain(`${input.loginSimulation.emails.join("\n")}\n`);
@@ -113,7 +115,7 @@ export function renderConfigFiles(input: ConfigInput): RenderedFiles {
   });
   return {
     ...mounted,
-    "compose.yml": plain(stringify(compose, { lineWidth: 0 })),
+    "compose.yml": plain(renderCompose(compose)),
     "caddy/Caddyfile": plain(caddyfile),
     "olympus-settings.sql": plain(renderSettingsSql(input.edge.sdkSettings, "security")),
     "phases.json": plain(`${JSON.stringify(phases, null, 2)}\n`),

@@ -90,7 +90,8 @@ export function ciamKratosConfig(input: OryRenderInput) {
         recovery: { enabled: true, use: "code", ui_url: ui.recovery },
         verification: { enabled: true, use: "code", ui_url: ui.verification },
         login: { ui_url: ui.login, lifespan: "10m", after: { hooks: [{ hook: "require_verified_address" }] } },
-        registration: { ui_url: ui.registration, lifespan: "10m", after: { password: { hooks: [{ hook: "session" }] } } },
+        // No session hook: a new customer is signed in only after verifying the address (require_verified_address).
+        registration: { ui_url: ui.registration, lifespan: "10m", after: { password: { hooks: [] } } },
       },
     },
     hashers: { algorithm: "bcrypt", bcrypt: { cost: 12 } },
@@ -99,13 +100,16 @@ export function ciamKratosConfig(input: OryRenderInput) {
 
 export function iamKratosConfig(input: OryRenderInput) {
   const ui = uiUrls(input.loginUrl);
-  const base = kratosConfig("iam", input, { allowCredentials: true, haveIBeenPwned: false, defaultSchema: "admin" });
+  const base = kratosConfig("iam", input, { allowCredentials: true, haveIBeenPwned: true, defaultSchema: "admin" });
   return {
     ...base,
     selfservice: {
       ...base.selfservice,
+      // Administrators enrol a second factor; authenticator apps show the issuer as "Olympus".
+      methods: { ...base.selfservice.methods, totp: { enabled: true, config: { issuer: "Olympus" } } },
       flows: {
         error: { ui_url: ui.error },
+        settings: { ui_url: ui.settings, privileged_session_max_age: "15m", required_aal: "highest_available" },
         login: { ui_url: ui.login, lifespan: "10m" },
         registration: { enabled: false, ui_url: ui.registration },
         verification: { enabled: false, ui_url: ui.verification },
@@ -126,6 +130,8 @@ export function hydraConfig(domain: IdentityDomain) {
       cookies: { same_site_mode: "Lax" },
     },
     oidc: { subject_identifiers: { supported_types: ["pairwise", "public"] } },
+    // Public clients (Athena) hold no secret: an authorization request without code_challenge is refused.
+    oauth2: { pkce: { enforced_for_public_clients: true } },
     log,
   };
 }

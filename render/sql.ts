@@ -38,3 +38,16 @@ export function renderSettingsSql(settings: Record<string, string | number | boo
   lines.push("COMMIT;", "");
   return lines.join("\n");
 }
+
+/**
+ * PostgreSQL's client authentication: the container's own socket (health check, the deploy step's psql)
+ * is trusted as in the official image; over the network only TLS with a password is accepted.
+ */
+export function renderPgHba(): string {
+  return [
+    "# TYPE   DATABASE USER ADDRESS METHOD",
+    "local    all      all          trust",
+    "hostssl  all      all  all     scram-sha-256",
+    "",
+  ].join("\n");
+}

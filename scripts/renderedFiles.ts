@@ -2,6 +2,11 @@ export type FileSet = Record<string, { content: string; secret: boolean }>;
 
 export const redactedValue = "<redacted>";
 
+/** Replaces the body of every PEM or OpenSSH private key, wherever it appears (YAML block scalars included). */
+export function redactPrivateKeys(text: string): string {
+  return text.replace(/-----BEGIN ([A-Z ]*PRIVATE KEY)-----[\s\S]*?-----END \1-----/g, `-----BEGIN $1-----\n${redactedValue}\n-----END $1-----`);
+}
+
 /**
  * Redacts the secret values of secret files: .env values, private keys. Everything else in them (names,
  * structure) stays, so the output still shows what would be deployed.
@@ -11,9 +16,7 @@ export function redact(files: FileSet): FileSet {
   for (const [path, file] of Object.entries(files)) {
     let content = file.content;
     if (file.secret) {
-      content = content
-        .replace(/^([A-Z0-9_]+)='.*'$/gm, `$1='${redactedValue}'`)
-        .replace(/-----BEGIN ([A-Z ]*PRIVATE KEY)-----[\s\S]*?-----END \1-----/g, `-----BEGIN $1-----\n${redactedValue}\n-----END $1-----`);
+      content = redactPrivateKeys(content.replace(/^([A-Z0-9_]+)='.*'$/gm, `$1='${redactedValue}'`));
     }
     redacted[path] = { content, secret: file.secret };
   }

@@ -2,6 +2,8 @@
 # Logs synthetic users in through the CIAM Kratos login API at a steady hourly rate, so staging's
 # session and audit history accumulates like production's. Staging only.
 set -eu
+# As PID 1 the shell ignores SIGTERM unless it handles it: stop at once instead of being killed after a timeout.
+trap 'exit 0' TERM INT
 
 emails_file=/etc/login-simulator/synthetic-emails.txt
 rate="$(cat /etc/login-simulator/logins-per-hour)"
@@ -16,5 +18,7 @@ while true; do
     --data "{\"method\":\"password\",\"identifier\":\"$email\",\"password\":\"$SYNTHETIC_PASSWORD\"}" \
     "$KRATOS_PUBLIC_URL/self-service/login?flow=$flow")"
   echo "login-simulator: $email -> $status"
-  sleep "$interval"
+  # In the background, so the trap runs as soon as the signal arrives.
+  sleep "$interval" &
+  wait $!
 done

@@ -2,7 +2,6 @@
 # Entrypoint of the dev tier's PostgreSQL image (Debian's postgresql-18), with the contract the compose
 # file relies on from the official image: POSTGRES_USER/POSTGRES_PASSWORD create the superuser on an
 # empty data directory, /docker-entrypoint-initdb.d/*.sql run once, then the command runs as postgres.
-# Clients on the network must use TLS (hostssl), as every DSN of the stack does (verify-full).
 set -euo pipefail
 
 export PGDATA="${PGDATA:-/var/lib/postgresql/18/docker}"
@@ -17,7 +16,7 @@ fi
 if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
   : "${POSTGRES_USER:?POSTGRES_USER must be set}" "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set}"
   initdb --username="$POSTGRES_USER" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") --auth-local=trust --auth-host=scram-sha-256 >/dev/null
-  printf 'hostssl all all all scram-sha-256\n' >> "$PGDATA/pg_hba.conf"
+  printf 'host all all all scram-sha-256\n' >> "$PGDATA/pg_hba.conf"
   # Other containers connect over the network; Debian's default listens on localhost only.
   printf "listen_addresses = '*'\n" >> "$PGDATA/postgresql.conf"
   pg_ctl --wait --silent -o "-c listen_addresses=''" start
