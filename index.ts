@@ -3,6 +3,7 @@ import { Dns } from "./components/dns";
 import { ExistingHost } from "./components/existingHost";
 import { HetznerHost } from "./components/hetznerHost";
 import { MailSandbox } from "./components/mailSandbox";
+import { OAuthClients } from "./components/oauthClients";
 import { OlympusStack } from "./components/olympusStack";
 import { RateLimits } from "./components/rateLimits";
 import { ReleaseGate } from "./components/releaseGate";
@@ -79,6 +80,14 @@ const olympus = new OlympusStack(`${name}-app`, {
   deploy: config.awake,
 });
 
+const clients = olympus.started
+  ? new OAuthClients(
+      `${name}-oauth`,
+      { stack: config.stack, environment: config.environment, host, hostnames: publicHostnames, secrets: secrets.generated.apply((generated) => generated.oauthClients) },
+      { dependsOn: [olympus.started] },
+    )
+  : undefined;
+
 const gate = config.seeding.enabled
   ? new ReleaseGate(`${name}-gate`, {
       stack: config.stack,
@@ -122,4 +131,5 @@ export const images = olympus.images;
 export const edgeCa = olympus.edgeCa ?? "public certificates (ACME)";
 export const leftOut = olympus.leftOut;
 export const syntheticUsers = gate ? gate.users.total : 0;
+export const oauthClients = clients ? clients.registered : "not registered while the host is asleep";
 export const lastSoak = gate?.soak ? gate.soak.result : "no soak gate in this stack";

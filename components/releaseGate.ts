@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment, PlainConfig } from "../lib/config";
+import { loopbackEndpoint } from "../lib/endpoint";
 import type { OlympusHost } from "../lib/host";
 import { identityDomains, loopbackPorts } from "../lib/topology";
 import { securityHeaders } from "../render/caddyfile";
@@ -7,7 +8,6 @@ import type { SyntheticIdentityPlan } from "../seed/identities";
 import { Soak } from "../seed/soak";
 import type { SoakPlan } from "../seed/soakRuntime";
 import { SyntheticUsers } from "../seed/syntheticUsers";
-import type { Endpoint } from "../seed/tunnel";
 
 export interface ReleaseGateArgs {
   stack: string;
@@ -45,21 +45,7 @@ export class ReleaseGate extends pulumi.ComponentResource {
   constructor(name: string, args: ReleaseGateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("olympus:seed:ReleaseGate", name, {}, opts);
 
-    const tunnelTo = (remotePort: number): pulumi.Output<Endpoint> =>
-      pulumi.secret(
-        args.host.connection.apply((connection) => ({
-          kind: "ssh" as const,
-          ssh: {
-            host: connection.host as string,
-            port: connection.port as number | undefined,
-            user: connection.user as string,
-            privateKey: connection.privateKey as string,
-            hostKey: connection.hostKey as string,
-          },
-          remoteHost: "127.0.0.1",
-          remotePort,
-        })),
-      );
+    const tunnelTo = (remotePort: number) => loopbackEndpoint(args.host, remotePort);
 
     const soakPlan = (slo: PlainConfig["soak"]): pulumi.Output<SoakPlan> =>
       pulumi

@@ -1,10 +1,7 @@
+import { adminRequestError, expectOk, request, type RequestOptions } from "./adminApi";
 import type { KratosIdentityBody } from "./identities";
 
-/**
- * A small client for the Kratos admin API: list with paging, batch create, delete. Every request has
- * a timeout and is retried with backoff on network errors, timeouts, 429 and 5xx; 4xx answers fail at
- * once with the response body in the error.
- */
+/** A small client for the Kratos admin API: list with paging, batch create, delete. */
 export interface KratosIdentity {
   id: string;
   external_id?: string;
@@ -19,59 +16,6 @@ export interface BatchResult {
   errors: string[];
 }
 
-export interface KratosRequestError extends Error {
-  status: number | undefined;
-  retryable: boolean;
-}
-
-/**
- * A plain Error with fields, not a subclass: closure serialization turns classes into ES5 functions
- * whose instances are not real Errors, which p-retry and the engine then refuse.
- */
-export function kratosRequestError(message: string, status: number | undefined, retryable: boolean): KratosRequestError {
-  return Object.assign(new Error(message), { name: "KratosRequestError", status, retryable });
-}
-
-const isKratosRequestError = (error: unknown): error is KratosRequestError => error instanceof Error && error.name === "KratosRequestError";
-
-export interface RequestOptions {
-  /** Attempts per request. @default 5 */
-  retries?: number;
-  /** Per-attempt timeout in milliseconds. @default 30000 */
-  timeoutMs?: number;
-}
-
-async function request(baseUrl: string, path: string, init: RequestInit, options: RequestOptions = {}): Promise<Response> {
-  const pRetry = require("p-retry") as typeof import("p-retry");
-  const url = new URL(path, baseUrl).toString();
-  return pRetry(
-    async () => {
-      let response: Response;
-      try {
-        response = await fetch(url, { ...init, signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) });
-      } catch (error) {
-        throw kratosRequestError(`${init.method ?? "GET"} ${url} failed: ${(error as Error).message}`, undefined, true);
-      }
-      if (response.status === 429 || response.status >= 500) {
-        throw kratosRequestError(`${init.method ?? "GET"} ${url} answered ${response.status}: ${(await response.text()).slice(0, 500)}`, response.status, true);
-      }
-      return response;
-    },
-    {
-      retries: (options.retries ?? 5) - 1,
-      minTimeout: 200,
-      factor: 2,
-      onFailedAttempt: (error) => {
-        if (isKratosRequestError(error) && !error.retryable) throw error;
-      },
-    },
-  );
-}
-
-async function expectOk(response: Response, what: string): Promise<Response> {
-  if (!response.ok) throw kratosRequestError(`${what} answered ${response.status}: ${(await response.text()).slice(0, 500)}`, response.status, false);
-  return response;
-}
 
 /** Every identity, following the Link header's `next` pages. */
 export async function listIdentities(baseUrl: string, options?: RequestOptions): Promise<KratosIdentity[]> {

@@ -1,5 +1,6 @@
 import { indexOfExternalId, syntheticIdentity, type KratosIdentityBody, type SyntheticIdentityPlan } from "./identities";
-import { batchCreate, deleteIdentity, listIdentities, type KratosIdentity, type RequestOptions } from "./kratosAdmin";
+import type { RequestOptions } from "./adminApi";
+import { batchCreate, deleteIdentity, listIdentities, type KratosIdentity } from "./kratosAdmin";
 
 /**
  * Converges a Kratos to exactly N synthetic identities of one plan: it lists what exists, creates the

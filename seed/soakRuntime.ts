@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { syntheticIdentity, type SyntheticIdentityPlan } from "./identities";
-import { withEndpoint, type Endpoint } from "./tunnel";
+import type { Endpoint } from "../lib/endpoint";
+import { withEndpoint } from "./tunnel";
 
 /**
  * The release gate's checks. Smoke checks first (public HTTPS with security headers, Ory readiness,

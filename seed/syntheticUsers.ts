@@ -3,7 +3,7 @@ import type { Environment, PlainConfig } from "../lib/config";
 import type { SyntheticIdentityPlan } from "./identities";
 import { defaultBatchSize, defaultConcurrency, maxBatchSize } from "./seeder";
 import { countWithTunnel, removeSyntheticUsers, seedSyntheticUsers } from "./syntheticUsersRuntime";
-import type { Endpoint } from "./tunnel";
+import type { Endpoint } from "../lib/endpoint";
 
 /** Bump when the provider's behaviour changes: provider code changes are not diffs by themselves. */
 export const syntheticUsersProviderVersion = "1";

@@ -1,21 +1,10 @@
+import type { Endpoint } from "../lib/endpoint";
+
 /**
  * Reaching an API that listens only on a host's loopback: an SSH local forward (ssh2) from an
  * ephemeral port on this machine, with the host key pinned. Or no tunnel at all when the stack runs
  * locally.
  */
-export interface SshTarget {
-  host: string;
-  port?: number;
-  user: string;
-  privateKey: string;
-  /** Expected host key, `ssh-ed25519 AAAA...`; the connection is refused on any other key. */
-  hostKey: string;
-}
-
-export type Endpoint =
-  | { kind: "direct"; url: string }
-  | { kind: "ssh"; ssh: SshTarget; remoteHost: string; remotePort: number; remotePath?: string };
-
 export interface OpenEndpoint {
   url: string;
   close: () => Promise<void>;

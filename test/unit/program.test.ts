@@ -179,6 +179,30 @@ describe("other shapes of the same program", () => {
   });
 });
 
+describe("the OAuth2 clients", () => {
+  it("are registered in each stack's own Hydras with that stack's redirect URIs; public ones carry no secret", async () => {
+    for (const [stack, domain] of [["staging", "staging.example.com"], ["prod", "example.com"]] as const) {
+      const { recorded } = await runProgram(stack);
+      const byHydra = Object.fromEntries(
+        ofType(recorded, "pulumi-nodejs:dynamic/olympus:oauth:HydraClients").map((resource) => [resource.name.split("-").pop(), secretInput(resource.inputs.clients)]),
+      );
+      expect(byHydra.ciam?.secret && byHydra.iam?.secret).toBe(true);
+      const iam = byHydra.iam!.value as { client_id: string; redirect_uris: string[]; token_endpoint_auth_method: string; client_secret?: string }[];
+      const ciam = byHydra.ciam!.value as typeof iam;
+      expect(iam.map((client) => client.client_id).sort()).toEqual(["athena-ciam-client", "athena-iam-client", "pgadmin", "site-iam-client"]);
+      expect(ciam.map((client) => client.client_id)).toEqual(["site-ciam-client"]);
+      const athena = iam.find((client) => client.client_id === "athena-ciam-client")!;
+      expect(athena).toMatchObject({ redirect_uris: [`https://admin.ciam.${domain}/api/auth/callback`], token_endpoint_auth_method: "none" });
+      expect(athena.client_secret).toBeUndefined();
+      expect(ciam[0]!.redirect_uris).toEqual([`https://olympus.${domain}/callback/ciam`]);
+      expect(ciam[0]!.client_secret).toHaveLength(48);
+      for (const client of [...iam, ...ciam].filter((candidate) => candidate.client_id !== "pgadmin")) {
+        for (const uri of client.redirect_uris) expect(uri, client.client_id).toMatch(new RegExp(`^https://[a-z.]+\\.${domain.replace(/\./g, "\\.")}/`));
+      }
+    }
+  });
+});
+
 describe("editing config never silently replaces the server", () => {
   it("marks the prod server protected, ignores first-boot-only inputs and frees its IPs before a replacement", async () => {
     for (const [stack, protect] of [["prod", true], ["staging", false]] as const) {

@@ -1,0 +1,54 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Environment } from "../lib/config";
+import { loopbackEndpoint } from "../lib/endpoint";
+import type { OlympusHost } from "../lib/host";
+import { oauthClients, redirectProblems } from "../lib/oauthClients";
+import { identityDomains, loopbackPorts, type PublicSite } from "../lib/topology";
+import { HydraClients } from "../seed/hydraClients";
+import type { GeneratedSecrets } from "./stackSecrets";
+
+export interface OAuthClientsArgs {
+  stack: string;
+  environment: Environment;
+  /** The host whose loopback-only Hydra admin APIs are reached through SSH tunnels. */
+  host: OlympusHost;
+  /** The environment's public hostnames, which every redirect URI is built from. */
+  hostnames: Record<PublicSite, string>;
+  /** The confidential clients' secrets. Secret. */
+  secrets: pulumi.Input<GeneratedSecrets["oauthClients"]>;
+}
+
+/**
+ * The OAuth2 clients of Athena, the site and pgAdmin, registered in each environment's own Hydras with
+ * that environment's redirect URIs: public clients without a secret (Hydra enforces PKCE on them),
+ * confidential ones with the stack's secrets. Refuses a loopback redirect outside dev (pgAdmin's
+ * tunnel excepted) before anything is registered.
+ */
+export class OAuthClients extends pulumi.ComponentResource {
+  /** Client ids registered per Hydra. */
+  readonly registered: pulumi.Output<Record<string, string[]>>;
+
+  constructor(name: string, args: OAuthClientsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("olympus:oauth:OAuthClients", name, {}, opts);
+    const clients = oauthClients(args.hostnames);
+    const problems = clients.flatMap((client) => redirectProblems(client, args.environment).map((uri) => `${client.client_id}: ${uri}`));
+    if (problems.length > 0) {
+      throw new pulumi.ResourceError(`redirect URIs must be HTTPS (loopback only in dev, and for pgAdmin's SSH tunnel); got ${problems.join(", ")}`, this);
+    }
+    const perHydra = identityDomains.map((hydra) => {
+      const bodies = pulumi.output(args.secrets).apply((secrets) =>
+        clients
+          .filter((client) => client.hydra === hydra)
+          .map(({ hydra: _hydra, secret, ...body }) => ({ ...body, ...(secret ? { client_secret: secrets[secret] } : {}) })),
+      );
+      const resource = new HydraClients(
+        `${name}-${hydra}`,
+        { environment: args.environment, stack: args.stack, endpoint: loopbackEndpoint(args.host, loopbackPorts[hydra].hydraAdmin), clients: pulumi.secret(bodies) },
+        { parent: this },
+      );
+      return resource.registered.apply((ids) => [hydra, ids] as const);
+    });
+    this.registered = pulumi.all(perHydra).apply((entries) => Object.fromEntries(entries));
+    this.registerOutputs({ registered: this.registered });
+  }
+}

@@ -1,0 +1,37 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { OlympusHost } from "./host";
+
+/**
+ * Where an API is reached from the deploying machine: directly, or through an SSH local forward to a
+ * port the host publishes on its loopback only (the Ory admin APIs, Mailpit).
+ */
+export interface SshTarget {
+  host: string;
+  port?: number;
+  user: string;
+  privateKey: string;
+  /** Expected host key, `ssh-ed25519 AAAA...`; the connection is refused on any other key. */
+  hostKey: string;
+}
+
+export type Endpoint =
+  | { kind: "direct"; url: string }
+  | { kind: "ssh"; ssh: SshTarget; remoteHost: string; remotePort: number; remotePath?: string };
+
+/** A loopback port of the host, through an SSH tunnel with the host's pinned key. Secret (it holds the key). */
+export function loopbackEndpoint(host: OlympusHost, remotePort: number): pulumi.Output<Endpoint> {
+  return pulumi.secret(
+    host.connection.apply((connection) => ({
+      kind: "ssh" as const,
+      ssh: {
+        host: connection.host as string,
+        port: connection.port as number | undefined,
+        user: connection.user as string,
+        privateKey: connection.privateKey as string,
+        hostKey: connection.hostKey as string,
+      },
+      remoteHost: "127.0.0.1",
+      remotePort,
+    })),
+  );
+}

@@ -1,0 +1,97 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Environment } from "../lib/config";
+import type { Endpoint } from "../lib/endpoint";
+import type { OAuthClient } from "../lib/oauthClients";
+import { convergeClients, registeredClients, removeClients } from "./hydraAdmin";
+
+/** Bump when the provider's behaviour changes: provider code changes are not diffs by themselves. */
+export const hydraClientsProviderVersion = "1";
+
+/** A client as Hydra's admin API takes it: the definition plus, for a confidential client, its secret. */
+export type HydraClientBody = Omit<OAuthClient, "hydra" | "secret"> & { client_secret?: string };
+
+export interface HydraClientsInputs {
+  providerVersion: string;
+  environment: Environment;
+  stack: string;
+  /** Hydra's admin API: direct URL, or through an SSH tunnel to the host's loopback. */
+  endpoint: Endpoint;
+  clients: HydraClientBody[];
+}
+
+export interface HydraClientsOutputs extends HydraClientsInputs {
+  /** Client ids Hydra holds for this stack, as last seen. */
+  registered: string[];
+}
+
+/** Engine sentinel for a value not known yet during preview; it can reach check/diff for any input. */
+const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/**
+ * The OAuth2 clients of one Hydra, converged from what Hydra holds: each desired client is written with
+ * PUT (create when absent), and clients this stack registered before but no longer wants are deleted.
+ * Other clients in Hydra are never touched.
+ */
+export const hydraClientsProvider: pulumi.dynamic.ResourceProvider<HydraClientsInputs, HydraClientsOutputs> = {
+  async check(_olds, news) {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    if ((news.clients as unknown) === unknown || !Array.isArray(news.clients)) return { inputs: news, failures };
+    for (const client of news.clients) {
+      if ((client as unknown) === unknown) continue;
+      const isPublic = client.token_endpoint_auth_method === "none";
+      if (isPublic && client.client_secret) failures.push({ property: "clients", reason: `${client.client_id} is a public client (PKCE) and must not carry a secret` });
+      if (!isPublic && client.client_secret !== unknown && !(typeof client.client_secret === "string" && client.client_secret.length >= 32)) {
+        failures.push({ property: "clients", reason: `${client.client_id} is confidential and needs a secret of at least 32 characters` });
+      }
+    }
+    return { inputs: news, failures };
+  },
+
+  async diff(_id, olds, news) {
+    const changed = (key: keyof HydraClientsInputs) => news[key] === unknown || JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
+    // Where the API is reached (a woken server's tunnel) is not a change of the clients.
+    return { changes: changed("clients") || changed("providerVersion") || changed("stack") };
+  },
+
+  async create(inputs) {
+    const registered = await convergeClients(inputs);
+    return { id: `${inputs.stack}/hydra-clients`, outs: { ...inputs, registered } };
+  },
+
+  async read(id, props) {
+    if (!props) throw new Error(`cannot read Hydra clients ${id} without their recorded inputs`);
+    return { id, props: { ...props, registered: await registeredClients(props) } };
+  },
+
+  async update(_id, _olds, news) {
+    return { outs: { ...news, registered: await convergeClients(news) } };
+  },
+
+  async delete(_id, props) {
+    await removeClients(props);
+  },
+};
+
+export interface HydraClientsArgs {
+  environment: pulumi.Input<Environment>;
+  stack: pulumi.Input<string>;
+  endpoint: pulumi.Input<Endpoint>;
+  /** Secret: confidential clients carry their secrets. */
+  clients: pulumi.Input<HydraClientBody[]>;
+}
+
+/** The OAuth2 clients of one Hydra, registered through its admin API. */
+export class HydraClients extends pulumi.dynamic.Resource {
+  declare readonly registered: pulumi.Output<string[]>;
+
+  constructor(name: string, args: HydraClientsArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      hydraClientsProvider,
+      name,
+      { providerVersion: hydraClientsProviderVersion, ...args, registered: undefined },
+      { ...opts, additionalSecretOutputs: ["clients", "endpoint"] },
+      "olympus:oauth",
+      "HydraClients",
+    );
+  }
+}
