@@ -4,15 +4,18 @@ import versionTable from "./versionTable.json";
  * The one version table every stack deploys. Staging and prod run these images by construction;
  * a stack can only deviate through `stagedRollout`, which the parity check reports.
  *
- * Images are pinned by tag; Olympus's own images (caddy, hera, athena, site) share one release tag.
- * Set `digest` once the arm64 manifest of a tag has been verified
- * (`skopeo inspect --raw docker://IMAGE:TAG`): Olympus's ADR 0014 deploys by digest in prod.
+ * Every image is pinned to a tag its publisher really publishes (never `latest`), and each entry says
+ * where that tag comes from. No registry is reachable from where this table was written, so no digest
+ * is set yet: set `digest` once `skopeo inspect --raw docker://IMAGE:TAG` shows the tag and its arm64
+ * manifest, and prod then deploys by digest.
  */
 export interface ImagePin {
   /** Registry and repository, without tag. */
   repository: string;
   tag: string;
-  /** sha256 digest of the multi-arch manifest; optional until verified. */
+  /** Where the tag comes from (the publisher's release or build rule). */
+  source: string;
+  /** sha256 digest of the multi-arch manifest; set once verified. */
   digest?: string;
 }
 
@@ -25,7 +28,7 @@ export const imageNames = Object.keys(serviceImages) as ImageName[];
 /** A version a stack runs ahead of the table while a release is being staged. */
 export type StagedRollout = Partial<Record<ImageName, string>>;
 
-export function imageReference(pin: ImagePin): string {
+export function imageReference(pin: Pick<ImagePin, "repository" | "tag" | "digest">): string {
   return pin.digest ? `${pin.repository}:${pin.tag}@${pin.digest}` : `${pin.repository}:${pin.tag}`;
 }
 

@@ -30,7 +30,7 @@ export async function projectCopy(): Promise<{ dir: string; env: Record<string, 
 export function edgeClient(ca: string) {
   const dispatcher = new Agent({ connect: { ca } });
   return {
-    get: (url: string) => fetch(url, { dispatcher, redirect: "manual" }),
+    get: (url: string, cookies?: string) => fetch(url, { dispatcher, redirect: "manual", headers: cookies ? { cookie: cookies } : {} }),
     postJson: (url: string, body: unknown) => fetch(url, { dispatcher, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
     close: () => dispatcher.close(),
   };

@@ -13,6 +13,7 @@ import { syntheticIdentity } from "../../seed/identities";
 import { edgeClient, loginThroughEdge, projectCopy, stackContainers, stackLeftovers, steadyTraffic, type EdgeClient } from "../../scripts/devCycle";
 import { filesFromState } from "../../scripts/renderedFiles";
 import { pulumiDir } from "../../scripts/toolchain";
+import { authorizationFlow, type FlowHttp } from "../helpers/oauthFlow";
 
 /**
  * The dev tier's whole cycle on this machine, as a user runs it: `npm run dev` from nothing (real engine,
@@ -123,6 +124,46 @@ describe("the dev tier on this machine", () => {
       const discovery = await client.get(`https://${issuer}/.well-known/openid-configuration`);
       expect(((await discovery.json()) as { issuer: string }).issuer).toBe(`https://${issuer}`);
     }
+  });
+
+  it("registers the OAuth2 clients in both Hydras with the dev tier's redirect URIs, and Hydra refuses a public client without PKCE", async () => {
+    const clients = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/admin/clients`)).json()) as { client_id: string; redirect_uris: string[] }[];
+    const iam = await clients(loopbackPorts.iam.hydraAdmin);
+    const ciam = await clients(loopbackPorts.ciam.hydraAdmin);
+    expect(iam.map((client) => client.client_id).sort()).toEqual(["athena-ciam-client", "athena-iam-client", "pgadmin", "site-iam-client"]);
+    expect(ciam.map((client) => client.client_id)).toEqual(["site-ciam-client"]);
+    expect(iam.find((client) => client.client_id === "athena-iam-client")?.redirect_uris).toEqual([`https://${names.iamAdmin}/api/auth/callback`]);
+    expect((await outputs()).oauthClients).toEqual({ ciam: ["site-ciam-client"], iam: ["athena-ciam-client", "athena-iam-client", "pgadmin", "site-iam-client"] });
+
+    // Through Caddy, as a browser would, with the login and consent accepted as Hera would accept them.
+    const http: FlowHttp = {
+      get: async (url, cookies) => {
+        const response = await client.get(url, cookies);
+        return { status: response.status, location: response.headers.get("location"), setCookies: response.headers.getSetCookie() };
+      },
+      put: async (url, body) => (await (await fetch(url, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })).json()) as { redirect_to: string },
+    };
+    const query = { response_type: "code", client_id: "athena-iam-client", scope: "openid", state: "dev-state-1234", redirect_uri: `https://${names.iamAdmin}/api/auth/callback` };
+    const refused = new URL(await authorizationFlow(http, `https://${names.iamOauth}`, `http://127.0.0.1:${loopbackPorts.iam.hydraAdmin}`, query));
+    expect([refused.hostname, refused.searchParams.get("error")]).toEqual([names.iamAdmin, "invalid_request"]);
+  });
+
+  it("signs a newly registered customer in only after the address is verified", async () => {
+    const email = `new.customer.${Date.now()}@dev.olympus.test`;
+    const flow = (await (await client.get(`https://${names.ciamLogin}/self-service/registration/api`)).json()) as { id: string };
+    const registration = await client.postJson(`https://${names.ciamLogin}/self-service/registration?flow=${flow.id}`, {
+      method: "password",
+      password: "a-Long-and-unusual-passphrase-7391",
+      traits: { email, username: `new-customer-${Date.now()}`, first_name: "New", last_name: "Customer" },
+    });
+    const registered = (await registration.json()) as { identity?: { id: string }; session?: unknown; session_token?: string };
+    expect(registration.status, JSON.stringify(registered).slice(0, 500)).toBe(200);
+    expect(registered.identity?.id).toBeTruthy();
+    expect(registered.session).toBeUndefined();
+    expect(registered.session_token).toBeUndefined();
+    const login = await loginThroughEdge(client, names.ciamLogin, email, "a-Long-and-unusual-passphrase-7391");
+    expect(login.status).toBe(400);
+    expect(await login.text()).toMatch(/not (been )?verified/i);
   });
 
   it("keeps every secret out of the engine's output, the state's plain text and the host's deploy log", async () => {
