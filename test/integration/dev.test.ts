@@ -170,7 +170,7 @@ describe("the dev tier on this machine", () => {
   it("keeps every secret out of the engine's output, the state's plain text and the host's deploy log", async () => {
     const exported = async (...flags: string[]) => (await execa("pulumi", ["stack", "export", "--stack", "dev", ...flags], { cwd: dir, env })).stdout;
     // Every value the stack generates with @pulumi/random, as the state holds it decrypted, and the config secret.
-    const revealed = JSON.parse(await exported("--show-secrets")) as { deployment: { resources: { type: string; outputs?: Record<string, unknown> }[] } };
+    const revealed = JSON.parse(await exported("--show-secrets")) as { deployment: { resources: { type: string; urn: string; outputs?: Record<string, unknown> }[] } };
     const plain = (value: unknown) => (value && typeof value === "object" && "plaintext" in value ? JSON.parse((value as { plaintext: string }).plaintext) : value);
     const generated = revealed.deployment.resources
       .filter((resource) => resource.type.startsWith("random:"))
