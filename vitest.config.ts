@@ -9,6 +9,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
+          setupFiles: ["test/helpers/unitSetup.ts"],
           testTimeout: 30_000,
         },
       },

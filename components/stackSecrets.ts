@@ -1,55 +1,69 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { sshKeyPairFromSeed, type SshKeyPair } from "../lib/keys";
+import type { SshKeyPair as KeyPair } from "../lib/keys";
 import { postgresTlsFromSeeds } from "../lib/postgresTls";
 import type { identityDomains } from "../lib/topology";
 import type { DeploymentSecrets } from "../render/environment";
+import { SshKeyPair } from "../seed/sshKeyPair";
 
 /** Secrets this component generates; the ones that come from config (SMTP URI, CAPTCHA) are added later. */
 export type GeneratedSecrets = Omit<DeploymentSecrets, "smtpUri" | "captchaSecretKey" | "syntheticPassword">;
 
 export interface StackSecretsArgs {
-  /** Label of the stack, written into the generated keys' comments and the CA's name. */
+  /** Label of the stack, written into the keys' comments and the CA's name. */
   stack: string;
+  /** Pulumi `protect` on every secret, so no edit or destroy can rotate one (prod). @default false */
+  protect?: boolean;
 }
 
 /**
- * Every secret the stack generates, once, with @pulumi/random: each stack gets its own set by
- * construction, values live only in Pulumi state (encrypted) and never in config or code. Replacing
- * a resource here rotates that secret; the Hydra pairwise salts must never be rotated.
+ * Inputs whose change makes @pulumi/random generate a new value. Ignored for the secrets that must never
+ * change after the first start (Hydra's pairwise salts re-key every subject, PostgreSQL keeps its first
+ * password, the CA and keys are pinned by clients), so an edit of this file cannot rotate them.
+ */
+const regenerating = {
+  bytes: ["length", "keepers"],
+  password: ["length", "special", "upper", "lower", "numeric", "number", "minLower", "minUpper", "minNumeric", "minSpecial", "overrideSpecial", "keepers"],
+};
+
+/**
+ * Every secret the stack generates, once: each stack gets its own set by construction, values live
+ * only in Pulumi state (encrypted) and never in config or code.
  */
 export class StackSecrets extends pulumi.ComponentResource {
   /** All service secrets in the formats Olympus requires. Secret. */
   readonly generated: pulumi.Output<GeneratedSecrets>;
   /** The deploy user's SSH key pair. Secret. */
-  readonly deployKey: pulumi.Output<SshKeyPair>;
+  readonly deployKey: pulumi.Output<KeyPair>;
   /** The server's SSH host key pair, pinned by every remote step. Secret. */
-  readonly hostKey: pulumi.Output<SshKeyPair>;
+  readonly hostKey: pulumi.Output<KeyPair>;
 
   constructor(name: string, args: StackSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("olympus:app:StackSecrets", name, {}, opts);
-    const password = (part: string, length: number) =>
-      new random.RandomPassword(`${name}-${part}`, { length, special: false }, { parent: this }).result;
-    const bytes = (part: string) => new random.RandomBytes(`${name}-${part}`, { length: 32 }, { parent: this });
+    const protect = args.protect ?? false;
+    const keep = (kind: keyof typeof regenerating) => ({ parent: this, protect, ignoreChanges: regenerating[kind] });
+    const password = (part: string, length: number, options: pulumi.CustomResourceOptions = { parent: this, protect }) =>
+      new random.RandomPassword(`${name}-${part}`, { length, special: false }, options).result;
+    const bytes = (part: string, options: pulumi.CustomResourceOptions = { parent: this, protect }) => new random.RandomBytes(`${name}-${part}`, { length: 32 }, options);
 
     const orySecrets = (domain: (typeof identityDomains)[number]): pulumi.Output<GeneratedSecrets["ory"]["ciam"]> =>
       pulumi.output({
         kratosCookie: bytes(`${domain}-kratos-cookie`).hex,
-        // Kratos requires the cipher secret to be exactly 32 characters.
-        kratosCipher: password(`${domain}-kratos-cipher`, 32),
+        // Kratos requires the cipher secret to be exactly 32 characters; a new one would make its data unreadable.
+        kratosCipher: password(`${domain}-kratos-cipher`, 32, keep("password")),
         hydraSystem: bytes(`${domain}-hydra-system`).hex,
-        hydraPairwiseSalt: bytes(`${domain}-hydra-pairwise-salt`).hex,
+        hydraPairwiseSalt: bytes(`${domain}-hydra-pairwise-salt`, keep("bytes")).hex,
       });
 
     const postgresTls = pulumi
-      .all([bytes("postgres-ca-seed").base64, bytes("postgres-server-seed").base64])
+      .all([bytes("postgres-ca-seed", keep("bytes")).base64, bytes("postgres-server-seed").base64])
       .apply(([caSeed, serverSeed]) => postgresTlsFromSeeds(caSeed, serverSeed, args.stack));
 
     this.generated = pulumi.secret<GeneratedSecrets>(
       pulumi.output({
-        postgresPassword: password("postgres-password", 40),
+        postgresPassword: password("postgres-password", 40, keep("password")),
         ory: pulumi.output({ ciam: orySecrets("ciam"), iam: orySecrets("iam") }),
-        encryptionKey: bytes("encryption-key").base64,
+        encryptionKey: bytes("encryption-key", keep("bytes")).base64,
         sessionSigningKey: bytes("session-signing-key").base64,
         oauthClients: pulumi.output({
           athenaCiam: password("athena-ciam-client-secret", 48),
@@ -62,8 +76,12 @@ export class StackSecrets extends pulumi.ComponentResource {
         postgresTls,
       }),
     );
-    this.deployKey = pulumi.secret(bytes("deploy-key-seed").base64.apply((seed) => sshKeyPairFromSeed(seed, `deploy@olympus-${args.stack}`)));
-    this.hostKey = pulumi.secret(bytes("host-key-seed").base64.apply((seed) => sshKeyPairFromSeed(seed, `host@olympus-${args.stack}`)));
+    const keyPair = (part: string, comment: string) => {
+      const pair = new SshKeyPair(`${name}-${part}`, { comment }, { parent: this, protect });
+      return pulumi.secret(pulumi.all([pair.publicKey, pair.privateKey, pair.fingerprint]).apply(([publicKey, privateKey, fingerprint]) => ({ publicKey, privateKey, fingerprint })));
+    };
+    this.deployKey = keyPair("deploy-key", `deploy@olympus-${args.stack}`);
+    this.hostKey = keyPair("host-key", `host@olympus-${args.stack}`);
     this.registerOutputs({});
   }
 }

@@ -1,7 +1,15 @@
 import type { PlainConfig } from "./config";
 import { turnstileTestKeys } from "./config";
 import type { PublicSite } from "./topology";
-import type { RateLimitZone } from "../render/caddyfile";
+
+/** A Caddy `rate_limit` zone (github.com/mholt/caddy-ratelimit); 429 answers carry Retry-After. */
+export interface RateLimitZone {
+  name: string;
+  methods: string[];
+  paths: string[];
+  events: number;
+  window: string;
+}
 
 /** The three layers of login abuse protection Olympus has, as one stack's settings. */
 export interface EdgeSettings {

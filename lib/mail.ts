@@ -1,5 +1,5 @@
 import type { PlainConfig } from "./config";
-import { mailSandboxService } from "../render/compose";
+import { mailSandboxService } from "./topology";
 
 export interface MailSettings {
   mode: PlainConfig["mail"]["mode"];

@@ -53,3 +53,6 @@ export const dataMountPath = "/srv/olympus";
 export const composeProjectDir = `${dataMountPath}/deploy`;
 export const deployUser = "deploy";
 export const composeProject = "olympus";
+
+/** The compose service that catches a sandboxed environment's mail (Mailpit). */
+export const mailSandboxService = "mailpit";

@@ -1,3 +1,4 @@
+import type { RateLimitZone } from "../lib/edge";
 import { oryPorts, publicSites, type PublicSite } from "../lib/topology";
 
 /**
@@ -44,15 +45,6 @@ export const securityHeaders: Record<string, string> = {
   "Referrer-Policy": "strict-origin-when-cross-origin",
   "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 };
-
-/** A Caddy `rate_limit` zone (github.com/mholt/caddy-ratelimit); 429 answers carry Retry-After. */
-export interface RateLimitZone {
-  name: string;
-  methods: string[];
-  paths: string[];
-  events: number;
-  window: string;
-}
 
 export interface CaddyfileInput {
   acmeEmail: string;

@@ -1,7 +1,7 @@
 import { Document, type Scalar, type YAMLMap } from "yaml";
 import type { Environment } from "../lib/config";
 import type { ImageName } from "../lib/versions";
-import { dataMountPath, loopbackPorts, oryPorts, publicSites, type IdentityDomain } from "../lib/topology";
+import { dataMountPath, loopbackPorts, mailSandboxService, oryPorts, publicSites, type IdentityDomain } from "../lib/topology";
 
 /** The subset of the Compose Specification this project writes. */
 export interface ComposeService {
@@ -60,7 +60,6 @@ const appImages = { hera: true, athena: true, site: true, pgadmin: true } as con
 /** pgAdmin's OAuth2 client in IAM Hydra. */
 export const pgadminClientId = "pgadmin";
 
-export const mailSandboxService = "mailpit";
 export const loginSimulatorService = "login-simulator";
 
 const network = ["intranet"];

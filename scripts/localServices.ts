@@ -5,7 +5,7 @@ import { join } from "node:path";
 import execa from "execa";
 import { parse, stringify } from "yaml";
 import { parsePlainConfig } from "../lib/config";
-import { renderForConfig } from "../lib/parity";
+import { renderForConfig } from "../ops/parity";
 import { readStackFile } from "../lib/stackFiles";
 import { projectDir, toolBinary } from "./toolchain";
 

@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, parseStackConfig } from "../lib/config";
 import { parsePlainConfig } from "../lib/config";
-import { checkParity, formatParityTable, imageSourceReport } from "../lib/parity";
+import { checkParity, formatParityTable, imageSourceReport } from "../ops/parity";
 import { readStackFile, stackNames } from "../lib/stackFiles";
 import { decryptedConfig } from "./stacks";
 import { projectDir } from "./toolchain";

@@ -9,8 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import execa from "execa";
 import { parsePlainConfig } from "../lib/config";
-import { sshKeyPairFromSeed } from "../lib/keys";
-import { renderForConfig } from "../lib/parity";
+import { renderForConfig } from "../ops/parity";
 import { readStackFile } from "../lib/stackFiles";
 import { dataMountPath, deployUser } from "../lib/topology";
 import { renderCloudInit } from "../render/cloudInit";
@@ -28,12 +27,12 @@ async function fromConfig(stack: string): Promise<FileSet> {
   const { config, problems } = parsePlainConfig(readStackFile(projectDir, stack).raw);
   if (!config) throw new Error(`invalid config for ${stack}:\n  - ${problems.join("\n  - ")}`);
   const files: FileSet = Object.fromEntries(Object.entries(await renderForConfig(config, stack)).map(([path, file]) => [path, { content: file.content, secret: file.secret }]));
-  // The real keys are generated per stack at deploy time; placeholders show the shape.
-  const placeholder = (byte: number, comment: string) => sshKeyPairFromSeed(Buffer.alloc(32, byte).toString("base64"), comment);
-  const hostKey = { ...placeholder(2, `host@olympus-${stack}`), privateKey: redactedValue };
+  // The real keys are generated per stack at deploy time; placeholders stand in for them.
+  const placeholder = (role: string) => `ssh-ed25519 <generated at deploy> ${role}@olympus-${stack}`;
+  const hostKey = { publicKey: placeholder("host"), privateKey: redactedValue };
   const redactedFiles = redact(files);
   redactedFiles["cloud-init.yaml"] = {
-    content: renderCloudInit({ deployUser, authorizedKeys: [placeholder(1, `deploy@olympus-${stack}`).publicKey, ...config.adminSshPublicKeys], hostKey, volumeId: "VOLUME_ID", mountPath: dataMountPath }),
+    content: renderCloudInit({ deployUser, authorizedKeys: [placeholder("deploy"), ...config.adminSshPublicKeys], hostKey, volumeId: "VOLUME_ID", mountPath: dataMountPath }),
     secret: false,
   };
   return redactedFiles;

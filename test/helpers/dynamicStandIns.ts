@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { resourceOptions } from "./pulumiMocks";
 
 /**
  * Closure serialization, which every dynamic resource performs on construction, cannot run under
@@ -9,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 export function standInFor(module: string, type: string, outputs: string[]) {
   return class extends pulumi.CustomResource {
     constructor(name: string, args: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
+      resourceOptions.set(name, opts ?? {});
       super(`pulumi-nodejs:dynamic/${module}:${type}`, name, { ...args, ...Object.fromEntries(outputs.map((output) => [output, undefined])) }, opts);
     }
   };

@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { generateSshKeyPair } from "../../lib/keys";
 
 /** Options passed to constructors wrapped by `recordingOptions` (mocks never see options). */
 // On globalThis: vi.resetModules gives mock factories a fresh copy of this module.
@@ -35,22 +36,33 @@ export interface RecordedResource {
   options: pulumi.CustomResourceOptions;
 }
 
-const password = (length: number) => {
-  let value = "";
-  while (value.length < length) value += randomBytes(64).toString("base64").replace(/[^A-Za-z0-9]/g, "");
-  return value.slice(0, length);
+/**
+ * The bytes a random resource would produce, derived from its stack and name: repeatable, distinct
+ * between resources and between stacks, so a value the program does not take from its own resources
+ * (a constant, a value shared across stacks) shows up in tests.
+ */
+const bytesFor = (stack: string, name: string, length: number) => {
+  let bytes = Buffer.alloc(0);
+  for (let block = 0; bytes.length < length; block++) bytes = Buffer.concat([bytes, createHash("sha256").update(`${stack}\0${name}\0${block}`).digest()]);
+  return bytes.subarray(0, length);
+};
+const password = (stack: string, name: string, length: number) => {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  return [...bytesFor(stack, name, length)].map((byte) => alphabet[byte % alphabet.length]).join("");
 };
 
 /** Computed outputs the real providers would return, so components see realistic values. */
-function providerOutputs(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+function providerOutputs(stack: string, type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
   const n = Number.parseInt(createHash("sha256").update(name).digest("hex").slice(0, 4), 16);
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
-      return { result: password(inputs.length) };
+      return { result: password(stack, name, inputs.length) };
     case "random:index/randomBytes:RandomBytes": {
-      const bytes = randomBytes(inputs.length);
+      const bytes = bytesFor(stack, name, inputs.length);
       return { base64: bytes.toString("base64"), hex: bytes.toString("hex") };
     }
+    case "pulumi-nodejs:dynamic/olympus:keys:SshKeyPair":
+      return { ...generateSshKeyPair(inputs.comment) };
     case "hcloud:index/primaryIp:PrimaryIp":
       return inputs.type === "ipv4"
         ? { ipAddress: `203.0.113.${n % 250}`, ipNetwork: "" }
@@ -74,7 +86,7 @@ export function installMocks(options: { project?: string; stack: string; config:
       newResource(args) {
         const id = `${args.name}-id-${recorded.length + 1}`;
         const numericId = String(1000 + recorded.length);
-        const outputs = { ...args.inputs, ...providerOutputs(args.type, args.name, args.inputs) };
+        const outputs = { ...args.inputs, ...providerOutputs(options.stack, args.type, args.name, args.inputs) };
         recorded.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? true, id: numericId, options: resourceOptions.get(args.name) ?? {} });
         return { id: args.type.startsWith("hcloud:") ? numericId : id, state: outputs };
       },

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sshKeyPairFromSeed } from "../../lib/keys";
+import { generateSshKeyPair } from "../../lib/keys";
 import { syntheticIdentity } from "../../seed/identities";
 import { createIdentity, listIdentities } from "../../seed/kratosAdmin";
 import { convergeSyntheticUsers, countSyntheticUsers, syntheticIdentitiesByIndex } from "../../seed/seeder";
@@ -111,8 +111,8 @@ describe("seeding against a real Kratos", () => {
   });
 
   it("seeds through an SSH tunnel to a Kratos admin API bound to 127.0.0.1", async () => {
-    const hostKey = sshKeyPairFromSeed(Buffer.alloc(32, 11).toString("base64"), "host@test");
-    const clientKey = sshKeyPairFromSeed(Buffer.alloc(32, 12).toString("base64"), "deploy@test");
+    const hostKey = generateSshKeyPair("host@test");
+    const clientKey = generateSshKeyPair("deploy@test");
     const sshd = await startSshd(hostKey, clientKey);
     try {
       const adminPort = Number(new URL(kratos.adminUrl).port);
@@ -120,7 +120,7 @@ describe("seeding against a real Kratos", () => {
       expect(await seedSyntheticUsers(providerInputs(25, tunnel))).toBe(25);
       expect(await countSyntheticUsers(kratos.adminUrl, plan)).toBe(25);
       // A different host key is refused: the tunnel pins it.
-      const wrongKey = sshKeyPairFromSeed(Buffer.alloc(32, 13).toString("base64"), "impostor").publicKey;
+      const wrongKey = generateSshKeyPair("impostor").publicKey;
       await expect(seedSyntheticUsers(providerInputs(25, { ...tunnel, ssh: { ...tunnel.ssh, hostKey: wrongKey } }))).rejects.toThrow(/SSH to .* failed/);
     } finally {
       await sshd.stop();

@@ -8,8 +8,8 @@ import { Validator } from "jsonschema";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../lib/config";
-import { sshKeyPairFromSeed } from "../../lib/keys";
-import { renderForConfig } from "../../lib/parity";
+import { generateSshKeyPair } from "../../lib/keys";
+import { renderForConfig } from "../../ops/parity";
 import { dataMountPath, deployUser } from "../../lib/topology";
 import { renderCloudInit } from "../../render/cloudInit";
 import type { RenderedFiles } from "../../render/deployment";
@@ -41,8 +41,7 @@ const cloudInitSchema = (path: string) => execa("cloud-init", ["schema", "--conf
 
 describe("cloud-init user data", () => {
   it.each(stacks)("is valid for %s by cloud-init's own schema check", async (stack) => {
-    const key = (byte: number, comment: string) => sshKeyPairFromSeed(Buffer.alloc(32, byte).toString("base64"), comment);
-    const userData = renderCloudInit({ deployUser, authorizedKeys: [key(1, `deploy@${stack}`).publicKey], hostKey: key(2, `host@${stack}`), volumeId: "104857600", mountPath: dataMountPath });
+    const userData = renderCloudInit({ deployUser, authorizedKeys: [generateSshKeyPair(`deploy@${stack}`).publicKey], hostKey: generateSshKeyPair(`host@${stack}`), volumeId: "104857600", mountPath: dataMountPath });
     const result = await cloudInitSchema(write(`${stack}-cloud-init.yaml`, userData));
     expect(result.all).toContain("Valid cloud-config");
     expect(result.exitCode).toBe(0);

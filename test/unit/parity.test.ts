@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../lib/config";
-import { checkParity, formatParityTable, imageSourceReport } from "../../lib/parity";
+import { checkParity, formatParityTable, imageSourceReport } from "../../ops/parity";
 import { committedStackConfig } from "../helpers/stackConfig";
 
 const staging = (overrides: Record<string, string> = {}) => parseStackConfig("staging", committedStackConfig("staging", overrides));

@@ -2,18 +2,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { sshKeyPairFromSeed } from "../../lib/keys";
+import { generateSshKeyPair } from "../../lib/keys";
 import { installMocks, ofType, secretInput, settled, valueOf, type RecordedResource } from "../helpers/pulumiMocks";
 import { committedStackConfig, secretConfigKeys } from "../helpers/stackConfig";
-
-vi.mock("../../seed/syntheticUsers", async (importOriginal) => ({
-  ...(await importOriginal<typeof import("../../seed/syntheticUsers")>()),
-  SyntheticUsers: (await import("../helpers/dynamicStandIns.js")).standInFor("olympus:seed", "SyntheticUsers", ["total"]),
-}));
-vi.mock("../../seed/soak", async (importOriginal) => ({
-  ...(await importOriginal<typeof import("../../seed/soak")>()),
-  Soak: (await import("../helpers/dynamicStandIns.js")).standInFor("olympus:seed", "Soak", ["result"]),
-}));
 
 vi.mock("@pulumi/hcloud", async (importOriginal) =>
   (await import("../helpers/pulumiMocks.js")).recordingOptions(await importOriginal<typeof import("@pulumi/hcloud")>(), ["Server", "PrimaryIp", "Volume", "Zone"]),
@@ -143,8 +134,8 @@ describe("other shapes of the same program", () => {
 
   it("runs the dev tier on an existing machine over SSH, with the same Olympus stack and no Hetzner resources", async () => {
     const dir = mkdtempSync(join(tmpdir(), "olympus-dev-access-"));
-    const machineKey = sshKeyPairFromSeed(Buffer.alloc(32, 5).toString("base64"), "host");
-    const operatorKey = sshKeyPairFromSeed(Buffer.alloc(32, 6).toString("base64"), "operator");
+    const machineKey = generateSshKeyPair("host");
+    const operatorKey = generateSshKeyPair("operator");
     writeFileSync(join(dir, "host.pub"), machineKey.publicKey);
     writeFileSync(join(dir, "id"), operatorKey.privateKey);
     const { recorded, program } = await runProgram("staging", {

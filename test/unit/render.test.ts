@@ -1,10 +1,9 @@
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig, type StackConfig } from "../../lib/config";
-import { renderForConfig } from "../../lib/parity";
+import { renderForConfig } from "../../ops/parity";
 import { hostnames, publicSiteNames } from "../../lib/topology";
 import { serviceImages } from "../../lib/versions";
-import { sshKeyPairFromSeed } from "../../lib/keys";
 import { securityHeaders } from "../../render/caddyfile";
 import { renderCloudInit } from "../../render/cloudInit";
 import type { ComposeFile } from "../../render/compose";
@@ -208,8 +207,10 @@ describe("snapshots of every rendered file", () => {
 });
 
 describe("cloud-init user data", () => {
-  const key = (byte: number, comment: string) => sshKeyPairFromSeed(Buffer.alloc(32, byte).toString("base64"), comment);
-  const userData = renderCloudInit({ deployUser: "deploy", authorizedKeys: [key(1, "deploy@olympus-prod").publicKey], hostKey: key(2, "host@olympus-prod"), volumeId: "104857600", mountPath: "/srv/olympus" });
+  // Fixed stand-ins: the snapshot must not change with every run, and holds no real key.
+  const deployKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE0lr3IfYQHJ0wBlD7a9eIa3c3y9nOnyKx6mvG2XhdmU deploy@olympus-prod";
+  const hostKey = { publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIE5dw6ofRdfVqNUZsNMfszLjYqRtO43ol32D1uPybOU host@olympus-prod", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nstand-in\n-----END OPENSSH PRIVATE KEY-----\n" };
+  const userData = renderCloudInit({ deployUser: "deploy", authorizedKeys: [deployKey], hostKey, volumeId: "104857600", mountPath: "/srv/olympus" });
 
   it("creates the key-only deploy user, hardens sshd, enables security upgrades and mounts the volume", () => {
     const config = parse(userData.replace(/^#cloud-config\n/, ""));
@@ -217,13 +218,13 @@ describe("cloud-init user data", () => {
     expect(config.packages).toEqual(expect.arrayContaining(["podman", "python3-venv", "unattended-upgrades"]));
     // The distribution's podman-compose (1.0.x) has neither --profile nor --env-file; the deploy step pins its own.
     expect(config.packages).not.toContain("podman-compose");
-    expect(config.users[0]).toMatchObject({ name: "deploy", lock_passwd: true, ssh_authorized_keys: [key(1, "deploy@olympus-prod").publicKey] });
+    expect(config.users[0]).toMatchObject({ name: "deploy", lock_passwd: true, ssh_authorized_keys: [deployKey] });
     expect([config.ssh_pwauth, config.disable_root]).toEqual([false, true]);
     expect(config.write_files[0].content).toContain("PermitRootLogin no");
     expect(config.write_files[0].content).toContain("PasswordAuthentication no");
     expect(config.write_files[1].content).toContain('APT::Periodic::Unattended-Upgrade "1";');
     expect(config.mounts).toEqual([["/dev/disk/by-id/scsi-0HC_Volume_104857600", "/srv/olympus", "ext4", "discard,nofail,defaults,x-systemd.automount", "0", "2"]]);
-    expect(config.ssh_keys.ed25519_public).toBe(key(2, "host@olympus-prod").publicKey);
+    expect(config.ssh_keys.ed25519_public).toBe(hostKey.publicKey);
   });
 
   it("matches its snapshot", async () => {

@@ -1,5 +1,10 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import execa from "execa";
 import { describe, expect, it } from "vitest";
-import { sshFingerprint, sshKeyPairFromSeed } from "../../lib/keys";
+import { sshFingerprint } from "../../lib/keys";
+import { sshKeyPairProvider } from "../../seed/sshKeyPair";
 import { indexOfExternalId, syntheticEmails, syntheticIdentity } from "../../seed/identities";
 import { planIndex } from "../../seed/seeder";
 import { soakProvider, type SoakInputs } from "../../seed/soak";
@@ -82,13 +87,18 @@ describe("the Soak provider", () => {
   });
 });
 
-describe("keys from seeds", () => {
-  it("are stable per seed and distinct across seeds", () => {
-    const seed = Buffer.alloc(32, 5).toString("base64");
-    const a = sshKeyPairFromSeed(seed, "host");
-    expect(sshKeyPairFromSeed(seed, "host")).toEqual(a);
-    expect(sshKeyPairFromSeed(Buffer.alloc(32, 6).toString("base64"), "host").publicKey).not.toBe(a.publicKey);
-    expect(a.fingerprint).toBe(sshFingerprint(a.publicKey));
-    expect(a.privateKey).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+\n-----END OPENSSH PRIVATE KEY-----\n$/);
+describe("SSH key pairs", () => {
+  it("are generated in OpenSSH's formats, with ssh-keygen's fingerprint, and never replaced", async () => {
+    const outs = (await sshKeyPairProvider.create!({ comment: "host@olympus-test" })).outs!;
+    expect(outs.privateKey).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+\n-----END OPENSSH PRIVATE KEY-----\n$/);
+    expect(outs.publicKey).toMatch(/^ssh-ed25519 AAAA[A-Za-z0-9+/=]+ host@olympus-test$/);
+    const dir = mkdtempSync(join(tmpdir(), "olympus-key-"));
+    writeFileSync(join(dir, "key.pub"), `${outs.publicKey}\n`);
+    const { stdout } = await execa("ssh-keygen", ["-lf", join(dir, "key.pub")]);
+    expect(stdout.split(" ")[1]).toBe(outs.fingerprint);
+    expect(outs.fingerprint).toBe(sshFingerprint(outs.publicKey));
+    // A new comment, or any other edit, never rotates the key.
+    expect((await sshKeyPairProvider.diff!(outs.fingerprint, outs, { comment: "renamed" })).changes).toBe(false);
   });
 });
+

@@ -1,7 +1,7 @@
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../lib/config";
-import { renderForConfig } from "../../lib/parity";
+import { renderForConfig } from "../../ops/parity";
 import { serviceImages } from "../../lib/versions";
 import { securityHeaders } from "../../render/caddyfile";
 import type { ComposeFile } from "../../render/compose";

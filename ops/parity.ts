@@ -3,11 +3,11 @@ import { renderDeployment, type RenderedFiles } from "../render/deployment";
 import type { DeploymentSecrets } from "../render/environment";
 import { syntheticEmails } from "../seed/identities";
 import { syntheticPlan } from "../seed/syntheticUsers";
-import { crossStackRules, secretKeys, type PlainConfig, type SecretName, type StackConfig } from "./config";
-import { edgeSettings } from "./edge";
-import { mailSettings } from "./mail";
-import { postgresTlsFromSeeds } from "./postgresTls";
-import { deployedImages, localBuilds, serviceImages, type ImageName } from "./versions";
+import { crossStackRules, secretKeys, type PlainConfig, type SecretName, type StackConfig } from "../lib/config";
+import { edgeSettings } from "../lib/edge";
+import { mailSettings } from "../lib/mail";
+import { postgresTlsFromSeeds } from "../lib/postgresTls";
+import { deployedImages, localBuilds, serviceImages, type ImageName } from "../lib/versions";
 
 /**
  * The differences staging and prod may have. Everything else (versions, topology, TLS, headers,
