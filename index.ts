@@ -2,134 +2,164 @@ import * as pulumi from "@pulumi/pulumi";
 import { Dns } from "./components/dns";
 import { ExistingHost } from "./components/existingHost";
 import { HetznerHost } from "./components/hetznerHost";
-import { MailSandbox } from "./components/mailSandbox";
 import { OAuthClients } from "./components/oauthClients";
 import { OlympusStack } from "./components/olympusStack";
-import { RateLimits } from "./components/rateLimits";
 import { ReleaseGate } from "./components/releaseGate";
 import { StackSecrets } from "./components/stackSecrets";
+import { edgeSettings } from "./lib/edge";
 import type { OlympusHost } from "./lib/host";
+import { mailSettings } from "./lib/mail";
+import { decideAwake } from "./lib/power";
 import { estimateMonthlyCost, uptimeShare } from "./lib/pricing";
+import { lastRecorded } from "./lib/previousRun";
 import { loadStackConfig } from "./lib/stackConfig";
 import { hostnames, hostRecordLabel, loopbackPorts } from "./lib/topology";
 import { syntheticEmails } from "./seed/identities";
 import { syntheticPlan } from "./seed/syntheticUsers";
 
-const config = loadStackConfig();
-const name = `olympus-${config.stack}`;
-const secret = (value: string | undefined) => (value === undefined ? undefined : pulumi.secret(value));
+/** Logical names carry no stack name, so renaming a stack renames nothing; `formerly` keeps older states. */
+const name = "olympus";
+const formerly = (stack: string, part: string): pulumi.ComponentResourceOptions => ({ aliases: [{ name: `olympus-${stack}-${part}` }] });
 
-const secrets = new StackSecrets(`${name}-secrets`, { stack: config.stack });
-const authorizedKeys = secrets.deployKey.apply((key) => [key.publicKey, ...config.adminSshPublicKeys]);
+export = async () => {
+  const config = loadStackConfig();
+  // Whether the stack sleeps lives in the backend (this stack's last `awake` output), not in a checkout.
+  const awake = decideAwake(config.powerRequest, await lastRecorded<boolean>("awake"), config.environment);
+  const secret = (value: string | undefined) => (value === undefined ? undefined : pulumi.secret(value));
 
-const existing = config.existingHostAccess;
-const host: OlympusHost = existing
-  ? new ExistingHost(`${name}-host`, { ...existing, privateKey: pulumi.secret(existing.privateKey) })
-  : new HetznerHost(`${name}-host`, {
-      environment: config.environment,
-      serverType: config.serverType,
-      location: config.location,
-      image: config.image,
-      volumeSizeGb: config.volumeSizeGb,
-      adminCidrs: config.adminCidrs,
-      adminSshPublicKeys: config.adminSshPublicKeys,
-      deployKey: secrets.deployKey,
-      hostKey: secrets.hostKey,
-      reverseDnsName: `${hostRecordLabel}.${config.domain}`,
-      protect: config.protect,
-      backups: config.backups,
-      awake: config.awake,
-    });
+  const secrets = new StackSecrets(`${name}-secrets`, { stack: config.stack, protect: config.protect }, formerly(config.stack, "secrets"));
+  const existing = config.existingHostAccess;
+  const host: OlympusHost = existing
+    ? new ExistingHost(`${name}-host`, { ...existing, privateKey: pulumi.secret(existing.privateKey), awake }, formerly(config.stack, "host"))
+    : new HetznerHost(
+        `${name}-host`,
+        {
+          namePrefix: `olympus-${config.stack}`,
+          environment: config.environment,
+          serverType: config.serverType,
+          location: config.location,
+          image: config.image,
+          volumeSizeGb: config.volumeSizeGb,
+          adminCidrs: config.adminCidrs,
+          adminSshPublicKeys: config.adminSshPublicKeys,
+          deployKey: secrets.deployKey,
+          hostKey: secrets.hostKey,
+          reverseDnsName: `${hostRecordLabel}.${config.domain}`,
+          protect: config.protect,
+          backups: config.backups,
+          awake,
+        },
+        formerly(config.stack, "host"),
+      );
 
-const mail = new MailSandbox(`${name}-mail`, { mail: config.mail, domain: config.domain, smtpUri: secret(config.secrets.smtpUri) });
-const edge = new RateLimits(`${name}-edge`, { rateLimits: config.rateLimits, captchaSecretKey: secret(config.secrets.captchaSecretKey) });
-const publicHostnames = hostnames(config.domain, config.siteSubdomain);
+  const mail = mailSettings(config.mail, config.domain);
+  const publicHostnames = hostnames(config.domain, config.siteSubdomain);
+  // Caddy's first certificate request and the soak's HTTPS checks need the records in place.
+  const dns = existing
+    ? undefined
+    : new Dns(
+        `${name}-dns`,
+        {
+          environment: config.environment,
+          domain: config.domain,
+          zone: config.dnsZone,
+          hostnames: Object.values(publicHostnames),
+          ipv4: host.ipv4,
+          ipv6: host.ipv6,
+          spfInclude: mail.spfInclude,
+          protect: config.protect,
+        },
+        formerly(config.stack, "dns"),
+      );
 
-if (!existing) {
-  new Dns(`${name}-dns`, {
-    environment: config.environment,
-    domain: config.domain,
-    zone: config.dnsZone,
-    hostnames: Object.values(publicHostnames),
-    ipv4: host.ipv4,
-    ipv6: host.ipv6,
-    spfInclude: mail.spfInclude,
-    protect: config.protect,
-  });
-}
-
-const plan = syntheticPlan(config);
-const olympus = new OlympusStack(`${name}-app`, {
-  stack: config.stack,
-  environment: config.environment,
-  domain: config.domain,
-  siteSubdomain: config.siteSubdomain,
-  stagedRollout: config.stagedRollout,
-  imageSource: config.imageSource,
-  host,
-  secrets: secrets.generated,
-  mail,
-  edge,
-  loginSimulation: {
-    loginsPerHour: config.loginSimulation.loginsPerHour,
-    emails: config.loginSimulation.loginsPerHour > 0 ? syntheticEmails(plan, config.seeding.count) : [],
-  },
-  syntheticPassword: secret(config.secrets.syntheticPassword),
-  // An existing machine's access is its operator's; a Hetzner server's keys follow the config.
-  authorizedKeys: existing ? undefined : authorizedKeys,
-  deploy: config.awake,
-});
-
-const clients = olympus.started
-  ? new OAuthClients(
-      `${name}-oauth`,
-      { stack: config.stack, environment: config.environment, host, hostnames: publicHostnames, secrets: secrets.generated.apply((generated) => generated.oauthClients) },
-      { dependsOn: [olympus.started] },
-    )
-  : undefined;
-
-const gate = config.seeding.enabled
-  ? new ReleaseGate(`${name}-gate`, {
+  const plan = syntheticPlan(config);
+  const olympus = new OlympusStack(
+    `${name}-app`,
+    {
       stack: config.stack,
       environment: config.environment,
+      domain: config.domain,
+      siteSubdomain: config.siteSubdomain,
+      stagedRollout: config.stagedRollout,
+      imageSource: config.imageSource,
       host,
-      publicHealthUrls: olympus.publicHealthUrls,
-      oidcIssuers: [`https://${publicHostnames.ciamOauth}`, `https://${publicHostnames.iamOauth}`],
-      trustedCa: olympus.edgeCa,
-      plan,
-      count: config.seeding.count,
-      password: secret(config.secrets.syntheticPassword) ?? pulumi.output(""),
-      mailSandbox: config.mail.mode === "mailpit",
-      soak: config.soak.enabled ? config.soak : undefined,
-      releaseFingerprint: olympus.releaseFingerprint,
-    }, { dependsOn: olympus.started ? [olympus.started] : [] })
-  : undefined;
+      secrets: secrets.generated,
+      mail,
+      smtpUri: secret(config.secrets.smtpUri),
+      edge: edgeSettings(config.rateLimits),
+      captchaSecretKey: secret(config.secrets.captchaSecretKey),
+      loginSimulation: {
+        loginsPerHour: config.loginSimulation.loginsPerHour,
+        emails: config.loginSimulation.loginsPerHour > 0 ? syntheticEmails(plan, config.seeding.count) : [],
+      },
+      syntheticPassword: secret(config.secrets.syntheticPassword),
+      // An existing machine's access is its operator's; a Hetzner server's keys follow the config.
+      authorizedKeys: existing ? undefined : secrets.deployKey.apply((key) => [key.publicKey, ...config.adminSshPublicKeys]),
+    },
+    { ...formerly(config.stack, "app"), dependsOn: dns ? [dns] : [] },
+  );
+  const started = olympus.started ? [olympus.started] : [];
 
-const cost = estimateMonthlyCost({
-  serverType: config.serverType,
-  backups: config.backups,
-  volumeSizeGb: config.volumeSizeGb,
-  serverUptimeShare: config.awake ? uptimeShare(config.sleepSchedule) : 0,
-});
+  const clients = new OAuthClients(
+    `${name}-oauth`,
+    { stack: config.stack, environment: config.environment, host, hostnames: publicHostnames, secrets: secrets.generated.apply((generated) => generated.oauthClients) },
+    { ...formerly(config.stack, "oauth"), dependsOn: started },
+  );
 
-export const environment = config.environment;
-export const urls = Object.fromEntries(Object.entries(publicHostnames).map(([site, hostname]) => [site, `https://${hostname}`]));
-export const ipv4 = host.ipv4;
-export const ipv6 = host.ipv6;
-export const sshCommand = host.sshCommand;
-export const tunnels = {
-  kratosAdminCiam: pulumi.interpolate`${host.sshCommand} -N -L ${loopbackPorts.ciam.kratosAdmin}:127.0.0.1:${loopbackPorts.ciam.kratosAdmin}`,
-  pgadmin: pulumi.interpolate`${host.sshCommand} -N -L ${loopbackPorts.pgadmin}:127.0.0.1:${loopbackPorts.pgadmin}`,
-  ...(config.mail.mode === "mailpit" ? { mailpit: pulumi.interpolate`${host.sshCommand} -N -L ${loopbackPorts.mailpitUi}:127.0.0.1:${loopbackPorts.mailpitUi}` } : {}),
+  const gate = config.seeding.enabled
+    ? new ReleaseGate(
+        `${name}-gate`,
+        {
+          stack: config.stack,
+          environment: config.environment,
+          host,
+          publicHealthUrls: olympus.publicHealthUrls,
+          oidcIssuers: [`https://${publicHostnames.ciamOauth}`, `https://${publicHostnames.iamOauth}`],
+          trustedCa: olympus.edgeCa,
+          plan,
+          count: config.seeding.count,
+          password: secret(config.secrets.syntheticPassword) ?? pulumi.output(""),
+          mailSandbox: config.mail.mode === "mailpit",
+          soak: config.soak.enabled ? config.soak : undefined,
+          releaseFingerprint: olympus.releaseFingerprint,
+        },
+        { ...formerly(config.stack, "gate"), dependsOn: started },
+      )
+    : undefined;
+
+  const sshCommand = host.sshCommand;
+  const tunnel = (port: number) => pulumi.interpolate`${sshCommand} -N -L ${port}:127.0.0.1:${port}`;
+  return {
+    environment: config.environment,
+    /** Read back by the next run: the stack's sleep state. */
+    awake,
+    urls: Object.fromEntries(Object.entries(publicHostnames).map(([site, hostname]) => [site, `https://${hostname}`])),
+    ipv4: host.ipv4,
+    ipv6: host.ipv6,
+    sshCommand,
+    tunnels: {
+      kratosAdminCiam: tunnel(loopbackPorts.ciam.kratosAdmin),
+      pgadmin: tunnel(loopbackPorts.pgadmin),
+      ...(config.mail.mode === "mailpit" ? { mailpit: tunnel(loopbackPorts.mailpitUi) } : {}),
+    },
+    hostKeyFingerprint: pulumi.unsecret(secrets.hostKey.apply((key) => key.fingerprint)),
+    deployPublicKey: pulumi.unsecret(secrets.deployKey.apply((key) => key.publicKey)),
+    protections: host.protections,
+    monthlyCostEur: estimateMonthlyCost({
+      serverType: config.serverType,
+      backups: config.backups,
+      volumeSizeGb: config.volumeSizeGb,
+      serverUptimeShare: awake ? uptimeShare(config.sleepSchedule) : 0,
+    }),
+    releaseFingerprint: olympus.releaseFingerprint,
+    images: olympus.images,
+    edgeCa: olympus.edgeCa ?? (awake ? "public certificates (ACME)" : "none while asleep"),
+    leftOut: olympus.leftOut,
+    syntheticUsers: gate ? gate.users.total : 0,
+    oauthClients: clients.registered,
+    // What the soak last passed: while asleep, a release deployed since waits for the wake's soak.
+    lastSoak: gate?.soak
+      ? pulumi.all([gate.soak.releaseFingerprint, gate.soak.result]).apply(([soakedRelease, result]) => ({ releaseFingerprint: soakedRelease, ...result }))
+      : "no soak gate in this stack",
+  };
 };
-export const hostKeyFingerprint = pulumi.unsecret(secrets.hostKey.apply((key) => key.fingerprint));
-export const deployPublicKey = pulumi.unsecret(secrets.deployKey.apply((key) => key.publicKey));
-export const protections = host.protections;
-export const monthlyCostEur = cost;
-export const releaseFingerprint = olympus.releaseFingerprint;
-export const images = olympus.images;
-export const edgeCa = olympus.edgeCa ?? "public certificates (ACME)";
-export const leftOut = olympus.leftOut;
-export const syntheticUsers = gate ? gate.users.total : 0;
-export const oauthClients = clients ? clients.registered : "not registered while the host is asleep";
-export const lastSoak = gate?.soak ? gate.soak.result : "no soak gate in this stack";

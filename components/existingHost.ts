@@ -14,6 +14,8 @@ export interface ExistingHostArgs {
   hostKey: string;
   /** A private key the machine accepts for `user`. Secret. */
   privateKey: pulumi.Input<string>;
+  /** false stops the stack's services (the machine stays, as do its data). @default true */
+  awake?: boolean;
 }
 
 /** Runs as root: directly when the user is root, through sudo otherwise. */
@@ -30,6 +32,7 @@ export class ExistingHost extends pulumi.ComponentResource implements OlympusHos
   readonly ipv6: pulumi.Output<string>;
   readonly connection: OlympusHost["connection"];
   readonly sshCommand: pulumi.Output<string>;
+  readonly awake: boolean;
   readonly machineId: pulumi.Output<string>;
   readonly protections: pulumi.Output<Record<string, boolean>>;
 
@@ -56,6 +59,7 @@ export class ExistingHost extends pulumi.ComponentResource implements OlympusHos
     this.ipv4 = pulumi.output(args.address);
     this.ipv6 = pulumi.output("");
     this.sshCommand = pulumi.output(`ssh -p ${port} ${args.user}@${args.address}`);
+    this.awake = args.awake ?? true;
     this.machineId = pulumi.output(`${args.user}@${args.address}:${port}`);
     this.protections = pulumi.output<Record<string, boolean>>({ pulumiProtect: false, backups: false });
     this.registerOutputs({ ipv4: this.ipv4, sshCommand: this.sshCommand });

@@ -8,6 +8,8 @@ import { dataMountPath, deployUser } from "../lib/topology";
 import { renderCloudInit } from "../render/cloudInit";
 
 export interface HetznerHostArgs {
+  /** What the resources are called in the Hetzner project (people read the stack there). @default the component's name */
+  namePrefix?: string;
   /** Environment kind, written into every resource's labels. */
   environment: Environment;
   /** Hetzner ARM server type (cax11 ... cax41). */
@@ -67,6 +69,7 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
   readonly ipv6: pulumi.Output<string>;
   readonly connection: OlympusHost["connection"];
   readonly sshCommand: pulumi.Output<string>;
+  readonly awake: boolean;
   readonly machineId: pulumi.Output<string>;
   readonly protections: pulumi.Output<Record<string, boolean>>;
   readonly server?: hcloud.Server;
@@ -76,18 +79,19 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
   constructor(name: string, args: HetznerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("olympus:host:HetznerHost", name, {}, opts);
     const protect = args.protect ?? false;
+    const prefix = args.namePrefix ?? name;
     const labels = { env: args.environment, stack: pulumi.getStack(), "managed-by": "pulumi" };
 
     const createSshKeys = (): pulumi.Output<string>[] => {
       const deploy = new hcloud.SshKey(
         `${name}-deploy-key`,
-        { name: `${name}-deploy`, publicKey: pulumi.output(args.deployKey).apply((key) => key.publicKey), labels },
+        { name: `${prefix}-deploy`, publicKey: pulumi.output(args.deployKey).apply((key) => key.publicKey), labels },
         { parent: this },
       );
       const admins = (args.adminSshPublicKeys ?? []).map((publicKey) => {
         // Named by fingerprint so reordering the config list replaces nothing.
         const id = sshFingerprint(publicKey).slice("SHA256:".length).replace(/[^A-Za-z0-9]/g, "").slice(0, 12);
-        return new hcloud.SshKey(`${name}-admin-key-${id}`, { name: `${name}-admin-${id}`, publicKey, labels }, { parent: this });
+        return new hcloud.SshKey(`${name}-admin-key-${id}`, { name: `${prefix}-admin-${id}`, publicKey, labels }, { parent: this });
       });
       return [deploy, ...admins].map((key) => key.id);
     };
@@ -95,7 +99,7 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
     const createPrimaryIp = (type: "ipv4" | "ipv6") =>
       new hcloud.PrimaryIp(
         `${name}-${type}`,
-        { name: `${name}-${type}`, type, location: args.location, autoDelete: false, deleteProtection: protect, labels },
+        { name: `${prefix}-${type}`, type, location: args.location, autoDelete: false, deleteProtection: protect, labels },
         { parent: this, protect },
       );
 
@@ -105,7 +109,7 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
     const createVolume = () =>
       new hcloud.Volume(
         `${name}-data`,
-        { name: `${name}-data`, size: args.volumeSizeGb ?? 20, location: args.location, format: "ext4", automount: false, deleteProtection: protect, labels },
+        { name: `${prefix}-data`, size: args.volumeSizeGb ?? 20, location: args.location, format: "ext4", automount: false, deleteProtection: protect, labels },
         { parent: this, protect },
       );
 
@@ -124,7 +128,7 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
       return new hcloud.Server(
         `${name}-server`,
         {
-          name,
+          name: prefix,
           serverType: args.serverType,
           image: args.image ?? "ubuntu-24.04",
           location: args.location,
@@ -159,7 +163,7 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
       );
 
     const sshKeyIds = createSshKeys();
-    this.firewall = new hcloud.Firewall(`${name}-firewall`, { name: `${name}-firewall`, labels, rules: firewallRules(args.adminCidrs) }, { parent: this });
+    this.firewall = new hcloud.Firewall(`${name}-firewall`, { name: `${prefix}-firewall`, labels, rules: firewallRules(args.adminCidrs) }, { parent: this });
     const ipv4 = createPrimaryIp("ipv4");
     const ipv6 = createPrimaryIp("ipv6");
     this.ipv4 = ipv4.ipAddress;
@@ -167,7 +171,8 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
     createReverseDns("ipv4", ipv4, this.ipv4);
     createReverseDns("ipv6", ipv6, this.ipv6);
     this.volume = createVolume();
-    if (args.awake ?? true) {
+    this.awake = args.awake ?? true;
+    if (this.awake) {
       this.server = createServer(sshKeyIds, ipv4, ipv6);
       attachVolume(this.server);
     }

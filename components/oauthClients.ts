@@ -43,7 +43,7 @@ export class OAuthClients extends pulumi.ComponentResource {
       );
       const resource = new HydraClients(
         `${name}-${hydra}`,
-        { environment: args.environment, stack: args.stack, endpoint: loopbackEndpoint(args.host, loopbackPorts[hydra].hydraAdmin), clients: pulumi.secret(bodies) },
+        { environment: args.environment, stack: args.stack, endpoint: loopbackEndpoint(args.host, loopbackPorts[hydra].hydraAdmin), clients: pulumi.secret(bodies), hostAwake: args.host.awake },
         { parent: this },
       );
       return resource.registered.apply((ids) => [hydra, ids] as const);

@@ -4,14 +4,14 @@ import { remote } from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import type { Environment } from "../lib/config";
+import { captchaSecret, type EdgeSettings } from "../lib/edge";
 import type { OlympusHost } from "../lib/host";
+import { courierUri, type MailSettings } from "../lib/mail";
 import { composeProjectDir, hostnames, publicSites } from "../lib/topology";
 import { publicHealthUrls } from "../render/caddyfile";
 import { deployedImages, type ImageName, type ImageSource, type StagedRollout } from "../lib/versions";
 import type { ComposeFile } from "../render/compose";
 import { bundleFiles, releaseFingerprint, renderConfigFiles, renderSecretFiles, type RenderedFiles } from "../render/deployment";
-import type { MailSandbox } from "./mailSandbox";
-import type { RateLimits } from "./rateLimits";
 import type { GeneratedSecrets } from "./stackSecrets";
 
 export interface OlympusStackArgs {
@@ -25,20 +25,24 @@ export interface OlympusStackArgs {
   stagedRollout?: StagedRollout;
   /** The registries' images, or the dev host's own builds (services without one are left out). @default "registry" */
   imageSource?: ImageSource;
-  /** Where the platform runs. */
+  /** Where the platform runs; nothing is deployed while it sleeps (and `down` runs as it falls asleep). */
   host: OlympusHost;
   /** Generated service secrets. Secret. */
   secrets: pulumi.Input<GeneratedSecrets>;
-  mail: MailSandbox;
-  edge: RateLimits;
+  /** How the Kratos couriers send mail (lib/mail.ts). */
+  mail: MailSettings;
+  /** The provider's SMTP URI (secret); used only where mail goes to a provider, not Mailpit. @default undefined */
+  smtpUri?: pulumi.Input<string>;
+  /** Rate limits, lockout and CAPTCHA (lib/edge.ts). */
+  edge: EdgeSettings;
+  /** Turnstile secret key (secret); read only for captcha "turnstile". @default undefined */
+  captchaSecretKey?: pulumi.Input<string>;
   /** Staging's recurring synthetic logins. @default { loginsPerHour: 0, emails: [] } */
   loginSimulation?: { loginsPerHour: number; emails: string[] };
   /** Password of the synthetic users (secret), needed by the login simulator. @default undefined */
   syntheticPassword?: pulumi.Input<string>;
   /** Keys the deploy user accepts, kept in sync on every deploy; unset, the host's own access is left alone. @default undefined */
   authorizedKeys?: pulumi.Input<string[]>;
-  /** false renders the files but deploys nothing (the host is asleep). @default true */
-  deploy?: boolean;
 }
 
 const deployScript = readFileSync(join(__dirname, "..", "render", "assets", "olympus-deploy.sh"));
@@ -72,7 +76,7 @@ export class OlympusStack extends pulumi.ComponentResource {
   readonly publicHealthUrls: string[];
   /** Root certificate of Caddy's internal CA where sites use it (the dev tier); absent elsewhere. */
   readonly edgeCa?: pulumi.Output<string>;
-  /** The step after which every service is healthy; absent when nothing is deployed. */
+  /** The step after which every service is healthy; absent while the host sleeps (nothing deployed). */
   readonly started?: remote.Command;
 
   constructor(name: string, args: OlympusStackArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -87,8 +91,8 @@ export class OlympusStack extends pulumi.ComponentResource {
       domain: args.domain,
       siteSubdomain: args.siteSubdomain ?? "olympus",
       images,
-      mail: args.mail.settings,
-      edge: args.edge.settings,
+      mail: args.mail,
+      edge: args.edge,
       loginSimulation: args.loginSimulation ?? { loginsPerHour: 0, emails: [] },
     });
     this.services = Object.keys((parse(this.configFiles["compose.yml"]!.content) as ComposeFile).services);
@@ -96,9 +100,13 @@ export class OlympusStack extends pulumi.ComponentResource {
     this.publicHealthUrls = publicHealthUrls(hostnames(args.domain, args.siteSubdomain ?? "olympus"), absentServices);
     this.secretFiles = pulumi.secret(
       pulumi
-        .all([args.secrets, args.mail.courierUri, args.edge.captchaSecretKey, args.syntheticPassword, args.authorizedKeys])
-        .apply(([generated, courierUri, captchaSecretKey, syntheticPassword, authorizedKeys]) =>
-          renderSecretFiles({ mail: args.mail.settings, authorizedKeys, secrets: { ...generated, smtpUri: courierUri, captchaSecretKey, syntheticPassword } }),
+        .all([args.secrets, args.smtpUri, args.captchaSecretKey, args.syntheticPassword, args.authorizedKeys])
+        .apply(([generated, smtpUri, captchaSecretKey, syntheticPassword, authorizedKeys]) =>
+          renderSecretFiles({
+            mail: args.mail,
+            authorizedKeys,
+            secrets: { ...generated, smtpUri: courierUri(args.mail, smtpUri), captchaSecretKey: captchaSecret(args.edge.captchaMode, captchaSecretKey), syntheticPassword },
+          }),
         ),
     );
     // The hash reveals nothing about the secrets in it.
@@ -132,7 +140,7 @@ export class OlympusStack extends pulumi.ComponentResource {
         { dependsOn: [installSecrets] },
       );
     };
-    if (args.deploy ?? true) {
+    if (args.host.awake) {
       this.started = deploy();
       if (args.environment === "dev") {
         // Caddy's internal CA signs the dev tier's certificates; clients that verify them need its root.

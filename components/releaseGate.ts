@@ -84,13 +84,14 @@ export class ReleaseGate extends pulumi.ComponentResource {
         count: args.count,
         endpoint: tunnelTo(loopbackPorts.ciam.kratosAdmin),
         password: args.password,
+        hostAwake: args.host.awake,
       },
       { parent: this },
     );
     if (args.soak) {
       this.soak = new Soak(
         `${name}-soak`,
-        { environment: args.environment, releaseFingerprint: args.releaseFingerprint, plan: soakPlan(args.soak) },
+        { environment: args.environment, releaseFingerprint: args.releaseFingerprint, plan: soakPlan(args.soak), hostAwake: args.host.awake },
         { parent: this, dependsOn: [this.users] },
       );
     }

@@ -99,7 +99,6 @@ export const configSchema = z.strictObject({
   serverType: z.enum(serverTypeNames as [ServerType, ...ServerType[]]),
   image: z.string().regex(/^ubuntu-24\.04$/, { message: "must be ubuntu-24.04 (the image cloud-init and podman are tested on)" }),
   volumeSizeGb: z.number().int().min(10).max(10240),
-  awake: z.boolean(),
   sleepSchedule: z.strictObject({
     nightlyHours: z.number().int().min(0).max(23),
     weekendsAsleep: z.boolean(),
@@ -268,7 +267,6 @@ export function environmentRules(config: StackConfig): string[] {
   }
   if (prod && !config.protect) problems.push(`${key("protect")}: prod resources must be protected; got false, allowed is true`);
   if (prod && !config.backups) problems.push(`${key("backups")}: prod must keep Hetzner backups; got false, allowed is true`);
-  if (prod && !config.awake) problems.push(`${key("awake")}: prod never sleeps; got false, allowed is true`);
   if (prod && Object.keys(config.stagedRollout).length > 0) {
     problems.push(`${key("stagedRollout")}: prod runs the shared version table; got ${show(config.stagedRollout)}, allowed is {} (stage a version in staging first, then bump the table)`);
   }

@@ -11,7 +11,12 @@ export interface RateLimitZone {
   window: string;
 }
 
-/** The three layers of login abuse protection Olympus has, as one stack's settings. */
+/**
+ * Login abuse protection in the three layers Olympus has, as one stack's settings: Caddy `rate_limit`
+ * zones on the CIAM login endpoints (429 with Retry-After), the SDK's per-account lockout in the
+ * olympus database, and Turnstile CAPTCHA in Hera (always-pass test keys or off outside prod). Demo
+ * accounts, which bypass both, stay disabled everywhere.
+ */
 export interface EdgeSettings {
   /** Layer 1: Caddy rate_limit zones per public site. */
   caddyZones: Partial<Record<PublicSite, RateLimitZone[]>>;
@@ -19,6 +24,8 @@ export interface EdgeSettings {
   sdkSettings: Record<string, number | boolean>;
   /** Layer 3: Turnstile CAPTCHA in Hera. The secret key travels separately, as a secret. */
   captcha: { enabled: boolean; siteKey: string };
+  /** Which CAPTCHA keys Hera uses: decides where its secret key comes from (see captchaSecret). */
+  captchaMode: PlainConfig["rateLimits"]["captcha"];
   /** Always false: demo accounts bypass CAPTCHA and lockout. */
   allowDemoAccounts: false;
 }
@@ -44,6 +51,7 @@ export function edgeSettings(rateLimits: PlainConfig["rateLimits"]): EdgeSetting
       enabled: captcha !== "disabled",
       siteKey: captcha === "test-keys" ? turnstileTestKeys.siteKey : captcha === "turnstile" ? (rateLimits.captchaSiteKey ?? "") : "",
     },
+    captchaMode: captcha,
     allowDemoAccounts: false,
   };
 }

@@ -19,6 +19,11 @@ export interface OlympusHost {
    * trigger so a rebuilt or woken server is provisioned again.
    */
   machineId: pulumi.Output<string>;
+  /**
+   * Whether the machine runs the stack's services. False while the stack sleeps: a Hetzner server is
+   * deleted (its IPs, volume and DNS stay); an existing machine stays, its services stopped.
+   */
+  awake: boolean;
   /** Which protections are in force, for the stack outputs. */
   protections: pulumi.Output<Record<string, boolean>>;
 }

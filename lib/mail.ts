@@ -9,16 +9,30 @@ export interface MailSettings {
   fromAddress: string;
   /** Kratos courier URI for the Mailpit sandbox; undefined where a provider URI (a secret) is used. */
   sandboxUri?: string;
+  /** SPF include DNS publishes; only where real mail is sent. */
+  spfInclude?: string;
 }
 
 /** Kratos's form for a plain-SMTP relay without TLS inside the compose network. */
 export const mailpitCourierUri = `smtp://${mailSandboxService}:1025/?disable_starttls=true`;
 
+/**
+ * Where the Kratos couriers send mail. `mailpit` runs a Mailpit service in the compose project that
+ * catches every message (its UI on the host's loopback, reached over SSH); `smtp` hands mail to a
+ * provider, a live one only in prod (config validation enforces it), a named sandbox elsewhere.
+ */
 export function mailSettings(mail: PlainConfig["mail"], domain: string): MailSettings {
+  const sendsRealMail = mail.mode === "smtp" && mail.sandbox === null;
   return {
     mode: mail.mode,
-    sendsRealMail: mail.mode === "smtp" && mail.sandbox === null,
+    sendsRealMail,
     fromAddress: `noreply@${domain}`,
     sandboxUri: mail.mode === "mailpit" ? mailpitCourierUri : undefined,
+    spfInclude: sendsRealMail ? (mail.spfInclude ?? undefined) : undefined,
   };
+}
+
+/** The courier's SMTP URI: the sandbox's, else the provider URI from the stack's secrets. */
+export function courierUri(settings: MailSettings, smtpUri: string | undefined): string {
+  return settings.sandboxUri ?? smtpUri ?? "";
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, crossStackRules, parsePlainConfig, parseStackConfig, project, type PlainConfig, type StackConfig } from "./config";
+import { parsePowerRequest, powerVariable, type PowerRequest } from "./power";
 import { readStackFile, stackNames } from "./stackFiles";
 
 /** How the program reaches an existing machine: the config's address, and the key material its files hold. */
@@ -18,6 +19,8 @@ export interface ExistingHostAccess {
 export interface LoadedStackConfig extends StackConfig {
   /** Read from the files `existingHost` names; null for a Hetzner server. */
   existingHostAccess: ExistingHostAccess | null;
+  /** What this run was asked to do with the stack's power (OLYMPUS_POWER); undefined keeps it as it is. */
+  powerRequest?: PowerRequest;
 }
 
 /** Whether Pulumi holds a key encrypted (the SDK marks this helper internal; Config.get relies on it). */
@@ -33,8 +36,9 @@ export function loadStackConfig(projectDir = process.cwd()): LoadedStackConfig {
     const config = parseStackConfig(pulumi.getStack(), raw, new Set(Object.keys(raw).filter(isEncrypted)));
     const problems = config.environment === "prod" ? stagingStacks(projectDir, config.stack).flatMap((staging) => crossStackRules(staging, config)) : [];
     const access = config.existingHost && readExistingHostAccess(config.existingHost, projectDir, problems);
+    const powerRequest = parsePowerRequest(process.env[powerVariable], config.environment, config.stack, problems);
     if (problems.length > 0) throw new ConfigError(problems);
-    return { ...config, existingHostAccess: access ?? null };
+    return { ...config, existingHostAccess: access ?? null, powerRequest };
   } catch (error) {
     if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
     throw error;

@@ -19,7 +19,6 @@ export const sanctionedKeys = [
   "serverType",
   "protect",
   "backups",
-  "awake",
   "sleepSchedule",
   "rateLimits",
   "mail",

@@ -1,18 +1,15 @@
 /** `npm run refresh-staging [-- --full] [--stack STACK] [--cwd DIR]`: see refreshPlan in stagingOps.ts. */
 import { parseArgs } from "node:util";
-import execa from "execa";
 import { refreshPlan } from "./stagingOps";
-import { runSteps, stackEnvironment } from "./stacks";
+import { exportedState, runSteps, stackEnvironment, stackOutputs } from "./stacks";
 
 async function main() {
   const { values } = parseArgs({ options: { full: { type: "boolean", default: false }, stack: { type: "string", default: "staging" }, cwd: { type: "string" } } });
   const dir = values.cwd ?? process.cwd();
   const stack = values.stack!;
   const environment = stackEnvironment(dir, stack);
-  const { stdout } = await execa("pulumi", ["stack", "export", "--stack", stack], { cwd: dir });
-  const steps = refreshPlan(stack, environment, values.full!, JSON.parse(stdout));
-  if (steps.length === 0) console.log(`${stack} holds no synthetic users; the next up seeds them`);
-  await runSteps(dir, steps);
+  const awake = (await stackOutputs(dir, stack)).awake !== false;
+  await runSteps(dir, refreshPlan(stack, environment, values.full!, await exportedState(dir, stack), awake));
 }
 
 main().catch((error) => {

@@ -1,6 +1,6 @@
 import execa from "execa";
 import { readStackFile } from "../lib/stackFiles";
-import type { PulumiStep } from "./stagingOps";
+import type { PulumiStep, StateExport } from "./stagingOps";
 import { pulumiEnvironment } from "./toolchain";
 
 /** Selects the stack in the (file) backend, creating it from its committed stack file when new. */
@@ -33,7 +33,20 @@ export function stackEnvironment(dir: string, stack: string): string | undefined
 
 export async function runSteps(dir: string, steps: PulumiStep[]): Promise<void> {
   for (const step of steps) {
-    console.log(`==> ${step.description}: pulumi ${step.args.join(" ")}`);
-    await execa("pulumi", step.args, { cwd: dir, stdio: "inherit" });
+    const env = Object.entries(step.env ?? {}).map(([name, value]) => `${name}=${value} `).join("");
+    console.log(`==> ${step.description}: ${env}pulumi ${step.args.join(" ")}`);
+    await execa("pulumi", step.args, { cwd: dir, stdio: "inherit", env: step.env });
   }
+}
+
+/** A stack's exported state: resources with their URNs, types and protection. */
+export async function exportedState(dir: string, stack: string): Promise<StateExport> {
+  const { stdout } = await execa("pulumi", ["stack", "export", "--stack", stack], { cwd: dir });
+  return JSON.parse(stdout) as StateExport;
+}
+
+/** A stack's outputs from its last run (secret ones masked); {} for a stack that never ran. */
+export async function stackOutputs(dir: string, stack: string): Promise<Record<string, unknown>> {
+  const { stdout } = await execa("pulumi", ["stack", "output", "--json", "--stack", stack], { cwd: dir });
+  return JSON.parse(stdout || "{}") as Record<string, unknown>;
 }

@@ -1,6 +1,7 @@
 /** `npm run staging-power -- sleep|wake [STACK] [--cwd DIR]`: staging sleep and wake (see stagingOps.ts). */
 import { parseArgs } from "node:util";
-import { powerPlan, type PowerAction } from "./stagingOps";
+import type { PowerRequest } from "../lib/power";
+import { powerPlan } from "./stagingOps";
 import { runSteps, stackEnvironment } from "./stacks";
 
 async function main() {
@@ -8,7 +9,7 @@ async function main() {
   const [action, stack = "staging"] = positionals;
   if (action !== "sleep" && action !== "wake") throw new Error("usage: npm run staging-power -- sleep|wake [STACK]");
   const dir = values.cwd ?? process.cwd();
-  await runSteps(dir, powerPlan(action as PowerAction, stack, stackEnvironment(dir, stack)));
+  await runSteps(dir, powerPlan(action as PowerRequest, stack, stackEnvironment(dir, stack)));
 }
 
 main().catch((error) => {

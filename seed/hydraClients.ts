@@ -2,15 +2,16 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../lib/config";
 import type { Endpoint } from "../lib/endpoint";
 import type { OAuthClient } from "../lib/oauthClients";
+import { asleepOutputs, sleepDiff, type HostBound } from "./hostBound";
 import { convergeClients, registeredClients, removeClients } from "./hydraAdmin";
 
 /** Bump when the provider's behaviour changes: provider code changes are not diffs by themselves. */
-export const hydraClientsProviderVersion = "1";
+export const hydraClientsProviderVersion = "2";
 
 /** A client as Hydra's admin API takes it: the definition plus, for a confidential client, its secret. */
 export type HydraClientBody = Omit<OAuthClient, "hydra" | "secret"> & { client_secret?: string };
 
-export interface HydraClientsInputs {
+export interface HydraClientsInputs extends HostBound {
   providerVersion: string;
   environment: Environment;
   stack: string;
@@ -48,26 +49,35 @@ export const hydraClientsProvider: pulumi.dynamic.ResourceProvider<HydraClientsI
   },
 
   async diff(_id, olds, news) {
+    const sleeping = sleepDiff(olds, news);
+    if (sleeping) return sleeping;
     const changed = (key: keyof HydraClientsInputs) => news[key] === unknown || JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
     // Where the API is reached (a woken server's tunnel) is not a change of the clients.
     return { changes: changed("clients") || changed("providerVersion") || changed("stack") };
   },
 
   async create(inputs) {
+    if (!inputs.hostAwake) return { id: `${inputs.stack}/hydra-clients`, outs: { ...inputs, registered: [] } };
     const registered = await convergeClients(inputs);
     return { id: `${inputs.stack}/hydra-clients`, outs: { ...inputs, registered } };
   },
 
   async read(id, props) {
     if (!props) throw new Error(`cannot read Hydra clients ${id} without their recorded inputs`);
+    if (props.hostAwake === false) return { id, props };
     return { id, props: { ...props, registered: await registeredClients(props) } };
   },
 
-  async update(_id, _olds, news) {
+  async update(_id, olds, news) {
+    if (!news.hostAwake) return { outs: asleepOutputs(olds) };
     return { outs: { ...news, registered: await convergeClients(news) } };
   },
 
   async delete(_id, props) {
+    if (props.hostAwake === false) {
+      void pulumi.log.info(`Hydra clients of ${props.stack}: the host is asleep, so they stay in its database`);
+      return;
+    }
     await removeClients(props);
   },
 };
@@ -78,6 +88,8 @@ export interface HydraClientsArgs {
   endpoint: pulumi.Input<Endpoint>;
   /** Secret: confidential clients carry their secrets. */
   clients: pulumi.Input<HydraClientBody[]>;
+  /** Whether the host's services run; asleep, the resource only keeps its record. */
+  hostAwake: pulumi.Input<boolean>;
 }
 
 /** The OAuth2 clients of one Hydra, registered through its admin API. */

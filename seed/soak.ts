@@ -1,10 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../lib/config";
+import { asleepOutputs, sleepDiff, type HostBound } from "./hostBound";
 import { runSoakGate, type SoakPlan, type SoakResult } from "./soakRuntime";
 
-export const soakProviderVersion = "1";
+export const soakProviderVersion = "2";
 
-export interface SoakInputs {
+export interface SoakInputs extends HostBound {
   providerVersion: string;
   environment: Environment;
   /** What was deployed (rendered files plus images): the gate runs once per value. */
@@ -13,10 +14,28 @@ export interface SoakInputs {
 }
 
 export interface SoakOutputs extends SoakInputs {
-  result: SoakResult;
+  /** The last soak's results; null until a release has been soaked (a gate created while asleep). */
+  result: SoakResult | null;
 }
 
 const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Whether the release must be soaked: nothing soaked yet, or something deployed or the SLO changed. Where
+ * the checks connect (tunnel credentials, addresses of a woken server) is not a new release.
+ */
+const soakDue = (olds: SoakOutputs, news: SoakInputs) =>
+  !olds.result ||
+  olds.releaseFingerprint !== news.releaseFingerprint ||
+  olds.providerVersion !== news.providerVersion ||
+  !same(olds.plan?.slo, news.plan?.slo) ||
+  !same(olds.plan?.users?.count, news.plan?.users?.count);
+
+const refuseProd = (inputs: SoakInputs) => {
+  if (inputs.environment === "prod") throw new Error("refusing to run the soak in a prod environment");
+};
 
 /**
  * The release gate as a dynamic resource. It is keyed by the release fingerprint, so a preview shows it
@@ -36,24 +55,22 @@ export const soakProvider: pulumi.dynamic.ResourceProvider<SoakInputs, SoakOutpu
   },
 
   async diff(_id, olds, news) {
-    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    // Where the checks connect (tunnel credentials, addresses of a woken server) is not a new release.
-    const changed =
-      olds.releaseFingerprint !== news.releaseFingerprint ||
-      olds.providerVersion !== news.providerVersion ||
-      !same(olds.plan?.slo, news.plan?.slo) ||
-      !same(olds.plan?.users?.count, news.plan?.users?.count);
-    return { changes: changed };
+    return sleepDiff(olds, news) ?? { changes: soakDue(olds, news) };
   },
 
   async create(inputs) {
-    if (inputs.environment === "prod") throw new Error("refusing to run the soak in a prod environment");
-    const result = await runSoakGate(inputs.plan);
-    return { id: `soak-${inputs.releaseFingerprint.slice(0, 16)}`, outs: { ...inputs, result } };
+    refuseProd(inputs);
+    const id = `soak-${inputs.releaseFingerprint.slice(0, 16)}`;
+    // A release deployed while asleep is soaked when the stack wakes, before anything may promote it.
+    if (!inputs.hostAwake) return { id, outs: { ...inputs, result: null } };
+    return { id, outs: { ...inputs, result: await runSoakGate(inputs.plan) } };
   },
 
-  async update(_id, _olds, news) {
-    if (news.environment === "prod") throw new Error("refusing to run the soak in a prod environment");
+  async update(_id, olds, news) {
+    refuseProd(news);
+    if (!news.hostAwake) return { outs: asleepOutputs(olds) };
+    // Waking without a new release: the soaked release and its results stand.
+    if (!soakDue(olds, news)) return { outs: { ...news, result: olds.result } };
     return { outs: { ...news, result: await runSoakGate(news.plan) } };
   },
 
@@ -66,11 +83,15 @@ export interface SoakArgs {
   environment: pulumi.Input<Environment>;
   releaseFingerprint: pulumi.Input<string>;
   plan: pulumi.Input<SoakPlan>;
+  /** Whether the host's services run; asleep, the gate only keeps its record. */
+  hostAwake: pulumi.Input<boolean>;
 }
 
 /** Smoke test plus soak of one release; its outputs are the last soak's results. */
 export class Soak extends pulumi.dynamic.Resource {
-  declare readonly result: pulumi.Output<SoakResult>;
+  declare readonly result: pulumi.Output<SoakResult | null>;
+  /** The release these results are for: while asleep, the last one soaked, not the last one deployed. */
+  declare readonly releaseFingerprint: pulumi.Output<string>;
 
   constructor(name: string, args: SoakArgs, opts?: pulumi.CustomResourceOptions) {
     super(

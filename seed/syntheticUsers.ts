@@ -4,11 +4,12 @@ import type { SyntheticIdentityPlan } from "./identities";
 import { defaultBatchSize, defaultConcurrency, maxBatchSize } from "./seeder";
 import { countWithTunnel, removeSyntheticUsers, seedSyntheticUsers } from "./syntheticUsersRuntime";
 import type { Endpoint } from "../lib/endpoint";
+import { asleepOutputs, sleepDiff, type HostBound } from "./hostBound";
 
 /** Bump when the provider's behaviour changes: provider code changes are not diffs by themselves. */
-export const syntheticUsersProviderVersion = "1";
+export const syntheticUsersProviderVersion = "2";
 
-export interface SyntheticUsersInputs {
+export interface SyntheticUsersInputs extends HostBound {
   providerVersion: string;
   stack: string;
   environment: Environment;
@@ -35,6 +36,12 @@ const isKnown = (value: unknown) => value !== unknown && value !== undefined;
 export function syntheticPlan(config: Pick<PlainConfig, "seeding"> & { stack: string }): SyntheticIdentityPlan {
   return { stack: config.stack, seed: config.seeding.seed, run: `seed-${config.seeding.seed}` };
 }
+
+/** A new stack or run is a different set of identities; a new password means re-importing them. */
+const replaceKeys = ["stack", "run", "password"] as const;
+const updateKeys = ["count", "seed", "providerVersion", "batchSize", "concurrency"] as const;
+const differs = (olds: SyntheticUsersInputs, news: SyntheticUsersInputs, key: keyof SyntheticUsersInputs) =>
+  !isKnown(news[key]) || JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
 
 const refuseProd = (inputs: Pick<SyntheticUsersInputs, "environment" | "stack">) => {
   if (inputs.environment === "prod") throw new Error(`refusing to seed synthetic users into ${inputs.stack}: it is a prod environment`);
@@ -65,32 +72,44 @@ export const syntheticUsersProvider: pulumi.dynamic.ResourceProvider<SyntheticUs
   },
 
   async diff(_id, olds, news) {
-    // A new stack or run is a different set of identities; a new password means re-importing them.
-    const replaceKeys = ["stack", "run", "password"] as const;
-    const updateKeys = ["count", "seed", "providerVersion", "batchSize", "concurrency"] as const;
-    const differs = (key: keyof SyntheticUsersInputs) => !isKnown(news[key]) || JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
-    const replaces = replaceKeys.filter(differs);
-    const updates = updateKeys.filter(differs);
+    // Asleep, nothing can be replaced: waking catches up in update, which then removes the old set itself.
+    const sleeping = sleepDiff(olds, news);
+    if (sleeping) return sleeping;
+    const replaces = replaceKeys.filter((key) => differs(olds, news, key));
+    const updates = updateKeys.filter((key) => differs(olds, news, key));
     return { changes: replaces.length + updates.length > 0, replaces, detailedDiff: undefined, deleteBeforeReplace: true };
   },
 
   async create(inputs) {
     refuseProd(inputs);
+    if (!inputs.hostAwake) return { id: `${inputs.stack}/${inputs.run}`, outs: { ...inputs, total: 0 } };
     const total = await seedSyntheticUsers(inputs);
     return { id: `${inputs.stack}/${inputs.run}`, outs: { ...inputs, total } };
   },
 
   async read(id, props) {
     if (!props) throw new Error(`cannot read synthetic users ${id} without their recorded inputs`);
+    // A sleeping stack has no server to count on; its record stands until it wakes.
+    if (props.hostAwake === false) return { id, props };
     return { id, props: { ...props, total: await countWithTunnel(props) } };
   },
 
-  async update(_id, _olds, news) {
+  async update(_id, olds, news) {
     refuseProd(news);
+    if (!news.hostAwake) return { outs: asleepOutputs(olds) };
+    // A new set decided while asleep: remove the recorded one first, as a replacement would have.
+    if (olds.hostAwake === false && olds.total > 0 && replaceKeys.some((key) => differs(olds, news, key))) {
+      await removeSyntheticUsers({ ...olds, endpoint: news.endpoint });
+    }
     return { outs: { ...news, total: await seedSyntheticUsers(news) } };
   },
 
   async delete(_id, props) {
+    if (props.hostAwake === false) {
+      // Nothing answers while the stack sleeps; the identities stay in the data volume (gone with it on teardown).
+      void pulumi.log.info(`synthetic users ${props.stack}/${props.run}: the host is asleep, so they stay in its database`);
+      return;
+    }
     await removeSyntheticUsers(props);
   },
 };
@@ -103,6 +122,8 @@ export interface SyntheticUsersArgs {
   count: pulumi.Input<number>;
   endpoint: pulumi.Input<Endpoint>;
   password: pulumi.Input<string>;
+  /** Whether the host's services run; asleep, the resource only keeps its record. */
+  hostAwake: pulumi.Input<boolean>;
   /** Identities per batch request (at most 1000). @default 250 */
   batchSize?: pulumi.Input<number>;
   /** Batch requests in flight. @default 4 */

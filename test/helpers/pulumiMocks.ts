@@ -78,12 +78,20 @@ function providerOutputs(stack: string, type: string, name: string, inputs: Reco
  * Installs mocks that record every resource. Unexpected provider function calls throw, so a data
  * source lookup that would call the Hetzner API during preview fails the test.
  */
-export function installMocks(options: { project?: string; stack: string; config: Record<string, string>; secretKeys?: string[] }): RecordedResource[] {
+export function installMocks(options: {
+  project?: string;
+  stack: string;
+  config: Record<string, string>;
+  secretKeys?: string[];
+  /** The outputs of the stack's last run, which the program reads back through a reference to itself. @default {} */
+  previousOutputs?: Record<string, unknown>;
+}): RecordedResource[] {
   const recorded: RecordedResource[] = [];
   pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
   pulumi.runtime.setMocks(
     {
       newResource(args) {
+        if (args.type === "pulumi:pulumi:StackReference") return { id: args.name, state: { name: args.name, outputs: options.previousOutputs ?? {}, secretOutputNames: [] } };
         const id = `${args.name}-id-${recorded.length + 1}`;
         const numericId = String(1000 + recorded.length);
         const outputs = { ...args.inputs, ...providerOutputs(options.stack, args.type, args.name, args.inputs) };
@@ -97,6 +105,8 @@ export function installMocks(options: { project?: string; stack: string; config:
     options.project ?? "olympus",
     options.stack,
     false,
+    // What the file backend calls every stack's organization.
+    "organization",
   );
   return recorded;
 }

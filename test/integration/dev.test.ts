@@ -249,6 +249,32 @@ describe("the dev tier on this machine", () => {
     expect(attempts.filter((response) => response.status === 200).length).toBeGreaterThan(0);
   });
 
+  it("sleeps and wakes through the backend: services stop with their data kept, a plain up stays asleep, the wake brings the same platform back", async () => {
+    const workspace = stack.workspace as LocalWorkspace;
+    const volumes = async () => (await execa("podman", ["volume", "ls", "-q", "--filter", "label=com.docker.compose.project=olympus"])).stdout.split("\n").filter(Boolean).sort();
+    const kept = await volumes();
+    workspace.envVars.OLYMPUS_POWER = "sleep";
+    const asleep = await stack.up({ onOutput });
+    delete workspace.envVars.OLYMPUS_POWER;
+    expect(asleep.outputs.awake?.value).toBe(false);
+    expect(await stackContainers()).toEqual({});
+    expect(await volumes()).toEqual(kept);
+    // A deploy from any checkout: nothing in the config says asleep, the backend does.
+    expect((await stack.up({ onOutput })).outputs.awake?.value).toBe(false);
+    await stack.preview({ expectNoChanges: true, onOutput });
+
+    workspace.envVars.OLYMPUS_POWER = "wake";
+    diagnostics = [];
+    const woken = await stack.up({ onOutput, onEvent });
+    delete workspace.envVars.OLYMPUS_POWER;
+    expect(woken.outputs.awake?.value).toBe(true);
+    const containers = await stackContainers();
+    for (const service of ["postgres", "ciam-kratos", "ciam-hydra", "iam-kratos", "iam-hydra", "mailpit"]) expect(containers[service]?.health, service).toBe("healthy");
+    // Same data (the users seeded before the night log in), same release: no new soak.
+    expect((await loginThroughEdge(client, names.ciamLogin, seeded(3), password)).status).toBe(200);
+    expect(soaksRun()).toBe(0);
+  });
+
   it("destroys with npm run dev:down, leaving no container, volume, network, file or process of the stack", async () => {
     const down = await execa("npx", ["tsx", "scripts/dev.ts", "down"], { cwd: dir, env, all: true, reject: false });
     expect(down.exitCode, down.all?.slice(-2000)).toBe(0);

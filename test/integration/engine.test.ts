@@ -33,6 +33,13 @@ async function stackNamed(name: string, config: Record<string, string>): Promise
   return stack;
 }
 
+/** OLYMPUS_POWER for the stack's next operations; unset keeps what its backend recorded. */
+function setPower(target: Stack, request?: "sleep" | "wake"): void {
+  const workspace = target.workspace as LocalWorkspace;
+  if (request) workspace.envVars.OLYMPUS_POWER = request;
+  else delete workspace.envVars.OLYMPUS_POWER;
+}
+
 const onOutput = (text: string) => {
   output += text;
 };
@@ -69,7 +76,7 @@ describe("the real engine", () => {
     const result = await stack.up({ onOutput });
     expect(result.summary.result).toBe("succeeded");
     expect(result.outputs.syntheticUsers?.value).toBe(30);
-    expect(result.outputs.soakResult?.value).toMatchObject({ successRate: 1, smoke: expect.arrayContaining([expect.objectContaining({ check: "recovery mail reaches the sandbox", ok: true })]) });
+    expect(result.outputs.lastSoak?.value).toMatchObject({ successRate: 1, smoke: expect.arrayContaining([expect.objectContaining({ check: "recovery mail reaches the sandbox", ok: true })]) });
     expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(30);
     expect(output).toContain("synthetic users: created 30/30");
     expect(output).not.toMatch(/plugin.*download|downloading plugin/i);
@@ -77,9 +84,12 @@ describe("the real engine", () => {
 
   it("converges: a second up changes nothing and a preview expects no changes", async () => {
     const again = await stack.up({ onOutput });
-    expect(Object.keys(again.summary.resourceChanges ?? {}).filter((kind) => kind !== "same")).toEqual([]);
+    // "read" is the stack reading its own last outputs (its sleep state), not a change.
+    const changes = (summary: Record<string, number> = {}) => Object.keys(summary).filter((kind) => kind !== "same" && kind !== "read");
+    expect(changes(again.summary.resourceChanges)).toEqual([]);
     const preview = await stack.preview({ expectNoChanges: true, onOutput });
-    expect(preview.changeSummary).toEqual({ same: 3 });
+    expect(changes(preview.changeSummary)).toEqual([]);
+    expect(preview.changeSummary.same).toBe(3);
   });
 
   it("keeps secrets out of `pulumi stack export` in plain text", async () => {
@@ -108,7 +118,7 @@ describe("the real engine", () => {
     await stack.setConfig("maxP95Ms", { value: "5000" });
     // The gate stays closed until a passing run: the next up runs the soak again.
     const retry = await stack.up({ onOutput });
-    expect(retry.outputs.soakResult?.value).toMatchObject({ successRate: 1 });
+    expect(retry.outputs.lastSoak?.value).toMatchObject({ successRate: 1 });
   });
 
   it("records nothing when Kratos is unreachable, and says why", async () => {
@@ -131,18 +141,113 @@ describe("the real engine", () => {
     expect(String((refused as Error).message)).toContain("no-synthetic-traffic-in-prod");
   });
 
-  it("refreshes staging's synthetic data with the workflow's script: removed, then reseeded by the next up", async () => {
+  it("refreshes staging's synthetic data with the workflow's script: removed, then seeded again", async () => {
+    const before = await stack.exportStack();
     const refresh = await execa("npm", ["run", "--silent", "refresh-staging", "--", "--stack", "e2e", "--cwd", workDir], { cwd: projectDir, env, all: true });
     expect(refresh.all).toContain("e2e: delete the synthetic users and the soak that depends on them");
-    expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(0);
-    const result = await stack.up({ onOutput });
-    expect(result.outputs.syntheticUsers?.value).toBe(46);
+    expect(refresh.all).toContain("e2e: seed the synthetic users again");
     expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(46);
+    // New identities, not the old ones kept: the resource was deleted and created again.
+    const usersCreated = (state: typeof before) => state.deployment.resources.find((resource: { type: string }) => resource.type.endsWith("SyntheticUsers"))?.created;
+    expect(usersCreated(await stack.exportStack())).not.toBe(usersCreated(before));
   });
 
-  it("destroys: every synthetic identity of the stack is gone", async () => {
-    const result = await stack.destroy({ onOutput });
-    expect(result.summary.result).toBe("succeeded");
+  describe("sleep, kept in the backend", () => {
+    const dead = "http://127.0.0.1:9";
+    const pointAt = async (url: string) => {
+      for (const key of ["kratosAdminUrl", "kratosPublicUrl", "mailpitUrl"]) await stack.setConfig(key, { value: url === dead ? dead : config(0)[key as keyof ReturnType<typeof config>]! });
+    };
+    const power = (request?: "sleep" | "wake") => setPower(stack, request);
+    const releaseStatus = () => execa("npm", ["run", "--silent", "release-status", "--", "e2e", "--cwd", workDir], { cwd: projectDir, env, all: true });
+    let soakedAt: string;
+
+    it("records a sleep request; every later run stays asleep, contacts nothing, and holds a new release back", async () => {
+      soakedAt = ((await stack.outputs()).lastSoak?.value as { finishedAt: string }).finishedAt;
+      // Every service address is dead from here on: any contact would fail the run.
+      await pointAt(dead);
+      power("sleep");
+      expect((await stack.up({ onOutput })).outputs.awake?.value).toBe(false);
+      // A plain run (a deploy, from any checkout) with a new release: still asleep, nothing soaked.
+      power();
+      await stack.setConfig("count", { value: "47" });
+      const deploy = await stack.up({ onOutput });
+      expect(deploy.outputs.awake?.value).toBe(false);
+      expect(deploy.outputs.releaseFingerprint?.value).toBe("local-release-47");
+      expect(deploy.outputs.lastSoak?.value).toMatchObject({ releaseFingerprint: "local-release-46", finishedAt: soakedAt });
+      expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(46);
+      expect((await releaseStatus()).all).toMatch(/e2e is asleep: release \S+ waits for the wake's soak before it may reach prod\npromote=false awake=false/);
+      // refresh and preview of the sleeping stack contact nothing either.
+      expect((await stack.refresh({ onOutput })).summary.result).toBe("succeeded");
+      await stack.preview({ expectNoChanges: true, onOutput });
+    });
+
+    it("wakes on request: the release deployed meanwhile is seeded and soaked, and may then be promoted", async () => {
+      await pointAt("live");
+      power("wake");
+      const woken = await stack.up({ onOutput });
+      expect(woken.outputs.awake?.value).toBe(true);
+      expect(woken.outputs.lastSoak?.value).toMatchObject({ releaseFingerprint: "local-release-47", successRate: 1 });
+      expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(47);
+      const status = await releaseStatus();
+      expect(status.all).toMatch(/e2e's soak passed release \S+ at /);
+      expect(status.all).toContain("promote=true awake=true");
+      soakedAt = (woken.outputs.lastSoak?.value as { finishedAt: string }).finishedAt;
+    });
+
+    it("does not soak again when a night passes without a new release", async () => {
+      power("sleep");
+      await stack.up({ onOutput });
+      power("wake");
+      const morning = await stack.up({ onOutput });
+      expect((morning.outputs.lastSoak?.value as { finishedAt: string }).finishedAt).toBe(soakedAt);
+      power();
+    });
+
+    it("refreshes a sleeping stack with the workflow's script: woken, reseeded, and put back to sleep", async () => {
+      power("sleep");
+      await stack.up({ onOutput });
+      power();
+      const refresh = await execa("npm", ["run", "--silent", "refresh-staging", "--", "--stack", "e2e", "--cwd", workDir], { cwd: projectDir, env, all: true });
+      const steps = refresh.all!.split("\n").filter((line) => line.startsWith("==> "));
+      expect(steps.map((line) => line.split(":")[1]!.trim())).toEqual([
+        "asleep; wake it, the synthetic users live in its database",
+        "delete the synthetic users and the soak that depends on them",
+        "seed the synthetic users again",
+        "back to sleep",
+      ]);
+      expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(47);
+      expect((await stack.outputs()).awake?.value).toBe(false);
+    });
+  });
+
+  it("refuses a teardown while anything is protected, before deleting anything", async () => {
+    await stack.setConfig("protect", { value: "true" });
+    await stack.up({ onOutput });
+    const before = (await stack.exportStack()).deployment.resources.length;
+    const teardown = await execa("npm", ["run", "--silent", "teardown", "--", "--stack", "e2e", "--cwd", workDir], { cwd: projectDir, env, all: true, reject: false });
+    expect(teardown.exitCode).toBe(1);
+    expect(teardown.all).toMatch(/refusing to destroy e2e: 1 resources are protected \(users\); nothing was deleted/);
+    expect((await stack.exportStack()).deployment.resources.length).toBe(before);
+    await stack.setConfig("protect", { value: "false" });
+  });
+
+  it("tears down a sleeping stack without its server: nothing there is contacted", async () => {
+    const sleeper = await stackNamed("e2e-asleep", config(3));
+    await sleeper.up({ onOutput });
+    setPower(sleeper, "sleep");
+    await sleeper.up({ onOutput });
+    setPower(sleeper);
+    for (const key of ["kratosAdminUrl", "kratosPublicUrl", "mailpitUrl"]) await sleeper.setConfig(key, { value: "http://127.0.0.1:9" });
+    const teardown = await execa("npm", ["run", "--silent", "teardown", "--", "--stack", "e2e-asleep", "--cwd", workDir], { cwd: projectDir, env, all: true });
+    expect(teardown.all).toContain("synthetic users e2e-asleep/seed-7: the host is asleep, so they stay in its database");
+    expect((await sleeper.exportStack()).deployment.resources ?? []).toEqual([]);
+  });
+
+  it("tears down an awake stack with the workflow's script: every synthetic identity of the stack is gone", async () => {
+    setPower(stack, "wake");
+    await stack.up({ onOutput });
+    setPower(stack);
+    await execa("npm", ["run", "--silent", "teardown", "--", "--stack", "e2e", "--cwd", workDir], { cwd: projectDir, env, all: true });
     expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(0);
   });
 });

@@ -14,6 +14,7 @@ const iamClients: HydraClientBody[] = oauthClients(hostnames("staging.example.co
 const inputs = (clients: HydraClientBody[], stack = "staging"): HydraClientsInputs => ({
   providerVersion: "1",
   environment: "staging",
+  hostAwake: true,
   stack,
   endpoint: { kind: "direct", url: hydra.adminUrl },
   clients,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import execa from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { securityHeadersSnippet, serializeCaddyfile } from "../../render/caddyfile";
-import { powerPlan, refreshPlan } from "../../scripts/stagingOps";
+import { powerPlan, promotion, refreshPlan, teardownPlan } from "../../scripts/stagingOps";
 import { projectDir, pulumiEnvironment } from "../../scripts/toolchain";
 import { binary, freePort } from "../../scripts/localServices";
 
@@ -67,23 +67,51 @@ describe("npm run smoke, against a real Caddy over HTTPS", () => {
   });
 });
 
-describe("staging sleep, wake and refresh", () => {
-  it("sleeps by deleting the server only, and wakes by recreating it", () => {
-    expect(powerPlan("sleep", "staging", "staging").map((step) => step.args.join(" "))).toEqual(["config set awake false --stack staging", "up --yes --non-interactive --stack staging"]);
-    expect(powerPlan("wake", "staging", "staging")[0]!.args).toContain("true");
+describe("staging sleep, wake, refresh, teardown and promotion", () => {
+  const usersUrn = "urn:pulumi:staging::olympus::olympus:seed:ReleaseGate$pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers::olympus-gate-synthetic-users";
+  const state = {
+    deployment: {
+      resources: [
+        { type: "pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers", urn: usersUrn },
+        { type: "hcloud:index/server:Server", urn: "urn:pulumi:prod::olympus::hcloud:index/server:Server::olympus-host-server", protect: true },
+      ],
+    },
+  };
+
+  it("asks for sleep or wake through OLYMPUS_POWER, never through a config edit in the checkout", () => {
+    const [sleep] = powerPlan("sleep", "staging", "staging");
+    expect(sleep).toMatchObject({ args: ["up", "--yes", "--non-interactive", "--stack", "staging", "--policy-pack", join(projectDir, "policy")], env: { OLYMPUS_POWER: "sleep" } });
+    expect(powerPlan("wake", "staging", "staging")[0]!.env).toEqual({ OLYMPUS_POWER: "wake" });
   });
 
   it("refuses to put prod to sleep or refresh it, also from the command line", async () => {
     expect(() => powerPlan("sleep", "prod", "prod")).toThrow("refusing to put to sleep prod: it is a prod environment");
-    expect(() => refreshPlan("prod", "prod", false, {})).toThrow("refusing to refresh prod");
+    expect(() => refreshPlan("prod", "prod", false, {}, true)).toThrow("refusing to refresh prod");
     const result = await execa("npm", ["run", "--silent", "staging-power", "--", "sleep", "prod"], { cwd: projectDir, reject: false, all: true, env: pulumiEnvironment() });
     expect(result.exitCode).toBe(1);
     expect(result.all).toContain("refusing to put to sleep prod: it is a prod environment");
   });
 
-  it("refreshes by deleting exactly the synthetic-user resources and what depends on them", () => {
-    const state = { deployment: { resources: [{ type: "pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers", urn: "urn:a" }, { type: "hcloud:index/server:Server", urn: "urn:b" }] } };
-    expect(refreshPlan("staging", "staging", false, state)[0]!.args).toEqual(["destroy", "--yes", "--non-interactive", "--stack", "staging", "--target-dependents", "--target", "urn:a"]);
-    expect(refreshPlan("staging", "staging", true, state)[0]!.args).toEqual(["destroy", "--yes", "--non-interactive", "--stack", "staging"]);
+  it("refreshes by deleting exactly the synthetic users and what depends on them, waking a sleeping stack around it", () => {
+    const awake = refreshPlan("staging", "staging", false, state, true);
+    expect(awake.map((step) => step.args.slice(0, 1).concat(step.env ? [step.env.OLYMPUS_POWER!] : []))).toEqual([["destroy"], ["up"]]);
+    expect(awake[0]!.args).toEqual(["destroy", "--yes", "--non-interactive", "--stack", "staging", "--target-dependents", "--target", usersUrn]);
+    const asleep = refreshPlan("staging", "staging", false, state, false);
+    expect(asleep.map((step) => `${step.args[0]} ${step.env?.OLYMPUS_POWER ?? ""}`.trim())).toEqual(["up wake", "destroy", "up", "up sleep"]);
+    expect(refreshPlan("staging", "staging", true, state, false).map((step) => `${step.args[0]} ${step.env?.OLYMPUS_POWER ?? ""}`.trim())).toEqual(["destroy", "up", "up sleep"]);
+  });
+
+  it("refuses a teardown before deleting anything while a resource is protected, and prod without its name", () => {
+    expect(() => teardownPlan("prod", "prod", "prod", state)).toThrow(/refusing to destroy prod: 1 resources are protected \(olympus-host-server\); nothing was deleted/);
+    expect(() => teardownPlan("prod", "prod", undefined, { deployment: { resources: [] } })).toThrow("confirm with --confirm prod");
+    expect(teardownPlan("staging", "staging", undefined, { deployment: { resources: [state.deployment.resources[0]!] } })[0]!.args[0]).toBe("destroy");
+  });
+
+  it("promotes to prod only the release staging's soak passed while awake", () => {
+    const soaked = { releaseFingerprint: "a".repeat(64), finishedAt: "2026-11-26T08:00:00Z", successRate: 1 };
+    expect(promotion("staging", { awake: true, releaseFingerprint: "a".repeat(64), lastSoak: soaked })).toMatchObject({ promote: true, soakedAt: soaked.finishedAt });
+    expect(promotion("staging", { awake: false, releaseFingerprint: "b".repeat(64), lastSoak: soaked })).toMatchObject({ promote: false, awake: false });
+    expect(promotion("staging", { awake: true, releaseFingerprint: "b".repeat(64), lastSoak: soaked }).promote).toBe(false);
+    expect(promotion("dev", { awake: true, releaseFingerprint: "c".repeat(64), lastSoak: "no soak gate in this stack" }).promote).toBe(true);
   });
 });

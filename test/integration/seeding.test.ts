@@ -129,7 +129,7 @@ describe("seeding against a real Kratos", () => {
 });
 
 function providerInputs(count: number, endpoint: SyntheticUsersInputs["endpoint"]): SyntheticUsersInputs {
-  return { providerVersion: "1", environment: "staging", ...plan, count, endpoint, password, batchSize: 250, concurrency: 4 };
+  return { providerVersion: "1", environment: "staging", hostAwake: true, ...plan, count, endpoint, password, batchSize: 250, concurrency: 4 };
 }
 
 describe("the soak gate against real services", () => {

@@ -31,6 +31,7 @@ describe("the workflows", () => {
       expect(flow.permissions, file).toEqual({ contents: "read" });
       for (const [name, job] of Object.entries(flow.jobs)) {
         if (file === "preview.yml") expect(job.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+        else if (file === "staging-sleep.yml") expect(job.permissions).toEqual({ contents: "read", actions: "write" });
         else expect(job.permissions, `${file} ${name}`).toBeUndefined();
       }
     }
@@ -43,7 +44,7 @@ describe("the workflows", () => {
       for (const job of Object.values(workflow(file.replace(".yml", "")).jobs)) {
         const step = pulumiStep(job);
         if (step) expect(step.with?.["cloud-url"], file).toBe("${{ secrets.PULUMI_BACKEND_URL }}");
-        for (const run of job.steps.filter((candidate) => /npm run (preview|smoke|staging-power|refresh-staging)/.test(candidate.run ?? ""))) {
+        for (const run of job.steps.filter((candidate) => /npm run (preview|smoke|staging-power|refresh-staging|teardown|release-status)/.test(candidate.run ?? ""))) {
           const env = { ...(job as Job & { env?: Record<string, string> }).env, ...(workflow(file.replace(".yml", "")) as Workflow & { env?: Record<string, string> }).env, ...(run as Step & { env?: Record<string, string> }).env };
           expect(env.PULUMI_BACKEND_URL, `${file}: ${run.run}`).toBe("${{ secrets.PULUMI_BACKEND_URL }}");
         }
@@ -79,10 +80,18 @@ describe("preview.yml", () => {
 describe("deploy.yml", () => {
   const flow = workflow("deploy");
 
-  it("deploys staging on every push to main, then prod only after staging, behind the production environment", () => {
+  it("deploys staging on every push to main, then prod only the release staging's soak passed, behind the production environment", () => {
     expect(flow.on.push.branches).toEqual(["main"]);
-    expect(pulumiStep(flow.jobs.staging!)?.with).toMatchObject({ command: "up", "stack-name": "staging", policyPacks: "policy" });
+    expect(Object.keys(flow.on)).toEqual(["push", "workflow_dispatch"]);
+    const staging = flow.jobs.staging! as Job & { outputs: Record<string, string> };
+    expect(pulumiStep(staging)?.with).toMatchObject({ command: "up", "stack-name": "staging", policyPacks: "policy" });
+    const status = staging.steps.find((step) => step.run?.startsWith("npm run release-status")) as Step & { id: string };
+    expect(status.run).toBe("npm run release-status -- staging");
+    expect(staging.outputs.promote).toBe(`\${{ steps.${status.id}.outputs.promote }}`);
+    // A sleeping staging has nothing to smoke-test from outside.
+    expect(staging.steps.find((step) => step.run?.startsWith("npm run smoke"))?.if).toBe(`steps.${status.id}.outputs.awake == 'true'`);
     expect(flow.jobs.prod!.needs).toBe("staging");
+    expect(flow.jobs.prod!.if).toBe("needs.staging.outputs.promote == 'true'");
     expect(flow.jobs.prod!.environment).toBe("production");
     expect(pulumiStep(flow.jobs.prod!)?.with).toMatchObject({ command: "up", "stack-name": "prod" });
   });
@@ -108,18 +117,21 @@ describe("teardown.yml and refresh-staging.yml", () => {
     const guard = job.steps[0]!;
     expect(guard.if).toBe("inputs.stack == 'prod' && inputs.confirm != 'prod'");
     expect(guard.run).toContain("exit 1");
-    expect(pulumiStep(job)?.with?.command).toBe("destroy");
+    // The teardown script refuses before anything is deleted while a resource is protected.
+    expect(pulumiStep(job)).toBeUndefined();
+    expect(job.steps.at(-1)?.run).toBe('npm run teardown -- --stack "$STACK" --confirm "$CONFIRM"');
   });
 
-  it("refreshes staging monthly and on demand: synthetic data down, then up again", () => {
+  it("refreshes staging monthly in its awake hours and on demand, with the script that wakes it if need be", () => {
     const flow = workflow("refresh-staging");
-    expect(flow.on.schedule).toEqual([{ cron: "0 5 1 * *" }]);
+    const [refreshCron] = (flow.on.schedule as { cron: string }[]).map((entry) => entry.cron.split(" "));
+    const [sleepCron, wakeCron] = (workflow("staging-sleep").on.schedule as { cron: string }[]).map((entry) => Number(entry.cron.split(" ")[1]));
+    const hour = Number(refreshCron![1]);
+    expect(hour >= wakeCron! && hour < sleepCron!, `refresh at ${hour}:00, awake ${wakeCron}:00-${sleepCron}:00`).toBe(true);
     expect(flow.on.workflow_dispatch.inputs.full.type).toBe("boolean");
     const steps = flow.jobs.refresh!.steps;
-    const refresh = steps.findIndex((step) => step.run?.startsWith("npm run refresh-staging"));
-    const up = steps.findIndex((step) => step.with?.command === "up");
-    expect(refresh).toBeGreaterThan(0);
-    expect(up).toBeGreaterThan(refresh);
+    expect(steps.at(-1)?.run).toBe("npm run refresh-staging -- ${{ inputs.full && '--full' || '' }}");
+    expect(steps.some((step) => step.with?.command)).toBe(false);
   });
 });
 
@@ -134,5 +146,14 @@ describe("staging-sleep.yml", () => {
     // Weekday-only crons leave staging asleep from Friday evening to Monday morning.
     expect(sleep[4] === "1-5" && wake[4] === "1-5").toBe(config!.sleepSchedule.weekendsAsleep);
     expect(JSON.stringify(flow.jobs.power)).toContain("npm run staging-power");
+  });
+
+  it("after a wake, hands a release soaked by that wake to the deploy workflow, and only then", () => {
+    const steps = workflow("staging-sleep").jobs.power!.steps as (Step & { id?: string })[];
+    const status = steps.find((step) => step.run?.startsWith("npm run release-status"))!;
+    expect(status.run).toBe('npm run release-status -- staging --soaked-since "$POWER_STARTED"');
+    const dispatch = steps.at(-1)!;
+    expect(dispatch.run).toContain("gh workflow run deploy.yml");
+    expect(dispatch.if).toBe(`steps.${status.id}.outputs.promote == 'true' && steps.${status.id}.outputs.fresh == 'true'`);
   });
 });

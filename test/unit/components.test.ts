@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { edgeSettings } from "../../lib/edge";
+import { mailSettings } from "../../lib/mail";
 import { installMocks, ofType, resourceOptions, secretInput, settled, valueOf, type RecordedResource } from "../helpers/pulumiMocks";
 
 vi.mock("@pulumi/command", async (importOriginal) => {
@@ -13,8 +15,6 @@ let modules: {
   hetzner: typeof import("../../components/hetznerHost");
   existing: typeof import("../../components/existingHost");
   app: typeof import("../../components/olympusStack");
-  mail: typeof import("../../components/mailSandbox");
-  edge: typeof import("../../components/rateLimits");
   secrets: typeof import("../../components/stackSecrets");
 };
 
@@ -24,8 +24,6 @@ beforeAll(async () => {
     hetzner: await import("../../components/hetznerHost.js"),
     existing: await import("../../components/existingHost.js"),
     app: await import("../../components/olympusStack.js"),
-    mail: await import("../../components/mailSandbox.js"),
-    edge: await import("../../components/rateLimits.js"),
     secrets: await import("../../components/stackSecrets.js"),
   };
 });
@@ -86,8 +84,8 @@ describe("OlympusStack deploy over SSH", () => {
     app = new modules.app.OlympusStack("deploy-app", {
       stack: "staging", environment: "staging", domain: "staging.example.com", host,
       secrets: secrets.generated,
-      mail: new modules.mail.MailSandbox("deploy-mail", { mail: { mode: "mailpit", sandbox: null, spfInclude: null }, domain: "staging.example.com" }),
-      edge: new modules.edge.RateLimits("deploy-edge", { rateLimits }),
+      mail: mailSettings({ mode: "mailpit", sandbox: null, spfInclude: null }, "staging.example.com"),
+      edge: edgeSettings(rateLimits),
       syntheticPassword: pulumi.secret("correct-horse-battery"),
       loginSimulation: { loginsPerHour: 6, emails: ["a@staging.olympus.test"] },
       authorizedKeys: ["ssh-ed25519 AAAA deploy"],

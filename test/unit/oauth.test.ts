@@ -27,7 +27,7 @@ describe("OAuth2 client definitions", () => {
 });
 
 describe("the HydraClients provider", () => {
-  const inputs: HydraClientsInputs = { providerVersion: "1", environment: "staging", stack: "staging", endpoint: { kind: "direct", url: "http://x" }, clients: [] };
+  const inputs: HydraClientsInputs = { providerVersion: "1", environment: "staging", hostAwake: true, stack: "staging", endpoint: { kind: "direct", url: "http://x" }, clients: [] };
   const client = { client_id: "c", client_name: "c", redirect_uris: [], post_logout_redirect_uris: [], grant_types: [], response_types: [], scope: "openid", subject_type: "public" as const, skip_consent: true };
 
   it("refuses a public client with a secret and a confidential one without", async () => {

@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
+import type * as pulumi from "@pulumi/pulumi";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -9,14 +10,26 @@ import { committedStackConfig, secretConfigKeys } from "../helpers/stackConfig";
 vi.mock("@pulumi/hcloud", async (importOriginal) =>
   (await import("../helpers/pulumiMocks.js")).recordingOptions(await importOriginal<typeof import("@pulumi/hcloud")>(), ["Server", "PrimaryIp", "Volume", "Zone"]),
 );
+vi.mock("../../components/olympusStack", async (importOriginal) =>
+  (await import("../helpers/pulumiMocks.js")).recordingOptions(await importOriginal<typeof import("../../components/olympusStack")>(), ["OlympusStack"]),
+);
 
-type Program = typeof import("../../index");
+type Program = Awaited<ReturnType<typeof import("../../index")>>;
 
-/** Runs index.ts under mocks with a committed stack's config, as `pulumi up` would. */
-async function runProgram(stack: string, overrides: Record<string, string> = {}): Promise<{ recorded: RecordedResource[]; program: Program }> {
+/**
+ * Runs index.ts under mocks with a committed stack's config, as `pulumi up` would: `previousOutputs`
+ * are what the backend holds from the last run, `power` is OLYMPUS_POWER.
+ */
+async function runProgram(
+  stack: string,
+  overrides: Record<string, string> = {},
+  { previousOutputs = {}, power }: { previousOutputs?: Record<string, unknown>; power?: string } = {},
+): Promise<{ recorded: RecordedResource[]; program: Program }> {
   vi.resetModules();
-  const recorded = installMocks({ stack, config: committedStackConfig(stack, overrides), secretKeys: secretConfigKeys });
-  const program = (await import("../../index.js")) as Program;
+  vi.stubEnv("OLYMPUS_POWER", power ?? "");
+  const recorded = installMocks({ stack, config: committedStackConfig(stack, overrides), secretKeys: secretConfigKeys, previousOutputs });
+  const { default: run } = (await import("../../index.js")) as unknown as { default: () => Promise<Program> };
+  const program = await run();
   await valueOf(program.releaseFingerprint);
   await settled();
   return { recorded, program };
@@ -25,7 +38,10 @@ async function runProgram(stack: string, overrides: Record<string, string> = {})
 const secretValues = (recorded: RecordedResource[]) =>
   recorded.flatMap((resource) => (resource.type.startsWith("random:") ? [resource.name] : []));
 
-afterEach(() => vi.resetModules());
+afterEach(() => {
+  vi.resetModules();
+  vi.unstubAllEnvs();
+});
 
 describe("the program for each committed stack", () => {
   it("gives staging a cax11 and prod a cax21, both ARM Ubuntu 24.04 with labels", async () => {
@@ -100,12 +116,24 @@ describe("the program for each committed stack", () => {
   });
 
   it("generates every secret per stack: staging and prod share no value", async () => {
-    const staging = await runProgram("staging");
-    const stagingSecrets = await valueOf(staging.program.deployPublicKey);
-    const prod = await runProgram("prod");
-    const prodSecrets = await valueOf(prod.program.deployPublicKey);
-    expect(stagingSecrets).not.toBe(prodSecrets);
-    expect(secretValues(staging.recorded).sort()).toEqual(secretValues(prod.recorded).map((n) => n.replace("prod", "staging")).sort());
+    // Mock random values derive from stack and name, so a secret that is a constant, or taken from
+    // anything but the stack's own resources, would show up in both stacks.
+    const deployedSecrets = async (stack: string) => {
+      const { recorded } = await runProgram(stack);
+      const install = recorded.find((resource) => resource.name === "olympus-app-install-secrets")!;
+      const bundle = secretInput(install.inputs.stdin).value as string;
+      const env = bundle.split("\n").find((line) => line.startsWith(".env\t"))!.split("\t")[2]!;
+      return Buffer.from(env, "base64")
+        .toString()
+        .split("\n")
+        .map((line) => line.slice(line.indexOf("=") + 1).replace(/^"|"$/g, ""))
+        .filter((value) => value.length >= 16 && !value.includes("://") && !value.startsWith("/"));
+    };
+    const staging = await deployedSecrets("staging");
+    const prod = await deployedSecrets("prod");
+    expect(staging.length).toBeGreaterThan(10);
+    const shared = staging.filter((value) => prod.includes(value));
+    expect(shared).toEqual([]);
   });
 
   it("estimates the monthly cost from the dated price table", async () => {
@@ -119,17 +147,57 @@ describe("the program for each committed stack", () => {
 });
 
 describe("other shapes of the same program", () => {
-  it("sleeps staging: no server and no deploy steps, but IPs, volume, firewall, DNS and synthetic users stay", async () => {
-    const { recorded, program } = await runProgram("staging", { "olympus:awake": "false" });
-    const types = recorded.map((resource) => resource.type);
-    expect(types).not.toContain("hcloud:index/server:Server");
-    expect(types).not.toContain("command:remote:Command");
-    for (const kept of ["hcloud:index/primaryIp:PrimaryIp", "hcloud:index/volume:Volume", "hcloud:index/firewall:Firewall", "hcloud:index/zoneRrset:ZoneRrset", "pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers"]) {
-      expect(types, kept).toContain(kept);
-    }
-    const cost = await valueOf(program.monthlyCostEur);
+  it("sleeps staging on request, and stays asleep on every later run until woken (the state lives in the backend)", async () => {
+    const gateTypes = ["pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers", "pulumi-nodejs:dynamic/olympus:seed:Soak", "pulumi-nodejs:dynamic/olympus:oauth:HydraClients"];
+    const asleep = async (run: Awaited<ReturnType<typeof runProgram>>) => {
+      const types = run.recorded.map((resource) => resource.type);
+      const kept = ["hcloud:index/primaryIp:PrimaryIp", "hcloud:index/volume:Volume", "hcloud:index/firewall:Firewall", "hcloud:index/zoneRrset:ZoneRrset"];
+      for (const type of kept) expect(types, type).toContain(type);
+      // The gate and the clients only keep their record: nothing contacts a server that is not there.
+      for (const resource of run.recorded.filter((candidate) => gateTypes.includes(candidate.type))) expect(resource.inputs.hostAwake, resource.name).toBe(false);
+      return !types.includes("hcloud:index/server:Server") && !types.includes("command:remote:Command") && (await valueOf(run.program.awake)) === false;
+    };
+    expect(await asleep(await runProgram("staging", {}, { power: "sleep", previousOutputs: { awake: true } }))).toBe(true);
+    // A deploy, refresh or preview from any checkout: no request, the backend says asleep.
+    const later = await runProgram("staging", {}, { previousOutputs: { awake: false } });
+    expect(await asleep(later)).toBe(true);
+    const cost = await valueOf(later.program.monthlyCostEur);
     expect(cost.server).toBe(0);
     expect(cost.sleepSaving).toBeCloseTo(4.49, 2);
+
+    const woken = await runProgram("staging", {}, { power: "wake", previousOutputs: { awake: false } });
+    expect(ofType(woken.recorded, "hcloud:index/server:Server")).toHaveLength(1);
+    expect(woken.recorded.filter((resource) => resource.type === "command:remote:Command").map((resource) => resource.name)).toContain("olympus-app-up");
+    for (const resource of woken.recorded.filter((candidate) => gateTypes.includes(candidate.type))) expect(resource.inputs.hostAwake, resource.name).toBe(true);
+    expect(await valueOf(woken.program.awake)).toBe(true);
+    // A new stack starts awake.
+    expect(await valueOf((await runProgram("staging")).program.awake)).toBe(true);
+  });
+
+  it("refuses to put prod to sleep, and a power request other than sleep or wake, before anything exists", async () => {
+    const refusals = [
+      { stack: "prod", power: "sleep", message: /OLYMPUS_POWER: prod is a prod environment and never sleeps; got sleep, allowed is wake or unset/ },
+      { stack: "staging", power: "off", message: /OLYMPUS_POWER: got "off", allowed are sleep and wake/ },
+    ];
+    for (const { stack, power, message } of refusals) {
+      vi.resetModules();
+      vi.stubEnv("OLYMPUS_POWER", power);
+      const recorded = installMocks({ stack, config: committedStackConfig(stack), secretKeys: secretConfigKeys });
+      const { default: run } = (await import("../../index.js")) as unknown as { default: () => Promise<Program> };
+      await expect(run()).rejects.toThrow(message);
+      expect(recorded).toEqual([]);
+    }
+    // Prod recorded asleep (it cannot be, but a hand-edited state could say so) still runs awake.
+    const prod = await runProgram("prod", {}, { previousOutputs: { awake: false } });
+    expect(ofType(prod.recorded, "hcloud:index/server:Server")).toHaveLength(1);
+  });
+
+  it("creates DNS before it deploys, so Caddy's first certificate request finds the records", async () => {
+    const { recorded } = await runProgram("staging");
+    const app = recorded.find((resource) => resource.type === "olympus:app:OlympusStack")!;
+    const dependsOn = (app.options.dependsOn ?? []) as pulumi.Resource[];
+    const names = await Promise.all(dependsOn.map((resource) => valueOf(resource.urn)));
+    expect(names.map((urn) => urn.split("::").pop())).toEqual(["olympus-dns"]);
   });
 
   it("runs the dev tier on an existing machine over SSH, with the same Olympus stack and no Hetzner resources", async () => {

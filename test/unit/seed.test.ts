@@ -13,7 +13,7 @@ import { syntheticUsersProvider, type SyntheticUsersInputs } from "../../seed/sy
 const plan = { stack: "staging", seed: 42, run: "seed-42" };
 const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const inputs: SyntheticUsersInputs = {
-  providerVersion: "1", stack: "staging", environment: "staging", seed: 42, run: "seed-42", count: 1000,
+  providerVersion: "1", hostAwake: true, stack: "staging", environment: "staging", seed: 42, run: "seed-42", count: 1000,
   endpoint: { kind: "direct", url: "http://127.0.0.1:4434" }, password: "correct-horse-battery", batchSize: 250, concurrency: 4,
 };
 
@@ -71,7 +71,7 @@ describe("the SyntheticUsers provider", () => {
 
 describe("the Soak provider", () => {
   const soak: SoakInputs = {
-    providerVersion: "1", environment: "staging", releaseFingerprint: "a".repeat(64),
+    providerVersion: "1", hostAwake: true, environment: "staging", releaseFingerprint: "a".repeat(64),
     plan: { stack: "staging", https: [], trustedCa: null, health: [], oidcIssuers: [], kratosPublic: { kind: "direct", url: "http://x" }, users: { ...plan, count: 10, password: "p" }, mailSandbox: null, slo: { durationSeconds: 1, loginsPerMinute: 60, minSuccessRate: 0.99, maxP95Ms: 1000 } },
   };
 
@@ -84,6 +84,43 @@ describe("the Soak provider", () => {
 
   it("refuses prod", async () => {
     expect((await soakProvider.check!(soak, { ...soak, environment: "prod" })).failures?.[0]?.property).toBe("environment");
+  });
+
+  it("while asleep keeps the soaked release on record, and soaks a release deployed meanwhile when it wakes", async () => {
+    const passed = { smoke: [], attempts: 1, successes: 1, successRate: 1, p50Ms: 1, p95Ms: 1, finishedAt: "2026-11-26T07:00:00Z" };
+    const soaked = { ...soak, result: passed };
+    // Falling asleep is recorded without contacting anything (http://x would fail the soak).
+    expect((await soakProvider.diff!("id", soaked, { ...soak, hostAwake: false })).changes).toBe(true);
+    const asleep = (await soakProvider.update!("id", soaked, { ...soak, hostAwake: false })).outs!;
+    expect(asleep).toMatchObject({ hostAwake: false, releaseFingerprint: soak.releaseFingerprint, result: passed });
+    // A new release while asleep changes nothing until the wake.
+    const nextRelease = { ...soak, releaseFingerprint: "b".repeat(64) };
+    expect((await soakProvider.diff!("id", asleep, { ...nextRelease, hostAwake: false })).changes).toBe(false);
+    expect((await soakProvider.diff!("id", asleep, nextRelease)).changes).toBe(true);
+    // Waking with the same release keeps its results without a new soak.
+    const woken = (await soakProvider.update!("id", asleep, soak)).outs!;
+    expect(woken).toMatchObject({ hostAwake: true, result: passed });
+    // A gate created while asleep has soaked nothing; it soaks at the wake.
+    const created = (await soakProvider.create!({ ...soak, hostAwake: false })).outs!;
+    expect(created.result).toBeNull();
+    expect((await soakProvider.diff!("id", created, soak)).changes).toBe(true);
+  });
+});
+
+describe("synthetic users of a sleeping stack", () => {
+  const seeded = { ...inputs, total: 1000 };
+
+  it("record the sleep without contacting Kratos, keep their record while asleep, and reconcile when woken", async () => {
+    const asleepInputs = { ...inputs, hostAwake: false };
+    expect((await syntheticUsersProvider.diff!("id", seeded, asleepInputs)).changes).toBe(true);
+    const asleep = (await syntheticUsersProvider.update!("id", seeded, asleepInputs)).outs!;
+    expect(asleep).toMatchObject({ hostAwake: false, total: 1000, count: 1000 });
+    // Neither a new count nor a new password is acted on (no replacement) while asleep.
+    expect(await syntheticUsersProvider.diff!("id", asleep, { ...asleepInputs, count: 5, password: "another-password" })).toEqual({ changes: false });
+    // refresh and destroy of a sleeping stack contact nothing (the endpoint answers nowhere).
+    expect((await syntheticUsersProvider.read!("id", asleep)).props).toEqual(asleep);
+    await expect(syntheticUsersProvider.delete!("id", asleep)).resolves.toBeUndefined();
+    expect((await syntheticUsersProvider.diff!("id", asleep, inputs)).changes).toBe(true);
   });
 });
 
