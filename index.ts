@@ -34,7 +34,7 @@ export = async () => {
     : new HetznerHost(
         `${name}-host`,
         {
-          namePrefix: `olympus-${config.stack}`,
+          namePrefix: `olympus-${config.stack}-host`,
           environment: config.environment,
           serverType: config.serverType,
           location: config.location,

@@ -22,8 +22,14 @@ export interface SshKeyPair {
 /** A new Ed25519 key pair in OpenSSH's formats (ssh2 writes them). */
 export function generateSshKeyPair(comment: string): SshKeyPair {
   const { utils } = require("ssh2") as typeof import("ssh2");
-  const pair = utils.generateKeyPairSync("ed25519", { comment });
-  return { publicKey: pair.public, privateKey: pair.private, fingerprint: sshFingerprint(pair.public) };
+  // ssh2 1.17 drops the leading zero byte of a public key that starts with one, so 1 pair in 256 comes
+  // out malformed (a 31-byte key no SSH implementation reads); such a pair is drawn again.
+  for (;;) {
+    const pair = utils.generateKeyPairSync("ed25519", { comment });
+    const parsed = utils.parseKey(pair.private);
+    if (parsed instanceof Error || utils.parseKey(pair.public) instanceof Error) continue;
+    return { publicKey: pair.public, privateKey: pair.private, fingerprint: sshFingerprint(pair.public) };
+  }
 }
 
 /** `SHA256:<base64 without padding>` of an OpenSSH public key line, from the key blob ssh2 parses out of it. */

@@ -192,6 +192,22 @@ describe("other shapes of the same program", () => {
     expect(ofType(prod.recorded, "hcloud:index/server:Server")).toHaveLength(1);
   });
 
+  it("names resources without the stack, so renaming a stack renames nothing; the former names are aliased", async () => {
+    const namesOf = async (stack: string) => {
+      const { recorded } = await runProgram(stack);
+      return { recorded, names: recorded.filter((resource) => resource.type !== "pulumi:pulumi:StackReference").map((resource) => resource.name) };
+    };
+    const staging = await namesOf("staging");
+    const prod = await namesOf("prod");
+    for (const name of [...staging.names, ...prod.names]) expect(name).not.toMatch(/staging|prod/);
+    expect(staging.names).toContain("olympus-host-server");
+    // People reading the Hetzner console still see which stack a resource belongs to.
+    expect(ofType(staging.recorded, "hcloud:index/server:Server")[0]!.inputs.name).toBe("olympus-staging-host");
+    expect(ofType(prod.recorded, "hcloud:index/volume:Volume")[0]!.inputs.name).toBe("olympus-prod-host-data");
+    const app = staging.recorded.find((resource) => resource.type === "olympus:app:OlympusStack")!;
+    expect(app.options.aliases).toEqual([{ name: "olympus-staging-app" }]);
+  });
+
   it("creates DNS before it deploys, so Caddy's first certificate request finds the records", async () => {
     const { recorded } = await runProgram("staging");
     const app = recorded.find((resource) => resource.type === "olympus:app:OlympusStack")!;

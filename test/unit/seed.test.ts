@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
 import { describe, expect, it } from "vitest";
-import { sshFingerprint } from "../../lib/keys";
 import { sshKeyPairProvider } from "../../seed/sshKeyPair";
 import { indexOfExternalId, syntheticEmails, syntheticIdentity } from "../../seed/identities";
 import { planIndex } from "../../seed/seeder";
+import { generateSshKeyPair, sshFingerprint } from "../../lib/keys";
 import { soakProvider, type SoakInputs } from "../../seed/soak";
 import { syntheticUsersProvider, type SyntheticUsersInputs } from "../../seed/syntheticUsers";
 
@@ -125,6 +125,17 @@ describe("synthetic users of a sleeping stack", () => {
 });
 
 describe("SSH key pairs", () => {
+  it("are always well-formed: a 32-byte Ed25519 key whose private half matches (ssh2 alone gets 1 in 256 wrong)", () => {
+    const { utils } = require("ssh2") as typeof import("ssh2");
+    for (let attempt = 0; attempt < 2000; attempt++) {
+      const pair = generateSshKeyPair("check");
+      const blob = Buffer.from(pair.publicKey.split(" ")[1]!, "base64");
+      expect([blob.readUInt32BE(0), blob.subarray(4, 15).toString(), blob.readUInt32BE(15), blob.length]).toEqual([11, "ssh-ed25519", 32, 51]);
+      const parsed = utils.parseKey(pair.privateKey);
+      expect(parsed instanceof Error ? parsed.message : parsed.getPublicSSH().equals(blob)).toBe(true);
+    }
+  });
+
   it("are generated in OpenSSH's formats, with ssh-keygen's fingerprint, and never replaced", async () => {
     const outs = (await sshKeyPairProvider.create!({ comment: "host@olympus-test" })).outs!;
     expect(outs.privateKey).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+\n-----END OPENSSH PRIVATE KEY-----\n$/);
