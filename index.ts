@@ -27,7 +27,7 @@ export = async () => {
   const awake = decideAwake(config.powerRequest, await lastRecorded<boolean>("awake"), config.environment);
   const secret = (value: string | undefined) => (value === undefined ? undefined : pulumi.secret(value));
 
-  const secrets = new StackSecrets(`${name}-secrets`, { stack: config.stack, protect: config.protect }, formerly(config.stack, "secrets"));
+  const secrets = new StackSecrets(`${name}-secrets`, { stack: config.stack, protect: config.protect, certificateYear: config.certificateYear }, formerly(config.stack, "secrets"));
   const existing = config.existingHostAccess;
   const host: OlympusHost = existing
     ? new ExistingHost(`${name}-host`, { ...existing, privateKey: pulumi.secret(existing.privateKey), awake }, formerly(config.stack, "host"))
@@ -145,6 +145,8 @@ export = async () => {
     hostKeyFingerprint: pulumi.unsecret(secrets.hostKey.apply((key) => key.fingerprint)),
     deployPublicKey: pulumi.unsecret(secrets.deployKey.apply((key) => key.publicKey)),
     protections: host.protections,
+    // What the host-config step last applied (npm run parity -- --deployed compares it with the code).
+    hostConfiguration: host instanceof HetznerHost ? host.hostConfiguration : "the existing machine's own",
     monthlyCostEur: estimateMonthlyCost({
       serverType: config.serverType,
       backups: config.backups,

@@ -5,7 +5,11 @@ import type { OlympusHost } from "../lib/host";
 import { sshFingerprint, type SshKeyPair } from "../lib/keys";
 import type { ServerType } from "../lib/pricing";
 import { dataMountPath, deployUser } from "../lib/topology";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { remote } from "@pulumi/command";
 import { renderCloudInit } from "../render/cloudInit";
+import { hostConfiguration, hostConfigurationDigest, hostConfigurationRecords } from "../render/hostConfig";
 
 export interface HetznerHostArgs {
   /** What the resources are called in the Hetzner project (people read the stack there). @default the component's name */
@@ -37,6 +41,10 @@ export interface HetznerHostArgs {
   /** false deletes only the server; IPs, volume and firewall stay (staging sleep). @default true */
   awake?: boolean;
 }
+
+const hostScript = readFileSync(join(__dirname, "..", "render", "assets", "olympus-host.sh")).toString("base64");
+/** The apply script travels inline, the configuration on stdin: nothing needs installing first. */
+const applyHostConfiguration = `bash -c "$(echo ${hostScript} | base64 -d)" olympus-host`;
 
 export type FirewallRule = hcloud.types.input.FirewallRule & { port: string; sourceIps: string[] };
 
@@ -75,6 +83,8 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
   readonly server?: hcloud.Server;
   readonly firewall: hcloud.Firewall;
   readonly volume: hcloud.Volume;
+  /** Digest of the host configuration the host-config step applies (render/hostConfig.ts). */
+  readonly hostConfiguration: string;
 
   constructor(name: string, args: HetznerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("olympus:host:HetznerHost", name, {}, opts);
@@ -172,13 +182,7 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
     createReverseDns("ipv6", ipv6, this.ipv6);
     this.volume = createVolume();
     this.awake = args.awake ?? true;
-    if (this.awake) {
-      this.server = createServer(sshKeyIds, ipv4, ipv6);
-      attachVolume(this.server);
-    }
-
-    this.machineId = this.server ? this.server.id : pulumi.output("asleep");
-    this.connection = pulumi.secret(
+    const access = pulumi.secret(
       pulumi.all([this.ipv4, args.deployKey, args.hostKey]).apply(([host, deployKey, hostKey]) => ({
         host,
         port: 22,
@@ -190,6 +194,29 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
         perDialTimeout: 15,
       })),
     );
+    this.hostConfiguration = hostConfigurationDigest(hostConfiguration(deployUser));
+    if (this.awake) {
+      this.server = createServer(sshKeyIds, ipv4, ipv6);
+      const attachment = attachVolume(this.server);
+      // The user data is ignored after first boot; this step keeps the host's configuration current.
+      const configured = new remote.Command(
+        `${name}-host-config`,
+        {
+          connection: access,
+          create: applyHostConfiguration,
+          stdin: hostConfigurationRecords(hostConfiguration(deployUser)),
+          triggers: [this.server.id],
+          addPreviousOutputInEnv: false,
+          logging: "stderr",
+        },
+        { parent: this, dependsOn: [attachment] },
+      );
+      // Every remote step of the stack waits for a configured host.
+      this.connection = pulumi.secret(pulumi.all([access, configured.id]).apply(([connection]) => connection));
+    } else {
+      this.connection = access;
+    }
+    this.machineId = this.server ? this.server.id : pulumi.output("asleep");
     this.sshCommand = pulumi.interpolate`ssh ${deployUser}@${this.ipv4}`;
     this.protections = pulumi.output<Record<string, boolean>>({
       pulumiProtect: protect,
@@ -197,6 +224,6 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
       hetznerRebuildProtection: protect,
       backups: args.backups ?? false,
     });
-    this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, sshCommand: this.sshCommand, protections: this.protections });
+    this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, sshCommand: this.sshCommand, protections: this.protections, hostConfiguration: this.hostConfiguration });
   }
 }

@@ -14,6 +14,8 @@ export interface StackSecretsArgs {
   stack: string;
   /** Pulumi `protect` on every secret, so no edit or destroy can rotate one (prod). @default false */
   protect?: boolean;
+  /** Year whose PostgreSQL server certificate is issued (lib/postgresTls.ts certificateYear). */
+  certificateYear: number;
 }
 
 /**
@@ -57,7 +59,7 @@ export class StackSecrets extends pulumi.ComponentResource {
 
     const postgresTls = pulumi
       .all([bytes("postgres-ca-seed", keep("bytes")).base64, bytes("postgres-server-seed").base64])
-      .apply(([caSeed, serverSeed]) => postgresTlsFromSeeds(caSeed, serverSeed, args.stack));
+      .apply(([caSeed, serverSeed]) => postgresTlsFromSeeds(caSeed, serverSeed, args.stack, args.certificateYear));
 
     this.generated = pulumi.secret<GeneratedSecrets>(
       pulumi.output({

@@ -15,9 +15,27 @@ export interface PostgresTls {
 }
 
 const ed25519 = { name: "Ed25519" } as const;
-// Fixed dates keep the certificates byte-identical across runs; rotate by replacing the seeds.
-const notBefore = new Date("2026-01-01T00:00:00Z");
-const notAfter = new Date("2036-01-01T00:00:00Z");
+/**
+ * Dates are fixed, never "now", so the certificates are byte-identical across runs. The CA lives ten
+ * years (its rotation is a documented three-step change, see README); the server certificate is issued
+ * per calendar year and valid for two, so each year's first deploy renews it a year before it expires.
+ */
+const caValidity = { notBefore: new Date("2026-01-01T00:00:00Z"), notAfter: new Date("2036-01-01T00:00:00Z") };
+const serverValidity = (year: number) => ({ notBefore: new Date(Date.UTC(year, 0, 1)), notAfter: new Date(Date.UTC(year + 2, 0, 1)) });
+
+/**
+ * The year whose server certificate a run issues: the current UTC year, or OLYMPUS_CERTIFICATE_YEAR to
+ * rehearse a coming renewal (dev or staging) before the calendar gets there. Never a past year.
+ */
+export function certificateYear(override: string | undefined, now = new Date()): number {
+  const current = now.getUTCFullYear();
+  if (override === undefined || override === "") return current;
+  const year = Number(override);
+  if (!Number.isInteger(year) || year < current || year >= caValidity.notAfter.getUTCFullYear() - 1) {
+    throw new Error(`OLYMPUS_CERTIFICATE_YEAR: got ${JSON.stringify(override)}, allowed is a year from ${current} to ${caValidity.notAfter.getUTCFullYear() - 2}`);
+  }
+  return year;
+}
 
 async function importKeys(seedBase64: string) {
   const { privateKey, publicKey } = ed25519FromSeed(seedBase64);
@@ -29,16 +47,15 @@ async function importKeys(seedBase64: string) {
 
 const serialFrom = (seedBase64: string) => `01${createHash("sha256").update(seedBase64).digest("hex").slice(0, 30)}`;
 
-/** A per-stack CA and a server certificate for `postgres`, deterministic in the two seeds. */
-export async function postgresTlsFromSeeds(caSeed: string, serverSeed: string, stack: string): Promise<PostgresTls> {
+/** A per-stack CA and the given year's server certificate for `postgres`, deterministic in the seeds. */
+export async function postgresTlsFromSeeds(caSeed: string, serverSeed: string, stack: string, year: number): Promise<PostgresTls> {
   const caKeys = await importKeys(caSeed);
   const serverKeys = await importKeys(serverSeed);
   const caName = `CN=Olympus PostgreSQL CA (${stack})`;
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialFrom(caSeed),
     name: caName,
-    notBefore,
-    notAfter,
+    ...caValidity,
     keys: caKeys,
     signingAlgorithm: ed25519,
     extensions: [
@@ -48,11 +65,10 @@ export async function postgresTlsFromSeeds(caSeed: string, serverSeed: string, s
     ],
   });
   const server = await x509.X509CertificateGenerator.create({
-    serialNumber: serialFrom(serverSeed),
+    serialNumber: serialFrom(`${serverSeed}/${year}`),
     subject: "CN=postgres",
     issuer: caName,
-    notBefore,
-    notAfter,
+    ...serverValidity(year),
     publicKey: serverKeys.publicKey,
     signingKey: caKeys.privateKey,
     signingAlgorithm: ed25519,

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, crossStackRules, parsePlainConfig, parseStackConfig, project, type PlainConfig, type StackConfig } from "./config";
+import { certificateYear } from "./postgresTls";
 import { parsePowerRequest, powerVariable, type PowerRequest } from "./power";
 import { readStackFile, stackNames } from "./stackFiles";
 
@@ -21,6 +22,8 @@ export interface LoadedStackConfig extends StackConfig {
   existingHostAccess: ExistingHostAccess | null;
   /** What this run was asked to do with the stack's power (OLYMPUS_POWER); undefined keeps it as it is. */
   powerRequest?: PowerRequest;
+  /** Year whose PostgreSQL server certificate this run issues (OLYMPUS_CERTIFICATE_YEAR rehearses a later one). */
+  certificateYear: number;
 }
 
 /** Whether Pulumi holds a key encrypted (the SDK marks this helper internal; Config.get relies on it). */
@@ -37,8 +40,14 @@ export function loadStackConfig(projectDir = process.cwd()): LoadedStackConfig {
     const problems = config.environment === "prod" ? stagingStacks(projectDir, config.stack).flatMap((staging) => crossStackRules(staging, config)) : [];
     const access = config.existingHost && readExistingHostAccess(config.existingHost, projectDir, problems);
     const powerRequest = parsePowerRequest(process.env[powerVariable], config.environment, config.stack, problems);
+    let year = new Date().getUTCFullYear();
+    try {
+      year = certificateYear(process.env.OLYMPUS_CERTIFICATE_YEAR);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
     if (problems.length > 0) throw new ConfigError(problems);
-    return { ...config, existingHostAccess: access ?? null, powerRequest };
+    return { ...config, existingHostAccess: access ?? null, powerRequest, certificateYear: year };
   } catch (error) {
     if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
     throw error;

@@ -75,7 +75,7 @@ async function placeholderSecrets(stack: string): Promise<DeploymentSecrets> {
     smtpUri: "smtp://redacted",
     captchaSecretKey: "redacted",
     syntheticPassword: "redacted",
-    postgresTls: await postgresTlsFromSeeds(Buffer.alloc(32, 1).toString("base64"), Buffer.alloc(32, 2).toString("base64"), stack),
+    postgresTls: await postgresTlsFromSeeds(Buffer.alloc(32, 1).toString("base64"), Buffer.alloc(32, 2).toString("base64"), stack, 2026),
   };
 }
 
@@ -171,4 +171,17 @@ export function imageSourceReport(stack: string, config: PlainConfig): string[] 
     ...(Object.entries(images) as [ImageName, string][]).map(([name, image]) => `  ${name}: ${image} (${localBuilds[name]!.builtFrom}) for ${serviceImages[name].repository}:${serviceImages[name].tag}`),
     `  left out, no image can be built there: ${leftOut.join(", ") || "nothing"}`,
   ];
+}
+
+/**
+ * Where a deployed host's configuration (what its host-config step last applied, the stack's
+ * `hostConfiguration` output) differs from what the code renders: a server that is never replaced
+ * falls behind until its next `pulumi up`. An empty list means every stack runs the rendered one.
+ */
+export function hostConfigurationDrift(deployed: Record<string, unknown>, rendered: string): string[] {
+  return Object.entries(deployed).flatMap(([stack, applied]) => {
+    if (typeof applied !== "string") return [];
+    if (applied === rendered) return [];
+    return [`${stack}: its host runs host configuration ${applied}, the code renders ${rendered}; pulumi up --stack ${stack} applies it without replacing the server`];
+  });
 }

@@ -1,10 +1,12 @@
 import { stringify } from "yaml";
+import { hostConfiguration } from "./hostConfig";
 
 /**
- * cloud-init user data for the Hetzner server. Hetzner replaces a server when its user data changes,
- * so this holds only what must exist at first boot and never changes afterwards: packages, the deploy
- * user, SSH hardening, the pinned host key and the data volume's mount. Everything mutable (authorized
- * keys after boot, the compose project, secrets) is the deploy step's job.
+ * cloud-init user data for the Hetzner server. Hetzner replaces a server when its user data changes, so
+ * the program ignores later changes: what only first boot can do (the deploy user, the pinned host key,
+ * the data volume's mount) stays here, plus a first application of the host configuration, which the
+ * host-config step keeps current afterwards. Everything else mutable (authorized keys after boot, the
+ * compose project, secrets) is the deploy step's job.
  */
 export interface CloudInitInput {
   deployUser: string;
@@ -39,20 +41,11 @@ export interface CloudConfig {
   runcmd: string[][];
 }
 
-export const sshdHardening = {
-  PasswordAuthentication: "no",
-  KbdInteractiveAuthentication: "no",
-  PermitRootLogin: "no",
-  PubkeyAuthentication: "yes",
-  AllowUsers: undefined as string | undefined,
-};
-
 export function cloudConfig(input: CloudInitInput): CloudConfig {
-  const sshd = { ...sshdHardening, AllowUsers: input.deployUser };
+  const host = hostConfiguration(input.deployUser);
   return {
     package_update: true,
-    // The deploy step installs the pinned podman-compose into a virtual environment: Ubuntu's is too old.
-    packages: ["podman", "python3-venv", "unattended-upgrades", "jq", "postgresql-client"],
+    packages: host.packages,
     users: [
       {
         name: input.deployUser,
@@ -74,26 +67,11 @@ export function cloudConfig(input: CloudInitInput): CloudConfig {
     mounts: [
       [`/dev/disk/by-id/scsi-0HC_Volume_${input.volumeId}`, input.mountPath, "ext4", "discard,nofail,defaults,x-systemd.automount", "0", "2"],
     ],
-    write_files: [
-      {
-        path: "/etc/ssh/sshd_config.d/10-olympus.conf",
-        owner: "root:root",
-        permissions: "0644",
-        content: Object.entries(sshd)
-          .map(([option, value]) => `${option} ${value}`)
-          .join("\n") + "\n",
-      },
-      {
-        path: "/etc/apt/apt.conf.d/20auto-upgrades",
-        owner: "root:root",
-        permissions: "0644",
-        content: 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n',
-      },
-    ],
+    write_files: host.files.map(({ path, mode, content }) => ({ path, owner: "root:root", permissions: mode, content })),
     runcmd: [
       ["mkdir", "-p", input.mountPath],
-      ["systemctl", "try-reload-or-restart", "ssh.service"],
-      ["systemctl", "enable", "--now", "unattended-upgrades.service"],
+      ...host.services.reload.map((unit) => ["systemctl", "try-reload-or-restart", unit]),
+      ...host.services.enable.map((unit) => ["systemctl", "enable", "--now", unit]),
     ],
   };
 }

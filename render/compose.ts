@@ -245,10 +245,9 @@ export function composeFile(input: ComposeInput): ComposeFile {
       volumes: [
         "postgres:/var/lib/postgresql",
         "./init-db.sql:/docker-entrypoint-initdb.d/10-init-db.sql:ro",
-        "./postgres/ca.crt:/etc/postgres-tls/ca.crt:ro",
-        "./postgres/pg_hba.conf:/etc/postgres-tls/pg_hba.conf:ro",
-        "./postgres/server.crt:/etc/postgres-tls/server.crt:ro",
-        "./postgres/server.key:/etc/postgres-tls/server.key:ro",
+        // The directory, not its files: a renewed certificate replaces the files, and a single-file mount
+        // would keep showing the old ones. The deploy reloads PostgreSQL to serve the new certificate.
+        "./postgres:/etc/postgres-tls:ro",
       ],
       networks: network,
       restart: "unless-stopped",

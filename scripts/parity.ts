@@ -1,18 +1,21 @@
 /**
- * `npm run parity [-- STAGING PROD] [--project-dir DIR]`: compares the configuration staging and prod
- * derive (through the same loader the program uses) and the files they would deploy, prints the
- * sanctioned differences, and fails on anything else.
+ * `npm run parity [-- STAGING PROD] [--project-dir DIR] [--deployed]`: compares the configuration staging
+ * and prod derive (through the same loader the program uses) and the files they would deploy, prints the
+ * sanctioned differences, and fails on anything else. With --deployed it also reads each stack's outputs
+ * from the backend and fails where a host runs an older host configuration than the code renders.
  */
 import { parseArgs } from "node:util";
 import { ConfigError, parseStackConfig } from "../lib/config";
 import { parsePlainConfig } from "../lib/config";
-import { checkParity, formatParityTable, imageSourceReport } from "../ops/parity";
+import { checkParity, formatParityTable, hostConfigurationDrift, imageSourceReport } from "../ops/parity";
+import { deployUser } from "../lib/topology";
+import { hostConfiguration, hostConfigurationDigest } from "../render/hostConfig";
 import { readStackFile, stackNames } from "../lib/stackFiles";
-import { decryptedConfig } from "./stacks";
+import { decryptedConfig, stackOutputs } from "./stacks";
 import { projectDir } from "./toolchain";
 
 async function main() {
-  const { values, positionals } = parseArgs({ options: { "project-dir": { type: "string" } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ options: { "project-dir": { type: "string" }, deployed: { type: "boolean", default: false } }, allowPositionals: true });
   const dir = values["project-dir"] ?? projectDir;
   const [stagingStack = "staging", prodStack = "prod"] = positionals;
   const load = async (stack: string) => {
@@ -29,6 +32,13 @@ async function main() {
   for (const stack of stackNames(dir)) {
     const { config } = parsePlainConfig(readStackFile(dir, stack).raw);
     if (config) console.log(imageSourceReport(stack, config).join("\n"));
+  }
+  if (values.deployed) {
+    const deployed = Object.fromEntries(await Promise.all([stagingStack, prodStack].map(async (stack) => [stack, (await stackOutputs(dir, stack)).hostConfiguration] as const)));
+    const drift = hostConfigurationDrift(deployed, hostConfigurationDigest(hostConfiguration(deployUser)));
+    console.log(`\nHost configuration deployed: ${Object.entries(deployed).map(([stack, digest]) => `${stack} ${digest ?? "(not deployed)"}`).join(", ")}`);
+    report.problems.push(...drift);
+    report.ok &&= drift.length === 0;
   }
   if (!report.ok) {
     console.error(`\nparity FAILED:\n  - ${report.problems.join("\n  - ")}`);

@@ -149,6 +149,9 @@ up() {
   mapfile -t edge < <(phase edge)
 
   start "${database[@]}"
+  # Certificate and pg_hba.conf come from a mounted directory: a reload serves a renewed certificate to
+  # new connections while the open ones carry on, so a renewal never restarts the database.
+  "${podman[@]}" exec "$(container_of postgres)" psql --quiet -U olympus -d postgres -Atc "select pg_reload_conf()" >/dev/null
   for migration in "${migrations[@]}"; do
     log "running $migration"
     quietly "${compose[@]}" --profile migrations run --rm "$migration"

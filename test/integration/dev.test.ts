@@ -196,9 +196,13 @@ describe("the dev tier on this machine", () => {
     await stack.preview({ expectNoChanges: true, onOutput });
   });
 
-  it("releases without a single failed request while logins run, and soaks the new release once", async () => {
+  it("releases without a single failed request while logins run, and soaks the new release once; PostgreSQL's renewed certificate is served without a restart", async () => {
     const before = (await outputs()).lastSoak as { finishedAt: string };
+    const postgresStarted = async () => (await execa("podman", ["inspect", "--format", "{{.State.StartedAt}}", "olympus_postgres_1"])).stdout;
+    const startedBefore = await postgresStarted();
     await stagedKratos("v26.2.0-release-1");
+    // Next year's server certificate, as the first deploy of 2027 will issue it.
+    (stack.workspace as LocalWorkspace).envVars.OLYMPUS_CERTIFICATE_YEAR = String(new Date().getUTCFullYear() + 1);
     let index = 0;
     // 40 logins a minute, under the dev stack's limit of 60, plus ten flow requests a second.
     const traffic = steadyTraffic(client, names.ciamLogin, () => seeded(index++ % 100), password, 40);
@@ -211,6 +215,9 @@ describe("the dev tier on this machine", () => {
     expect((await stackContainers())["ciam-kratos"]?.image).toBe(localImage("kratos", "v26.2.0-release-1"));
     expect(soaksRun()).toBe(1);
     expect(((await outputs()).lastSoak as { finishedAt: string }).finishedAt).not.toBe(before.finishedAt);
+    expect(await postgresStarted()).toBe(startedBefore);
+    const served = await execa("sh", ["-c", "openssl s_client -starttls postgres -connect 127.0.0.1:5432 </dev/null 2>/dev/null | openssl x509 -noout -startdate"]);
+    expect(served.stdout).toBe(`notBefore=Jan  1 00:00:00 ${new Date().getUTCFullYear() + 1} GMT`);
   });
 
   it("fails the update when the soak misses its SLO, naming the check, records no pass, and converges once the fault is gone", async () => {

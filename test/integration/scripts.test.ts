@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { securityHeadersSnippet, serializeCaddyfile } from "../../render/caddyfile";
+import { hostConfiguration, hostConfigurationRecords } from "../../render/hostConfig";
 import { powerPlan, promotion, refreshPlan, teardownPlan } from "../../scripts/stagingOps";
 import { projectDir, pulumiEnvironment } from "../../scripts/toolchain";
 import { binary, freePort } from "../../scripts/localServices";
@@ -113,5 +114,26 @@ describe("staging sleep, wake, refresh, teardown and promotion", () => {
     expect(promotion("staging", { awake: false, releaseFingerprint: "b".repeat(64), lastSoak: soaked })).toMatchObject({ promote: false, awake: false });
     expect(promotion("staging", { awake: true, releaseFingerprint: "b".repeat(64), lastSoak: soaked }).promote).toBe(false);
     expect(promotion("dev", { awake: true, releaseFingerprint: "c".repeat(64), lastSoak: "no soak gate in this stack" }).promote).toBe(true);
+  });
+});
+
+describe("the host-config step's script, on this machine under a scratch root", () => {
+  const script = join(projectDir, "render", "assets", "olympus-host.sh");
+  const root = mkdtempSync(join(tmpdir(), "olympus-host-root-"));
+  // Packages this machine has: the script's package handling runs for real without installing anything.
+  const config = { ...hostConfiguration("deploy"), packages: ["bash", "coreutils"] };
+  const apply = () =>
+    execa("bash", ["-c", `bash -c "$(base64 -w0 < ${script} | base64 -d)" olympus-host`], { input: hostConfigurationRecords(config), env: { OLYMPUS_HOST_ROOT: root }, all: true });
+  const sshd = join(root, "etc", "ssh", "sshd_config.d", "10-olympus.conf");
+
+  it("writes what differs, changes nothing on a second run, and restores a file edited by hand", async () => {
+    expect((await apply()).all).toContain("host configuration applied: 0 packages installed, 2 files replaced");
+    expect(readFileSync(sshd, "utf8")).toBe("PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\nPubkeyAuthentication yes\nAllowUsers deploy\n");
+    expect((await apply()).all).toContain("0 packages installed, 0 files replaced");
+    writeFileSync(sshd, "PasswordAuthentication yes\n");
+    const restored = await apply();
+    expect(restored.all).toContain("wrote /etc/ssh/sshd_config.d/10-olympus.conf");
+    expect(restored.all).toContain("1 files replaced");
+    expect(readFileSync(sshd, "utf8")).toContain("PasswordAuthentication no");
   });
 });

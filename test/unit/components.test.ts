@@ -32,7 +32,7 @@ const rateLimits = { login: { events: 100, window: "1m" }, lockout: { maxAttempt
 
 describe("HetznerHost", () => {
   it("opens 80/443 tcp and 443 udp to the world, 22 to the admin networks, and nothing else", async () => {
-    const secrets = new modules.secrets.StackSecrets("fw-secrets", { stack: "staging" });
+    const secrets = new modules.secrets.StackSecrets("fw-secrets", { stack: "staging", certificateYear: 2026 });
     const host = new modules.hetzner.HetznerHost("fw", {
       environment: "staging", serverType: "cax11", location: "fsn1", adminCidrs: ["203.0.113.0/24", "2001:db8::/48"],
       deployKey: secrets.deployKey, hostKey: secrets.hostKey, reverseDnsName: "host.staging.example.com",
@@ -56,7 +56,7 @@ describe("HetznerHost", () => {
 
   it("deletes only the server while asleep; IPs, volume and firewall stay", async () => {
     const before = recorded.length;
-    const secrets = new modules.secrets.StackSecrets("asleep-secrets", { stack: "staging" });
+    const secrets = new modules.secrets.StackSecrets("asleep-secrets", { stack: "staging", certificateYear: 2026 });
     const host = new modules.hetzner.HetznerHost("asleep", {
       environment: "staging", serverType: "cax11", location: "fsn1", adminCidrs: ["203.0.113.0/24"], awake: false,
       deployKey: secrets.deployKey, hostKey: secrets.hostKey, reverseDnsName: "host.staging.example.com",
@@ -77,7 +77,7 @@ describe("OlympusStack deploy over SSH", () => {
   const byName = (suffix: string) => recorded.find((r) => r.name === `deploy-app-${suffix}`)!;
 
   beforeAll(async () => {
-    const secrets = new modules.secrets.StackSecrets("deploy-secrets", { stack: "staging" });
+    const secrets = new modules.secrets.StackSecrets("deploy-secrets", { stack: "staging", certificateYear: 2026 });
     const host = new modules.existing.ExistingHost("deploy-host", {
       address: "192.0.2.10", user: "deploy", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEe5Wf8lZ7wFzm6XMWx3d7rZk1vGNsbvOLdTtJQ4b4Ty", privateKey: secrets.deployKey.apply((key) => key.privateKey),
     });

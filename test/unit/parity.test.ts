@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../lib/config";
-import { checkParity, formatParityTable, imageSourceReport } from "../../ops/parity";
+import { checkParity, formatParityTable, hostConfigurationDrift, imageSourceReport } from "../../ops/parity";
 import { committedStackConfig } from "../helpers/stackConfig";
 
 const staging = (overrides: Record<string, string> = {}) => parseStackConfig("staging", committedStackConfig("staging", overrides));
@@ -53,5 +53,14 @@ describe("the parity check", () => {
     expect(rollout.differences).toContainEqual({ key: "stagedRollout.hera", staging: '"v2.11.0"', prod: "(unset)" });
     const looser = await checkParity(staging(), prod({ "olympus:rateLimits": JSON.stringify({ login: { events: 500, window: "1m" }, lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 }, captcha: "turnstile", captchaSiteKey: "0x4AAAAAAAexampleSiteKey" }) }));
     expect(looser.problems.join("\n")).toContain("looser than staging's");
+  });
+});
+
+describe("host configuration drift", () => {
+  it("names each stack whose host runs an older host configuration than the code renders", () => {
+    expect(hostConfigurationDrift({ staging: "aaaa", prod: "aaaa" }, "aaaa")).toEqual([]);
+    expect(hostConfigurationDrift({ staging: "bbbb", prod: "aaaa", dev: undefined }, "bbbb")).toEqual([
+      "prod: its host runs host configuration aaaa, the code renders bbbb; pulumi up --stack prod applies it without replacing the server",
+    ]);
   });
 });

@@ -3,7 +3,9 @@ import type * as pulumi from "@pulumi/pulumi";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { generateSshKeyPair } from "../../lib/keys";
+import { hostConfiguration, hostConfigurationDigest, hostConfigurationRecords } from "../../render/hostConfig";
 import { installMocks, ofType, secretInput, settled, valueOf, type RecordedResource } from "../helpers/pulumiMocks";
 import { committedStackConfig, secretConfigKeys } from "../helpers/stackConfig";
 
@@ -206,6 +208,19 @@ describe("other shapes of the same program", () => {
     expect(ofType(prod.recorded, "hcloud:index/volume:Volume")[0]!.inputs.name).toBe("olympus-prod-host-data");
     const app = staging.recorded.find((resource) => resource.type === "olympus:app:OlympusStack")!;
     expect(app.options.aliases).toEqual([{ name: "olympus-staging-app" }]);
+  });
+
+  it("keeps the host configuration current on a server it never replaces: a host-config step applies what cloud-init applied at first boot", async () => {
+    const { recorded, program } = await runProgram("prod");
+    const [server] = ofType(recorded, "hcloud:index/server:Server");
+    const step = recorded.find((resource) => resource.name === "olympus-host-host-config")!;
+    expect(step.inputs.stdin).toBe(hostConfigurationRecords(hostConfiguration("deploy")));
+    expect(step.inputs.stdin).toContain(`file\t/etc/ssh/sshd_config.d/10-olympus.conf\t0644\t${Buffer.from("PasswordAuthentication no").toString("base64").slice(0, 20)}`);
+    expect(step.inputs.triggers).toEqual([server!.id]);
+    // The same document cloud-init was given at first boot.
+    const userData = parseYaml((secretInput(server!.inputs.userData).value as string).replace(/^#cloud-config\n/, "")) as { packages: string[] };
+    expect(userData.packages).toEqual(hostConfiguration("deploy").packages);
+    expect(await valueOf(program.hostConfiguration)).toBe(hostConfigurationDigest(hostConfiguration("deploy")));
   });
 
   it("creates DNS before it deploys, so Caddy's first certificate request finds the records", async () => {

@@ -1,6 +1,11 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import execa from "execa";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig, type StackConfig } from "../../lib/config";
+import { certificateYear, postgresTlsFromSeeds } from "../../lib/postgresTls";
 import { renderForConfig } from "../../ops/parity";
 import { hostnames, publicSiteNames } from "../../lib/topology";
 import { serviceImages } from "../../lib/versions";
@@ -191,6 +196,34 @@ describe("secrets", () => {
     expect(secretFormatProblems({ ...base, ory: { ...base.ory, ciam: { ...good.ory.ciam, kratosCipher: "short" } } })).toEqual(["ciam Kratos cipher secret must be exactly 32 characters"]);
     expect(secretFormatProblems({ ...base, sessionSigningKey: base.encryptionKey })).toEqual(["SESSION_SIGNING_KEY must differ from ENCRYPTION_KEY"]);
     expect(Object.keys(environmentVariables(base))).toEqual(expect.arrayContaining(["CIAM_KRATOS_SECRET_CIPHER", "IAM_HYDRA_PAIRWISE_SALT", "PG_OLYMPUS_DSN", "ENCRYPTION_KEY", "SESSION_SIGNING_KEY"]));
+  });
+});
+
+describe("PostgreSQL's certificates", () => {
+  const seeds = [Buffer.alloc(32, 7).toString("base64"), Buffer.alloc(32, 8).toString("base64")] as const;
+  const inspect = async (pem: string, ...args: string[]) => (await execa("openssl", ["x509", "-noout", ...args], { input: pem })).stdout;
+
+  it("renew the server certificate each year under the same CA, valid two years, so renewal comes a year before expiry", async () => {
+    const thisYear = await postgresTlsFromSeeds(...seeds, "staging", 2026);
+    const nextYear = await postgresTlsFromSeeds(...seeds, "staging", 2027);
+    expect(nextYear.caCertificate).toBe(thisYear.caCertificate);
+    expect(nextYear.serverKey).toBe(thisYear.serverKey);
+    expect(nextYear.serverCertificate).not.toBe(thisYear.serverCertificate);
+    expect(await inspect(nextYear.serverCertificate, "-startdate", "-enddate")).toBe("notBefore=Jan  1 00:00:00 2027 GMT\nnotAfter=Jan  1 00:00:00 2029 GMT");
+    // Clients verify with the CA they already hold (verify-full): the renewed certificate chains to it.
+    const dir = mkdtempSync(join(tmpdir(), "olympus-pg-tls-"));
+    writeFileSync(join(dir, "ca.crt"), thisYear.caCertificate);
+    writeFileSync(join(dir, "server.crt"), nextYear.serverCertificate);
+    const verified = await execa("openssl", ["verify", "-CAfile", join(dir, "ca.crt"), "-attime", String(Date.UTC(2027, 5, 1) / 1000), join(dir, "server.crt")]);
+    expect(verified.stdout).toContain("server.crt: OK");
+  });
+
+  it("issue this year's certificate, or a later year's to rehearse a renewal, never a past one", () => {
+    const now = new Date("2026-11-26T12:00:00Z");
+    expect(certificateYear(undefined, now)).toBe(2026);
+    expect(certificateYear("2027", now)).toBe(2027);
+    expect(() => certificateYear("2025", now)).toThrow('OLYMPUS_CERTIFICATE_YEAR: got "2025", allowed is a year from 2026 to 2034');
+    expect(() => certificateYear("next", now)).toThrow("allowed is a year from 2026");
   });
 });
 

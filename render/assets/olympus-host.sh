@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# olympus-host: applies the host configuration read from stdin (see render/hostConfig.ts), idempotently:
+# missing packages are installed, files whose content or mode differ are replaced, and the units that
+# read a replaced file are reloaded. Prints what it changed. OLYMPUS_HOST_ROOT prefixes every path.
+set -euo pipefail
+
+root="${OLYMPUS_HOST_ROOT:-}"
+as_root=()
+[[ "$(id -u)" -eq 0 ]] || as_root=(sudo)
+log() { echo "olympus-host: $*" >&2; }
+has_systemd() { [[ -z "$root" && -d /run/systemd/system ]]; }
+
+# A new server may still be in cloud-init, which holds the apt lock and writes the same files.
+if [[ -z "$root" ]] && command -v cloud-init >/dev/null; then "${as_root[@]}" cloud-init status --wait >/dev/null || true; fi
+
+packages=() files=() reload=() enable=()
+while IFS=$'\t' read -r kind first second third; do
+  case "$kind" in
+    package) packages+=("$first") ;;
+    file) files+=("$first"$'\t'"$second"$'\t'"$third") ;;
+    reload) reload+=("$first") ;;
+    enable) enable+=("$first") ;;
+    "") ;;
+    *) log "unknown record $kind"; exit 2 ;;
+  esac
+done
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]} > 0)); then
+  log "installing ${missing[*]}"
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+changed=0
+incoming="$(mktemp)"
+trap 'rm -f "$incoming"' EXIT
+for record in "${files[@]}"; do
+  IFS=$'\t' read -r path mode content <<<"$record"
+  printf '%s' "$content" | base64 -d >"$incoming"
+  target="$root$path"
+  if [[ -f "$target" ]] && cmp -s "$incoming" "$target" && [[ "$(stat -c %a "$target")" == "${mode#0}" ]]; then continue; fi
+  "${as_root[@]}" install -D -m "$mode" -o root -g root "$incoming" "$target"
+  log "wrote $path"
+  changed=$((changed + 1))
+done
+
+if has_systemd; then
+  if ((changed > 0)); then for unit in "${reload[@]}"; do "${as_root[@]}" systemctl try-reload-or-restart "$unit"; done; fi
+  for unit in "${enable[@]}"; do "${as_root[@]}" systemctl enable --now --quiet "$unit"; done
+fi
+log "host configuration applied: ${#missing[@]} packages installed, $changed files replaced"
