@@ -10,8 +10,8 @@ import { edgeSettings } from "./lib/edge";
 import type { OlympusHost } from "./lib/host";
 import { mailSettings } from "./lib/mail";
 import { decideAwake } from "./lib/power";
-import { estimateMonthlyCost, uptimeShare } from "./lib/pricing";
 import { lastRecorded } from "./lib/previousRun";
+import { estimateMonthlyCost, uptimeShare } from "./lib/pricing";
 import { loadStackConfig } from "./lib/stackConfig";
 import { hostnames, hostRecordLabel, loopbackPorts } from "./lib/topology";
 import { syntheticEmails } from "./seed/identities";
@@ -19,7 +19,9 @@ import { syntheticPlan } from "./seed/syntheticUsers";
 
 /** Logical names carry no stack name, so renaming a stack renames nothing; `formerly` keeps older states. */
 const name = "olympus";
-const formerly = (stack: string, part: string): pulumi.ComponentResourceOptions => ({ aliases: [{ name: `olympus-${stack}-${part}` }] });
+const formerly = (stack: string, part: string): pulumi.ComponentResourceOptions => ({
+  aliases: [{ name: `olympus-${stack}-${part}` }],
+});
 
 export = async () => {
   const config = loadStackConfig();
@@ -27,10 +29,18 @@ export = async () => {
   const awake = decideAwake(config.powerRequest, await lastRecorded<boolean>("awake"), config.environment);
   const secret = (value: string | undefined) => (value === undefined ? undefined : pulumi.secret(value));
 
-  const secrets = new StackSecrets(`${name}-secrets`, { stack: config.stack, protect: config.protect, certificateYear: config.certificateYear }, formerly(config.stack, "secrets"));
+  const secrets = new StackSecrets(
+    `${name}-secrets`,
+    { stack: config.stack, protect: config.protect, certificateYear: config.certificateYear },
+    formerly(config.stack, "secrets"),
+  );
   const existing = config.existingHostAccess;
   const host: OlympusHost = existing
-    ? new ExistingHost(`${name}-host`, { ...existing, privateKey: pulumi.secret(existing.privateKey), awake }, formerly(config.stack, "host"))
+    ? new ExistingHost(
+        `${name}-host`,
+        { ...existing, privateKey: pulumi.secret(existing.privateKey), awake },
+        formerly(config.stack, "host"),
+      )
     : new HetznerHost(
         `${name}-host`,
         {
@@ -94,7 +104,9 @@ export = async () => {
       },
       syntheticPassword: secret(config.secrets.syntheticPassword),
       // An existing machine's access is its operator's; a Hetzner server's keys follow the config.
-      authorizedKeys: existing ? undefined : secrets.deployKey.apply((key) => [key.publicKey, ...config.adminSshPublicKeys]),
+      authorizedKeys: existing
+        ? undefined
+        : secrets.deployKey.apply((key) => [key.publicKey, ...config.adminSshPublicKeys]),
     },
     { ...formerly(config.stack, "app"), dependsOn: dns ? [dns] : [] },
   );
@@ -102,7 +114,13 @@ export = async () => {
 
   const clients = new OAuthClients(
     `${name}-oauth`,
-    { stack: config.stack, environment: config.environment, host, hostnames: publicHostnames, secrets: secrets.generated.apply((generated) => generated.oauthClients) },
+    {
+      stack: config.stack,
+      environment: config.environment,
+      host,
+      hostnames: publicHostnames,
+      secrets: secrets.generated.apply((generated) => generated.oauthClients),
+    },
     { ...formerly(config.stack, "oauth"), dependsOn: started },
   );
 
@@ -161,7 +179,9 @@ export = async () => {
     oauthClients: clients.registered,
     // What the soak last passed: while asleep, a release deployed since waits for the wake's soak.
     lastSoak: gate?.soak
-      ? pulumi.all([gate.soak.releaseFingerprint, gate.soak.result]).apply(([soakedRelease, result]) => ({ releaseFingerprint: soakedRelease, ...result }))
+      ? pulumi
+          .all([gate.soak.releaseFingerprint, gate.soak.result])
+          .apply(([soakedRelease, result]) => ({ releaseFingerprint: soakedRelease, ...result }))
       : "no soak gate in this stack",
   };
 };

@@ -40,7 +40,13 @@ export function relativeName(hostname: string, domain: string): string {
 }
 
 /** The records of one environment, as data: tested without Pulumi and by the policy pack. */
-export function recordSets(args: { domain: string; hostnames: string[]; ipv4: string; ipv6: string; spfInclude?: string }): RecordSet[] {
+export function recordSets(args: {
+  domain: string;
+  hostnames: string[];
+  ipv4: string;
+  ipv6: string;
+  spfInclude?: string;
+}): RecordSet[] {
   const names = [...args.hostnames.map((hostname) => relativeName(hostname, args.domain)), hostRecordLabel];
   const sets: RecordSet[] = names.flatMap((name): RecordSet[] => [
     { name, type: "A", values: [args.ipv4] },
@@ -54,7 +60,11 @@ export function recordSets(args: { domain: string; hostnames: string[]; ipv4: st
   });
   if (args.spfInclude) {
     sets.push({ name: "@", type: "TXT", values: [txt(`v=spf1 include:${args.spfInclude} -all`)] });
-    sets.push({ name: "_dmarc", type: "TXT", values: [txt(`v=DMARC1; p=reject; adkim=s; aspf=s; rua=mailto:dmarc@${args.domain}`)] });
+    sets.push({
+      name: "_dmarc",
+      type: "TXT",
+      values: [txt(`v=DMARC1; p=reject; adkim=s; aspf=s; rua=mailto:dmarc@${args.domain}`)],
+    });
   }
   return sets;
 }
@@ -79,18 +89,39 @@ export class Dns extends pulumi.ComponentResource {
       args.zone === "create"
         ? new hcloud.Zone(
             `${name}-zone`,
-            { name: args.domain, mode: "primary", ttl, deleteProtection: protect, labels: { env: args.environment, stack: pulumi.getStack(), "managed-by": "pulumi" } },
+            {
+              name: args.domain,
+              mode: "primary",
+              ttl,
+              deleteProtection: protect,
+              labels: { env: args.environment, stack: pulumi.getStack(), "managed-by": "pulumi" },
+            },
             { parent: this, protect },
           ).name
         : pulumi.output(args.domain);
 
     // The layout is decided from config alone; addresses are filled in as outputs.
-    const layout = recordSets({ domain: args.domain, hostnames: args.hostnames, ipv4: "ipv4", ipv6: args.ipv6 ? "ipv6" : "", spfInclude: args.spfInclude });
+    const layout = recordSets({
+      domain: args.domain,
+      hostnames: args.hostnames,
+      ipv4: "ipv4",
+      ipv6: args.ipv6 ? "ipv6" : "",
+      spfInclude: args.spfInclude,
+    });
     const address = { ipv4: pulumi.output(args.ipv4), ipv6: pulumi.output(args.ipv6 ?? "") };
     for (const set of layout) {
-      const values = set.type === "A" ? [address.ipv4] : set.type === "AAAA" ? [address.ipv6] : set.values.map((value) => pulumi.output(value));
+      const values =
+        set.type === "A"
+          ? [address.ipv4]
+          : set.type === "AAAA"
+            ? [address.ipv6]
+            : set.values.map((value) => pulumi.output(value));
       const logicalName = `${name}-${set.name === "@" ? "apex" : set.name.replace(/[^a-z0-9-]/g, "-")}-${set.type.toLowerCase()}`;
-      new hcloud.ZoneRrset(logicalName, { zone, name: set.name, type: set.type, ttl, records: values.map((value) => ({ value })) }, { parent: this });
+      new hcloud.ZoneRrset(
+        logicalName,
+        { zone, name: set.name, type: set.type, ttl, records: values.map((value) => ({ value })) },
+        { parent: this },
+      );
     }
     this.zoneName = zone;
     this.recordNames = layout.map((set) => `${set.name} ${set.type}`);

@@ -40,7 +40,9 @@ export class ExistingHost extends pulumi.ComponentResource implements OlympusHos
     super("olympus:host:ExistingHost", name, {}, opts);
     const port = args.port ?? 22;
     const access = pulumi.secret(
-      pulumi.output(args.privateKey).apply((privateKey) => ({ host: args.address, port, user: args.user, privateKey, hostKey: args.hostKey })),
+      pulumi
+        .output(args.privateKey)
+        .apply((privateKey) => ({ host: args.address, port, user: args.user, privateKey, hostKey: args.hostKey })),
     );
     const volumes = `podman volume ls -q --filter label=com.docker.compose.project=${composeProject} | xargs -r podman volume rm`;
     const workspace = new remote.Command(

@@ -1,13 +1,13 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { remote } from "@pulumi/command";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../lib/config";
 import type { OlympusHost } from "../lib/host";
-import { sshFingerprint, type SshKeyPair } from "../lib/keys";
+import { type SshKeyPair, sshFingerprint } from "../lib/keys";
 import type { ServerType } from "../lib/pricing";
 import { dataMountPath, deployUser } from "../lib/topology";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { remote } from "@pulumi/command";
 import { renderCloudInit } from "../render/cloudInit";
 import { hostConfiguration, hostConfigurationDigest, hostConfigurationRecords } from "../render/hostConfig";
 
@@ -53,17 +53,30 @@ const anywhere = ["0.0.0.0/0", "::/0"];
 /** Inbound rules: web from anywhere, SSH from the admin networks; Hetzner denies everything else. */
 export function firewallRules(adminCidrs: string[]): FirewallRule[] {
   return [
-    { direction: "in", protocol: "tcp", port: "80", sourceIps: anywhere, description: "HTTP (ACME, redirect to HTTPS)" },
+    {
+      direction: "in",
+      protocol: "tcp",
+      port: "80",
+      sourceIps: anywhere,
+      description: "HTTP (ACME, redirect to HTTPS)",
+    },
     { direction: "in", protocol: "tcp", port: "443", sourceIps: anywhere, description: "HTTPS" },
     { direction: "in", protocol: "udp", port: "443", sourceIps: anywhere, description: "HTTP/3" },
-    { direction: "in", protocol: "tcp", port: "22", sourceIps: [...adminCidrs], description: "SSH from admin networks" },
+    {
+      direction: "in",
+      protocol: "tcp",
+      port: "22",
+      sourceIps: [...adminCidrs],
+      description: "SSH from admin networks",
+    },
   ];
 }
 
 /** Hetzner routes a primary IPv6 /64 to the server, which answers on its first address. */
 export function firstAddressOf(ipv6Network: string): string {
   const [prefix] = ipv6Network.split("/");
-  if (!prefix?.endsWith("::")) throw new Error(`expected an IPv6 /64 network such as 2001:db8::/64; got ${ipv6Network}`);
+  if (!prefix?.endsWith("::"))
+    throw new Error(`expected an IPv6 /64 network such as 2001:db8::/64; got ${ipv6Network}`);
   return `${prefix}1`;
 }
 
@@ -100,8 +113,15 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
       );
       const admins = (args.adminSshPublicKeys ?? []).map((publicKey) => {
         // Named by fingerprint so reordering the config list replaces nothing.
-        const id = sshFingerprint(publicKey).slice("SHA256:".length).replace(/[^A-Za-z0-9]/g, "").slice(0, 12);
-        return new hcloud.SshKey(`${name}-admin-key-${id}`, { name: `${prefix}-admin-${id}`, publicKey, labels }, { parent: this });
+        const id = sshFingerprint(publicKey)
+          .slice("SHA256:".length)
+          .replace(/[^A-Za-z0-9]/g, "")
+          .slice(0, 12);
+        return new hcloud.SshKey(
+          `${name}-admin-key-${id}`,
+          { name: `${prefix}-admin-${id}`, publicKey, labels },
+          { parent: this },
+        );
       });
       return [deploy, ...admins].map((key) => key.id);
     };
@@ -109,17 +129,36 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
     const createPrimaryIp = (type: "ipv4" | "ipv6") =>
       new hcloud.PrimaryIp(
         `${name}-${type}`,
-        { name: `${prefix}-${type}`, type, location: args.location, autoDelete: false, deleteProtection: protect, labels },
+        {
+          name: `${prefix}-${type}`,
+          type,
+          location: args.location,
+          autoDelete: false,
+          deleteProtection: protect,
+          labels,
+        },
         { parent: this, protect },
       );
 
     const createReverseDns = (type: "ipv4" | "ipv6", ip: hcloud.PrimaryIp, address: pulumi.Output<string>) =>
-      new hcloud.Rdns(`${name}-${type}-rdns`, { primaryIpId: ip.id.apply(Number), ipAddress: address, dnsPtr: args.reverseDnsName }, { parent: this });
+      new hcloud.Rdns(
+        `${name}-${type}-rdns`,
+        { primaryIpId: ip.id.apply(Number), ipAddress: address, dnsPtr: args.reverseDnsName },
+        { parent: this },
+      );
 
     const createVolume = () =>
       new hcloud.Volume(
         `${name}-data`,
-        { name: `${prefix}-data`, size: args.volumeSizeGb ?? 20, location: args.location, format: "ext4", automount: false, deleteProtection: protect, labels },
+        {
+          name: `${prefix}-data`,
+          size: args.volumeSizeGb ?? 20,
+          location: args.location,
+          format: "ext4",
+          automount: false,
+          deleteProtection: protect,
+          labels,
+        },
         { parent: this, protect },
       );
 
@@ -150,7 +189,9 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
           shutdownBeforeDeletion: true,
           keepDisk: true,
           firewallIds: [this.firewall.id.apply(Number)],
-          publicNets: [{ ipv4Enabled: true, ipv4: ipv4.id.apply(Number), ipv6Enabled: true, ipv6: ipv6.id.apply(Number) }],
+          publicNets: [
+            { ipv4Enabled: true, ipv4: ipv4.id.apply(Number), ipv6Enabled: true, ipv6: ipv6.id.apply(Number) },
+          ],
           labels,
         },
         {
@@ -173,7 +214,11 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
       );
 
     const sshKeyIds = createSshKeys();
-    this.firewall = new hcloud.Firewall(`${name}-firewall`, { name: `${prefix}-firewall`, labels, rules: firewallRules(args.adminCidrs) }, { parent: this });
+    this.firewall = new hcloud.Firewall(
+      `${name}-firewall`,
+      { name: `${prefix}-firewall`, labels, rules: firewallRules(args.adminCidrs) },
+      { parent: this },
+    );
     const ipv4 = createPrimaryIp("ipv4");
     const ipv6 = createPrimaryIp("ipv6");
     this.ipv4 = ipv4.ipAddress;
@@ -224,6 +269,12 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
       hetznerRebuildProtection: protect,
       backups: args.backups ?? false,
     });
-    this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, sshCommand: this.sshCommand, protections: this.protections, hostConfiguration: this.hostConfiguration });
+    this.registerOutputs({
+      ipv4: this.ipv4,
+      ipv6: this.ipv6,
+      sshCommand: this.sshCommand,
+      protections: this.protections,
+      hostConfiguration: this.hostConfiguration,
+    });
   }
 }

@@ -31,19 +31,33 @@ export class OAuthClients extends pulumi.ComponentResource {
   constructor(name: string, args: OAuthClientsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("olympus:oauth:OAuthClients", name, {}, opts);
     const clients = oauthClients(args.hostnames);
-    const problems = clients.flatMap((client) => redirectProblems(client, args.environment).map((uri) => `${client.client_id}: ${uri}`));
+    const problems = clients.flatMap((client) =>
+      redirectProblems(client, args.environment).map((uri) => `${client.client_id}: ${uri}`),
+    );
     if (problems.length > 0) {
-      throw new pulumi.ResourceError(`redirect URIs must be HTTPS (loopback only in dev, and for pgAdmin's SSH tunnel); got ${problems.join(", ")}`, this);
+      throw new pulumi.ResourceError(
+        `redirect URIs must be HTTPS (loopback only in dev, and for pgAdmin's SSH tunnel); got ${problems.join(", ")}`,
+        this,
+      );
     }
     const perHydra = identityDomains.map((hydra) => {
       const bodies = pulumi.output(args.secrets).apply((secrets) =>
         clients
           .filter((client) => client.hydra === hydra)
-          .map(({ hydra: _hydra, secret, ...body }) => ({ ...body, ...(secret ? { client_secret: secrets[secret] } : {}) })),
+          .map(({ hydra: _hydra, secret, ...body }) => ({
+            ...body,
+            ...(secret ? { client_secret: secrets[secret] } : {}),
+          })),
       );
       const resource = new HydraClients(
         `${name}-${hydra}`,
-        { environment: args.environment, stack: args.stack, endpoint: loopbackEndpoint(args.host, loopbackPorts[hydra].hydraAdmin), clients: pulumi.secret(bodies), hostAwake: args.host.awake },
+        {
+          environment: args.environment,
+          stack: args.stack,
+          endpoint: loopbackEndpoint(args.host, loopbackPorts[hydra].hydraAdmin),
+          clients: pulumi.secret(bodies),
+          hostAwake: args.host.awake,
+        },
         { parent: this },
       );
       return resource.registered.apply((ids) => [hydra, ids] as const);

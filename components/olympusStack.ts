@@ -8,10 +8,16 @@ import { captchaSecret, type EdgeSettings } from "../lib/edge";
 import type { OlympusHost } from "../lib/host";
 import { courierUri, type MailSettings } from "../lib/mail";
 import { composeProjectDir, hostnames, publicSites } from "../lib/topology";
-import { publicHealthUrls } from "../render/caddyfile";
 import { deployedImages, type ImageName, type ImageSource, type StagedRollout } from "../lib/versions";
+import { publicHealthUrls } from "../render/caddyfile";
 import type { ComposeFile } from "../render/compose";
-import { bundleFiles, releaseFingerprint, renderConfigFiles, renderSecretFiles, type RenderedFiles } from "../render/deployment";
+import {
+  bundleFiles,
+  type RenderedFiles,
+  releaseFingerprint,
+  renderConfigFiles,
+  renderSecretFiles,
+} from "../render/deployment";
 import type { GeneratedSecrets } from "./stackSecrets";
 
 export interface OlympusStackArgs {
@@ -96,7 +102,9 @@ export class OlympusStack extends pulumi.ComponentResource {
       loginSimulation: args.loginSimulation ?? { loginsPerHour: 0, emails: [] },
     });
     this.services = Object.keys((parse(this.configFiles["compose.yml"]!.content) as ComposeFile).services);
-    const absentServices = Object.values(publicSites).map((site) => site.upstream.split(":")[0]!).filter((service) => !this.services.includes(service));
+    const absentServices = Object.values(publicSites)
+      .map((site) => site.upstream.split(":")[0]!)
+      .filter((service) => !this.services.includes(service));
     this.publicHealthUrls = publicHealthUrls(hostnames(args.domain, args.siteSubdomain ?? "olympus"), absentServices);
     this.secretFiles = pulumi.secret(
       pulumi
@@ -105,23 +113,54 @@ export class OlympusStack extends pulumi.ComponentResource {
           renderSecretFiles({
             mail: args.mail,
             authorizedKeys,
-            secrets: { ...generated, smtpUri: courierUri(args.mail, smtpUri), captchaSecretKey: captchaSecret(args.edge.captchaMode, captchaSecretKey), syntheticPassword },
+            secrets: {
+              ...generated,
+              smtpUri: courierUri(args.mail, smtpUri),
+              captchaSecretKey: captchaSecret(args.edge.captchaMode, captchaSecretKey),
+              syntheticPassword,
+            },
           }),
         ),
     );
     // The hash reveals nothing about the secrets in it.
-    this.releaseFingerprint = pulumi.unsecret(this.secretFiles.apply((secretFiles) => releaseFingerprint({ ...this.configFiles, ...secretFiles }, images)));
+    this.releaseFingerprint = pulumi.unsecret(
+      this.secretFiles.apply((secretFiles) => releaseFingerprint({ ...this.configFiles, ...secretFiles }, images)),
+    );
 
     const connection = args.host.connection;
-    const step = (part: string, inputs: Omit<remote.CommandArgs, "connection">, options: pulumi.CustomResourceOptions = {}) =>
+    const step = (
+      part: string,
+      inputs: Omit<remote.CommandArgs, "connection">,
+      options: pulumi.CustomResourceOptions = {},
+    ) =>
       // The previous run's output is never sent back to the host in its environment.
-      new remote.Command(`${name}-${part}`, { connection, addPreviousOutputInEnv: false, ...inputs }, { parent: this, ...options });
+      new remote.Command(
+        `${name}-${part}`,
+        { connection, addPreviousOutputInEnv: false, ...inputs },
+        { parent: this, ...options },
+      );
 
     const deploy = () => {
       // Owns the project's lifetime: replaced only with the machine (deleted first, while the old project
       // is still there), so `down` runs on destroy, before a sleeping server is deleted, and never on a release.
-      const prepare = step("prepare", { create: inlineDeploy("prepare"), delete: `test ! -x ${installedScript} || ${installedDeploy("down")}`, triggers: [args.host.machineId] }, { deleteBeforeReplace: true });
-      const installConfig = step("install-config", { create: inlineDeploy("install-config"), stdin: bundleFiles(this.configFiles), triggers: [args.host.machineId] }, { dependsOn: [prepare] });
+      const prepare = step(
+        "prepare",
+        {
+          create: inlineDeploy("prepare"),
+          delete: `test ! -x ${installedScript} || ${installedDeploy("down")}`,
+          triggers: [args.host.machineId],
+        },
+        { deleteBeforeReplace: true },
+      );
+      const installConfig = step(
+        "install-config",
+        {
+          create: inlineDeploy("install-config"),
+          stdin: bundleFiles(this.configFiles),
+          triggers: [args.host.machineId],
+        },
+        { dependsOn: [prepare] },
+      );
       const installSecrets = step(
         "install-secrets",
         {
@@ -136,7 +175,11 @@ export class OlympusStack extends pulumi.ComponentResource {
       // A new release replaces this step: the new one starts it; the old one's delete does nothing.
       return step(
         "up",
-        { create: installedDeploy("up"), triggers: [this.releaseFingerprint, args.host.machineId], logging: "stdoutAndStderr" },
+        {
+          create: installedDeploy("up"),
+          triggers: [this.releaseFingerprint, args.host.machineId],
+          logging: "stdoutAndStderr",
+        },
         { dependsOn: [installSecrets] },
       );
     };
@@ -144,7 +187,11 @@ export class OlympusStack extends pulumi.ComponentResource {
       this.started = deploy();
       if (args.environment === "dev") {
         // Caddy's internal CA signs the dev tier's certificates; clients that verify them need its root.
-        const root = step("edge-ca", { create: installedDeploy("edge-ca"), triggers: [args.host.machineId], logging: "stderr" }, { dependsOn: [this.started] });
+        const root = step(
+          "edge-ca",
+          { create: installedDeploy("edge-ca"), triggers: [args.host.machineId], logging: "stderr" },
+          { dependsOn: [this.started] },
+        );
         this.edgeCa = root.stdout;
       }
     }

@@ -71,7 +71,12 @@ export class ReleaseGate extends pulumi.ComponentResource {
           kratosPublic,
           users: { ...args.plan, count: args.count, password },
           mailSandbox,
-          slo: { durationSeconds: slo.durationSeconds, loginsPerMinute: slo.loginsPerMinute, minSuccessRate: slo.minSuccessRate, maxP95Ms: slo.maxP95Ms },
+          slo: {
+            durationSeconds: slo.durationSeconds,
+            loginsPerMinute: slo.loginsPerMinute,
+            minSuccessRate: slo.minSuccessRate,
+            maxP95Ms: slo.maxP95Ms,
+          },
         }));
 
     this.users = new SyntheticUsers(
@@ -91,7 +96,12 @@ export class ReleaseGate extends pulumi.ComponentResource {
     if (args.soak) {
       this.soak = new Soak(
         `${name}-soak`,
-        { environment: args.environment, releaseFingerprint: args.releaseFingerprint, plan: soakPlan(args.soak), hostAwake: args.host.awake },
+        {
+          environment: args.environment,
+          releaseFingerprint: args.releaseFingerprint,
+          plan: soakPlan(args.soak),
+          hostAwake: args.host.awake,
+        },
         { parent: this, dependsOn: [this.users] },
       );
     }

@@ -25,7 +25,20 @@ export interface StackSecretsArgs {
  */
 const regenerating = {
   bytes: ["length", "keepers"],
-  password: ["length", "special", "upper", "lower", "numeric", "number", "minLower", "minUpper", "minNumeric", "minSpecial", "overrideSpecial", "keepers"],
+  password: [
+    "length",
+    "special",
+    "upper",
+    "lower",
+    "numeric",
+    "number",
+    "minLower",
+    "minUpper",
+    "minNumeric",
+    "minSpecial",
+    "overrideSpecial",
+    "keepers",
+  ],
 };
 
 /**
@@ -44,9 +57,13 @@ export class StackSecrets extends pulumi.ComponentResource {
     super("olympus:app:StackSecrets", name, {}, opts);
     const protect = args.protect ?? false;
     const keep = (kind: keyof typeof regenerating) => ({ parent: this, protect, ignoreChanges: regenerating[kind] });
-    const password = (part: string, length: number, options: pulumi.CustomResourceOptions = { parent: this, protect }) =>
-      new random.RandomPassword(`${name}-${part}`, { length, special: false }, options).result;
-    const bytes = (part: string, options: pulumi.CustomResourceOptions = { parent: this, protect }) => new random.RandomBytes(`${name}-${part}`, { length: 32 }, options);
+    const password = (
+      part: string,
+      length: number,
+      options: pulumi.CustomResourceOptions = { parent: this, protect },
+    ) => new random.RandomPassword(`${name}-${part}`, { length, special: false }, options).result;
+    const bytes = (part: string, options: pulumi.CustomResourceOptions = { parent: this, protect }) =>
+      new random.RandomBytes(`${name}-${part}`, { length: 32 }, options);
 
     const orySecrets = (domain: (typeof identityDomains)[number]): pulumi.Output<GeneratedSecrets["ory"]["ciam"]> =>
       pulumi.output({
@@ -80,7 +97,11 @@ export class StackSecrets extends pulumi.ComponentResource {
     );
     const keyPair = (part: string, comment: string) => {
       const pair = new SshKeyPair(`${name}-${part}`, { comment }, { parent: this, protect });
-      return pulumi.secret(pulumi.all([pair.publicKey, pair.privateKey, pair.fingerprint]).apply(([publicKey, privateKey, fingerprint]) => ({ publicKey, privateKey, fingerprint })));
+      return pulumi.secret(
+        pulumi
+          .all([pair.publicKey, pair.privateKey, pair.fingerprint])
+          .apply(([publicKey, privateKey, fingerprint]) => ({ publicKey, privateKey, fingerprint })),
+      );
     };
     this.deployKey = keyPair("deploy-key", `deploy@olympus-${args.stack}`);
     this.hostKey = keyPair("host-key", `host@olympus-${args.stack}`);

@@ -1,7 +1,7 @@
-import { BlockList, isIP } from "node:net";
+import { isIP } from "node:net";
 import { z } from "zod";
-import { serverTypeNames, type ServerType } from "./pricing";
-import { imageNames, imageSources, type ImageName, type StagedRollout } from "./versions";
+import { type ServerType, serverTypeNames } from "./pricing";
+import { type ImageName, imageNames, imageSources, type StagedRollout } from "./versions";
 
 /** The Pulumi project name, and so the namespace of every config key below. */
 export const project = "olympus";
@@ -33,9 +33,9 @@ const hostnameLabel = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const isDomainName = (value: string) =>
   value.length <= 253 && value.split(".").length >= 2 && value.split(".").every((label) => hostnameLabel.test(label));
 
-const domainName = z
-  .string()
-  .refine(isDomainName, { message: "must be a lower-case DNS name such as example.com (letters, digits, hyphens, dots)" });
+const domainName = z.string().refine(isDomainName, {
+  message: "must be a lower-case DNS name such as example.com (letters, digits, hyphens, dots)",
+});
 
 const duration = z
   .string()
@@ -64,11 +64,9 @@ const cidr = z.string().refine((value) => parseCidr(value) !== undefined, {
   message: "must be an IPv4 or IPv6 network in CIDR form such as 203.0.113.0/24 or 2001:db8::/48",
 });
 
-const sshPublicKey = z
-  .string()
-  .regex(/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/, {
-    message: "must be an OpenSSH public key line (ssh-ed25519 AAAA... comment)",
-  });
+const sshPublicKey = z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/, {
+  message: "must be an OpenSSH public key line (ssh-ed25519 AAAA... comment)",
+});
 
 const rateLimitSchema = z.strictObject({
   /** Requests allowed per window and client IP. */
@@ -97,7 +95,9 @@ export const configSchema = z.strictObject({
   siteSubdomain: z.string().regex(hostnameLabel, { message: "must be a single DNS label such as olympus" }),
   location: z.enum(armLocations),
   serverType: z.enum(serverTypeNames as [ServerType, ...ServerType[]]),
-  image: z.string().regex(/^ubuntu-24\.04$/, { message: "must be ubuntu-24.04 (the image cloud-init and podman are tested on)" }),
+  image: z
+    .string()
+    .regex(/^ubuntu-24\.04$/, { message: "must be ubuntu-24.04 (the image cloud-init and podman are tested on)" }),
   volumeSizeGb: z.number().int().min(10).max(10240),
   sleepSchedule: z.strictObject({
     nightlyHours: z.number().int().min(0).max(23),
@@ -110,16 +110,21 @@ export const configSchema = z.strictObject({
   adminSshPublicKeys: z.array(sshPublicKey),
   // Pulumi.yaml's default `{}` (a null default would make the key required) means "a Hetzner server".
   existingHost: z.preprocess(
-    (value) => (value === undefined || (typeof value === "object" && value !== null && Object.keys(value).length === 0) ? null : value),
-    z.strictObject({
-      address: z.string().min(1),
-      port: z.number().int().min(1).max(65535),
-      user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { message: "must be a POSIX user name" }),
-      /** File holding the machine's SSH host public key (ssh-keyscan), pinned by every remote step. */
-      hostKeyFile: z.string().min(1),
-      /** File holding the private key the machine accepts for `user` (as `ssh -i`); never copied into config. */
-      identityFile: z.string().min(1),
-    }).nullable(),
+    (value) =>
+      value === undefined || (typeof value === "object" && value !== null && Object.keys(value).length === 0)
+        ? null
+        : value,
+    z
+      .strictObject({
+        address: z.string().min(1),
+        port: z.number().int().min(1).max(65535),
+        user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { message: "must be a POSIX user name" }),
+        /** File holding the machine's SSH host public key (ssh-keyscan), pinned by every remote step. */
+        hostKeyFile: z.string().min(1),
+        /** File holding the private key the machine accepts for `user` (as `ssh -i`); never copied into config. */
+        identityFile: z.string().min(1),
+      })
+      .nullable(),
   ),
   rateLimits: z.strictObject({
     login: rateLimitSchema,
@@ -149,7 +154,10 @@ export const configSchema = z.strictObject({
     maxP95Ms: z.number().positive(),
   }),
   imageSource: z.enum(imageSources),
-  stagedRollout: z.partialRecord(z.enum(imageNames as [ImageName, ...ImageName[]]), z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/)),
+  stagedRollout: z.partialRecord(
+    z.enum(imageNames as [ImageName, ...ImageName[]]),
+    z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/),
+  ),
 });
 
 export type PlainConfig = z.infer<typeof configSchema> & { stagedRollout: StagedRollout };
@@ -180,7 +188,10 @@ export class ConfigError extends Error {
 const show = (value: unknown) => (value === undefined ? "nothing" : JSON.stringify(value));
 
 function valueAt(root: unknown, path: PropertyKey[]): unknown {
-  return path.reduce<unknown>((node, key) => (node && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key] : undefined), root);
+  return path.reduce<unknown>(
+    (node, key) => (node && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key] : undefined),
+    root,
+  );
 }
 
 const keyName = (path: PropertyKey[]) => `${project}:${path.map(String).join(".")}`;
@@ -203,12 +214,20 @@ export function parsePlainConfig(raw: Record<string, string>): { config?: PlainC
     try {
       candidate[name] = JSON.parse(text);
     } catch {
-      problems.push(`${keyName([name])}: ${show(text)} is not a valid value for this key (expected ${shape[name].type})`);
+      problems.push(
+        `${keyName([name])}: ${show(text)} is not a valid value for this key (expected ${shape[name].type})`,
+      );
     }
   }
   for (const rawKey of Object.keys(raw)) {
-    if (rawKey.startsWith(`${project}:`) && !(rawKey.slice(project.length + 1) in shape) && !allSecretKeys.has(rawKey)) {
-      problems.push(`${rawKey}: unknown key; allowed keys are ${[...Object.keys(shape), ...Object.keys(secretKeys)].join(", ")}`);
+    if (
+      rawKey.startsWith(`${project}:`) &&
+      !(rawKey.slice(project.length + 1) in shape) &&
+      !allSecretKeys.has(rawKey)
+    ) {
+      problems.push(
+        `${rawKey}: unknown key; allowed keys are ${[...Object.keys(shape), ...Object.keys(secretKeys)].join(", ")}`,
+      );
     }
   }
   const parsed = configSchema.safeParse(candidate);
@@ -228,14 +247,21 @@ export function parsePlainConfig(raw: Record<string, string>): { config?: PlainC
  * never echoed. `encryptedKeys` are the keys Pulumi holds encrypted (by default all secret keys, for
  * callers that read decrypted stack config).
  */
-export function parseStackConfig(stack: string, raw: Record<string, string>, encryptedKeys: ReadonlySet<string> = allSecretKeys): StackConfig {
+export function parseStackConfig(
+  stack: string,
+  raw: Record<string, string>,
+  encryptedKeys: ReadonlySet<string> = allSecretKeys,
+): StackConfig {
   const { config: plain, problems } = parsePlainConfig(raw);
   const config: StackConfig | undefined = plain && { ...plain, stack, secrets: {} };
   for (const [name, rawKey] of Object.entries(secretKeys) as [SecretName, string][]) {
     const value = raw[rawKey];
     if (value === undefined || value === "") continue;
     // Pulumi.yaml cannot declare these optional keys `secret: true`, so the check that they are encrypted is ours.
-    if (!encryptedKeys.has(rawKey)) problems.push(`${rawKey}: is stored in plain text; it is a secret, set it with \`pulumi config set --secret ${rawKey.replace(`${project}:`, "")} ...\` (value not shown)`);
+    if (!encryptedKeys.has(rawKey))
+      problems.push(
+        `${rawKey}: is stored in plain text; it is a secret, set it with \`pulumi config set --secret ${rawKey.replace(`${project}:`, "")} ...\` (value not shown)`,
+      );
     if (config) config.secrets[name] = value;
   }
   if (!config || problems.length > 0) throw new ConfigError(problems);
@@ -253,45 +279,72 @@ export function environmentRules(config: StackConfig): string[] {
   const { secrets } = config;
 
   if (prod && config.domain !== config.productionDomain) {
-    problems.push(`${key("domain")}: a prod stack serves productionDomain ${show(config.productionDomain)}; got ${show(config.domain)}`);
+    problems.push(
+      `${key("domain")}: a prod stack serves productionDomain ${show(config.productionDomain)}; got ${show(config.domain)}`,
+    );
   }
   if (!prod && config.domain === config.productionDomain) {
-    problems.push(`${key("domain")}: a ${config.environment} stack must not serve the production domain ${show(config.productionDomain)}; use a subdomain such as staging.${config.productionDomain}`);
+    problems.push(
+      `${key("domain")}: a ${config.environment} stack must not serve the production domain ${show(config.productionDomain)}; use a subdomain such as staging.${config.productionDomain}`,
+    );
   }
   if (!prod && !config.domain.endsWith(`.${config.productionDomain}`) && config.environment === "staging") {
-    problems.push(`${key("domain")}: staging must live under the production domain (e.g. staging.${config.productionDomain}); got ${show(config.domain)}`);
+    problems.push(
+      `${key("domain")}: staging must live under the production domain (e.g. staging.${config.productionDomain}); got ${show(config.domain)}`,
+    );
   }
 
   if (prod && config.adminCidrs.some(isWorldCidr)) {
-    problems.push(`${key("adminCidrs")}: prod must not open SSH to the whole internet; got ${show(config.adminCidrs.filter(isWorldCidr))}, allowed are specific networks such as 203.0.113.0/24`);
+    problems.push(
+      `${key("adminCidrs")}: prod must not open SSH to the whole internet; got ${show(config.adminCidrs.filter(isWorldCidr))}, allowed are specific networks such as 203.0.113.0/24`,
+    );
   }
-  if (prod && !config.protect) problems.push(`${key("protect")}: prod resources must be protected; got false, allowed is true`);
-  if (prod && !config.backups) problems.push(`${key("backups")}: prod must keep Hetzner backups; got false, allowed is true`);
+  if (prod && !config.protect)
+    problems.push(`${key("protect")}: prod resources must be protected; got false, allowed is true`);
+  if (prod && !config.backups)
+    problems.push(`${key("backups")}: prod must keep Hetzner backups; got false, allowed is true`);
   if (prod && Object.keys(config.stagedRollout).length > 0) {
-    problems.push(`${key("stagedRollout")}: prod runs the shared version table; got ${show(config.stagedRollout)}, allowed is {} (stage a version in staging first, then bump the table)`);
+    problems.push(
+      `${key("stagedRollout")}: prod runs the shared version table; got ${show(config.stagedRollout)}, allowed is {} (stage a version in staging first, then bump the table)`,
+    );
   }
 
-  if (prod && config.seeding.enabled) problems.push(`${key("seeding.enabled")}: synthetic users are never seeded into prod; got true, allowed is false`);
+  if (prod && config.seeding.enabled)
+    problems.push(`${key("seeding.enabled")}: synthetic users are never seeded into prod; got true, allowed is false`);
   if (prod && config.loginSimulation.loginsPerHour > 0) {
-    problems.push(`${key("loginSimulation.loginsPerHour")}: prod runs no login simulation; got ${config.loginSimulation.loginsPerHour}, allowed is 0`);
+    problems.push(
+      `${key("loginSimulation.loginsPerHour")}: prod runs no login simulation; got ${config.loginSimulation.loginsPerHour}, allowed is 0`,
+    );
   }
-  if (prod && config.soak.enabled) problems.push(`${key("soak.enabled")}: the soak gate runs in staging before prod; got true in prod, allowed is false`);
-  if (config.soak.enabled && !config.seeding.enabled) problems.push(`${key("soak.enabled")}: the soak logs in synthetic users, so seeding.enabled must be true`);
-  if (config.seeding.enabled && config.seeding.count === 0) problems.push(`${key("seeding.count")}: seeding is enabled with 0 users; allowed is 1 to 100000`);
+  if (prod && config.soak.enabled)
+    problems.push(
+      `${key("soak.enabled")}: the soak gate runs in staging before prod; got true in prod, allowed is false`,
+    );
+  if (config.soak.enabled && !config.seeding.enabled)
+    problems.push(`${key("soak.enabled")}: the soak logs in synthetic users, so seeding.enabled must be true`);
+  if (config.seeding.enabled && config.seeding.count === 0)
+    problems.push(`${key("seeding.count")}: seeding is enabled with 0 users; allowed is 1 to 100000`);
   if ((config.seeding.enabled || config.loginSimulation.loginsPerHour > 0) && !secrets.syntheticPassword) {
-    problems.push(`${secretKeys.syntheticPassword}: missing secret; seeding and login simulation need it (pulumi config set --secret syntheticPassword ...)`);
+    problems.push(
+      `${secretKeys.syntheticPassword}: missing secret; seeding and login simulation need it (pulumi config set --secret syntheticPassword ...)`,
+    );
   }
   if (config.loginSimulation.loginsPerHour > 0 && !config.seeding.enabled) {
-    problems.push(`${key("loginSimulation.loginsPerHour")}: login simulation logs in synthetic users, so seeding.enabled must be true`);
+    problems.push(
+      `${key("loginSimulation.loginsPerHour")}: login simulation logs in synthetic users, so seeding.enabled must be true`,
+    );
   }
 
   const mail = config.mail;
-  if (prod && mail.mode !== "smtp") problems.push(`${key("mail.mode")}: prod sends real mail; got ${show(mail.mode)}, allowed is "smtp"`);
-  if (prod && mail.sandbox !== null) problems.push(`${key("mail.sandbox")}: prod mail goes to customers; got ${show(mail.sandbox)}, allowed is null`);
+  if (prod && mail.mode !== "smtp")
+    problems.push(`${key("mail.mode")}: prod sends real mail; got ${show(mail.mode)}, allowed is "smtp"`);
+  if (prod && mail.sandbox !== null)
+    problems.push(`${key("mail.sandbox")}: prod mail goes to customers; got ${show(mail.sandbox)}, allowed is null`);
   if (mail.mode === "smtp") {
     const uri = secrets.smtpUri;
     let parsedUri: URL | undefined;
-    if (!uri) problems.push(`${secretKeys.smtpUri}: missing secret; mail.mode "smtp" needs the provider's connection URI`);
+    if (!uri)
+      problems.push(`${secretKeys.smtpUri}: missing secret; mail.mode "smtp" needs the provider's connection URI`);
     else {
       try {
         parsedUri = new URL(uri);
@@ -303,34 +356,54 @@ export function environmentRules(config: StackConfig): string[] {
     }
     if (!prod) {
       if (mail.sandbox === null) {
-        problems.push(`${key("mail.sandbox")}: a ${config.environment} stack must not send live mail; use mail.mode "mailpit" or name a sandbox provider (${Object.keys(smtpSandboxes).join(", ")})`);
+        problems.push(
+          `${key("mail.sandbox")}: a ${config.environment} stack must not send live mail; use mail.mode "mailpit" or name a sandbox provider (${Object.keys(smtpSandboxes).join(", ")})`,
+        );
       } else if (parsedUri && !smtpSandboxes[mail.sandbox](parsedUri)) {
-        problems.push(`${secretKeys.smtpUri}: mail.sandbox is ${show(mail.sandbox)} but the URI does not point at that sandbox (value not shown: it is a secret)`);
+        problems.push(
+          `${secretKeys.smtpUri}: mail.sandbox is ${show(mail.sandbox)} but the URI does not point at that sandbox (value not shown: it is a secret)`,
+        );
       }
     }
-    if (prod && mail.spfInclude === null) problems.push(`${key("mail.spfInclude")}: prod sends real mail and needs the provider's SPF include, e.g. amazonses.com`);
+    if (prod && mail.spfInclude === null)
+      problems.push(
+        `${key("mail.spfInclude")}: prod sends real mail and needs the provider's SPF include, e.g. amazonses.com`,
+      );
   } else if (mail.sandbox !== null) {
     problems.push(`${key("mail.sandbox")}: only used with mail.mode "smtp"; got ${show(mail.sandbox)} with "mailpit"`);
   }
 
   const captcha = config.rateLimits.captcha;
-  if (prod && captcha !== "turnstile") problems.push(`${key("rateLimits.captcha")}: prod uses real Turnstile keys; got ${show(captcha)}, allowed is "turnstile"`);
+  if (prod && captcha !== "turnstile")
+    problems.push(
+      `${key("rateLimits.captcha")}: prod uses real Turnstile keys; got ${show(captcha)}, allowed is "turnstile"`,
+    );
   if (captcha === "turnstile") {
-    if (!config.rateLimits.captchaSiteKey) problems.push(`${key("rateLimits.captchaSiteKey")}: "turnstile" needs the widget's site key`);
-    if (!secrets.captchaSecretKey) problems.push(`${secretKeys.captchaSecretKey}: missing secret; "turnstile" needs the widget's secret key`);
+    if (!config.rateLimits.captchaSiteKey)
+      problems.push(`${key("rateLimits.captchaSiteKey")}: "turnstile" needs the widget's site key`);
+    if (!secrets.captchaSecretKey)
+      problems.push(`${secretKeys.captchaSecretKey}: missing secret; "turnstile" needs the widget's secret key`);
     if (config.rateLimits.captchaSiteKey === turnstileTestKeys.siteKey && prod) {
       problems.push(`${key("rateLimits.captchaSiteKey")}: prod must not use Turnstile's always-pass test key`);
     }
   }
 
   if (config.existingHost === null) {
-    if (!secrets.hcloudToken) problems.push(`${secretKeys.hcloudToken}: missing secret; a Hetzner host needs an API token (pulumi config set --secret hcloud:token ...)`);
-    else if (!/^[A-Za-z0-9]{64}$/.test(secrets.hcloudToken)) problems.push(`${secretKeys.hcloudToken}: must be 64 letters and digits (value not shown: it is a secret)`);
+    if (!secrets.hcloudToken)
+      problems.push(
+        `${secretKeys.hcloudToken}: missing secret; a Hetzner host needs an API token (pulumi config set --secret hcloud:token ...)`,
+      );
+    else if (!/^[A-Za-z0-9]{64}$/.test(secrets.hcloudToken))
+      problems.push(`${secretKeys.hcloudToken}: must be 64 letters and digits (value not shown: it is a secret)`);
   } else if (config.environment !== "dev") {
-    problems.push(`${key("existingHost")}: an existing machine hosts the dev tier only; ${config.environment} runs on its own Hetzner server`);
+    problems.push(
+      `${key("existingHost")}: an existing machine hosts the dev tier only; ${config.environment} runs on its own Hetzner server`,
+    );
   }
   if (config.imageSource === "local-build" && config.environment !== "dev") {
-    problems.push(`${key("imageSource")}: only the dev tier runs images built on its host; ${config.environment} runs the registries' images, allowed is "registry"`);
+    problems.push(
+      `${key("imageSource")}: only the dev tier runs images built on its host; ${config.environment} runs the registries' images, allowed is "registry"`,
+    );
   }
   return problems;
 }
@@ -353,11 +426,18 @@ export function crossStackRules(staging: PlainConfig, prod: PlainConfig): string
   }
   const stagingLockout = staging.rateLimits.lockout;
   const prodLockout = prod.rateLimits.lockout;
-  if (prodLockout.maxAttempts > stagingLockout.maxAttempts || prodLockout.lockoutSeconds < stagingLockout.lockoutSeconds) {
-    problems.push(`${key("rateLimits.lockout")}: prod's lockout (${prodLockout.maxAttempts} attempts, ${prodLockout.lockoutSeconds}s) is looser than staging's (${stagingLockout.maxAttempts} attempts, ${stagingLockout.lockoutSeconds}s)`);
+  if (
+    prodLockout.maxAttempts > stagingLockout.maxAttempts ||
+    prodLockout.lockoutSeconds < stagingLockout.lockoutSeconds
+  ) {
+    problems.push(
+      `${key("rateLimits.lockout")}: prod's lockout (${prodLockout.maxAttempts} attempts, ${prodLockout.lockoutSeconds}s) is looser than staging's (${stagingLockout.maxAttempts} attempts, ${stagingLockout.lockoutSeconds}s)`,
+    );
   }
   if (prod.productionDomain !== staging.productionDomain) {
-    problems.push(`${key("productionDomain")}: staging says ${show(staging.productionDomain)}, prod says ${show(prod.productionDomain)}; both stacks must agree`);
+    problems.push(
+      `${key("productionDomain")}: staging says ${show(staging.productionDomain)}, prod says ${show(prod.productionDomain)}; both stacks must agree`,
+    );
   }
   return problems;
 }

@@ -37,7 +37,9 @@ export function edgeSettings(rateLimits: PlainConfig["rateLimits"]): EdgeSetting
   const { login, lockout, captcha } = rateLimits;
   return {
     caddyZones: {
-      ciamLogin: [{ name: "ciam_login", methods: ["POST"], paths: loginPaths, events: login.events, window: login.window }],
+      ciamLogin: [
+        { name: "ciam_login", methods: ["POST"], paths: loginPaths, events: login.events, window: login.window },
+      ],
     },
     sdkSettings: {
       "security.brute_force.enabled": true,
@@ -49,7 +51,12 @@ export function edgeSettings(rateLimits: PlainConfig["rateLimits"]): EdgeSetting
     },
     captcha: {
       enabled: captcha !== "disabled",
-      siteKey: captcha === "test-keys" ? turnstileTestKeys.siteKey : captcha === "turnstile" ? (rateLimits.captchaSiteKey ?? "") : "",
+      siteKey:
+        captcha === "test-keys"
+          ? turnstileTestKeys.siteKey
+          : captcha === "turnstile"
+            ? (rateLimits.captchaSiteKey ?? "")
+            : "",
     },
     captchaMode: captcha,
     allowDemoAccounts: false,

@@ -1,5 +1,5 @@
-import type * as pulumi from "@pulumi/pulumi";
 import type { types } from "@pulumi/command";
+import type * as pulumi from "@pulumi/pulumi";
 
 /**
  * What every host variant offers the Olympus stack, so the stack never cares whether it runs on a

@@ -1,5 +1,5 @@
 import type { Environment } from "./config";
-import { loopbackPorts, type IdentityDomain, type PublicSite } from "./topology";
+import { type IdentityDomain, loopbackPorts, type PublicSite } from "./topology";
 
 /**
  * The OAuth2 clients each environment registers in its Hydras, with that environment's own redirect
@@ -27,7 +27,11 @@ export const pgadminRedirectUri = `http://127.0.0.1:${loopbackPorts.pgadmin}/oau
 
 export function oauthClients(hostnames: Record<PublicSite, string>): OAuthClient[] {
   const url = (site: PublicSite) => `https://${hostnames[site]}`;
-  const common = { grant_types: ["authorization_code", "refresh_token"], response_types: ["code"], scope: "openid profile email" };
+  const common = {
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+    scope: "openid profile email",
+  };
   const athena = (domain: IdentityDomain, site: PublicSite): OAuthClient => ({
     ...common,
     hydra: "iam",
@@ -40,7 +44,15 @@ export function oauthClients(hostnames: Record<PublicSite, string>): OAuthClient
     token_endpoint_auth_method: "none",
     skip_consent: true,
   });
-  const confidential = (hydra: IdentityDomain, client_id: string, client_name: string, secret: OAuthClient["secret"], redirect: string, logout: string, skip_consent: boolean): OAuthClient => ({
+  const confidential = (
+    hydra: IdentityDomain,
+    client_id: string,
+    client_name: string,
+    secret: OAuthClient["secret"],
+    redirect: string,
+    logout: string,
+    skip_consent: boolean,
+  ): OAuthClient => ({
     ...common,
     hydra,
     client_id,
@@ -56,9 +68,33 @@ export function oauthClients(hostnames: Record<PublicSite, string>): OAuthClient
     athena("ciam", "ciamAdmin"),
     athena("iam", "iamAdmin"),
     // Customers consent to the site; employees sign in to it without a consent screen.
-    confidential("ciam", "site-ciam-client", "Olympus Site (CIAM)", "siteCiam", `${url("site")}/callback/ciam`, url("site"), false),
-    confidential("iam", "site-iam-client", "Olympus Site (IAM)", "siteIam", `${url("site")}/callback/iam`, url("site"), true),
-    confidential("iam", "pgadmin", "pgAdmin", "pgadmin", pgadminRedirectUri, `http://127.0.0.1:${loopbackPorts.pgadmin}`, true),
+    confidential(
+      "ciam",
+      "site-ciam-client",
+      "Olympus Site (CIAM)",
+      "siteCiam",
+      `${url("site")}/callback/ciam`,
+      url("site"),
+      false,
+    ),
+    confidential(
+      "iam",
+      "site-iam-client",
+      "Olympus Site (IAM)",
+      "siteIam",
+      `${url("site")}/callback/iam`,
+      url("site"),
+      true,
+    ),
+    confidential(
+      "iam",
+      "pgadmin",
+      "pgAdmin",
+      "pgadmin",
+      pgadminRedirectUri,
+      `http://127.0.0.1:${loopbackPorts.pgadmin}`,
+      true,
+    ),
   ];
 }
 

@@ -17,11 +17,15 @@ export interface PostgresTls {
 const ed25519 = { name: "Ed25519" } as const;
 /**
  * Dates are fixed, never "now", so the certificates are byte-identical across runs. The CA lives ten
- * years (its rotation is a documented three-step change, see README); the server certificate is issued
- * per calendar year and valid for two, so each year's first deploy renews it a year before it expires.
+ * years (its rotation is a documented three-step change, see README). The server certificate of year Y
+ * is valid from the start of Y-1 (so a renewal rehearsed a year ahead is already valid) to the start of
+ * Y+2, so each year's first deploy renews it a year before it expires.
  */
-const caValidity = { notBefore: new Date("2026-01-01T00:00:00Z"), notAfter: new Date("2036-01-01T00:00:00Z") };
-const serverValidity = (year: number) => ({ notBefore: new Date(Date.UTC(year, 0, 1)), notAfter: new Date(Date.UTC(year + 2, 0, 1)) });
+const caValidity = { notBefore: new Date("2025-01-01T00:00:00Z"), notAfter: new Date("2036-01-01T00:00:00Z") };
+const serverValidity = (year: number) => ({
+  notBefore: new Date(Date.UTC(year - 1, 0, 1)),
+  notAfter: new Date(Date.UTC(year + 2, 0, 1)),
+});
 
 /**
  * The year whose server certificate a run issues: the current UTC year, or OLYMPUS_CERTIFICATE_YEAR to
@@ -32,7 +36,9 @@ export function certificateYear(override: string | undefined, now = new Date()):
   if (override === undefined || override === "") return current;
   const year = Number(override);
   if (!Number.isInteger(year) || year < current || year >= caValidity.notAfter.getUTCFullYear() - 1) {
-    throw new Error(`OLYMPUS_CERTIFICATE_YEAR: got ${JSON.stringify(override)}, allowed is a year from ${current} to ${caValidity.notAfter.getUTCFullYear() - 2}`);
+    throw new Error(
+      `OLYMPUS_CERTIFICATE_YEAR: got ${JSON.stringify(override)}, allowed is a year from ${current} to ${caValidity.notAfter.getUTCFullYear() - 2}`,
+    );
   }
   return year;
 }
@@ -40,15 +46,32 @@ export function certificateYear(override: string | undefined, now = new Date()):
 async function importKeys(seedBase64: string) {
   const { privateKey, publicKey } = ed25519FromSeed(seedBase64);
   return {
-    privateKey: await webcrypto.subtle.importKey("pkcs8", privateKey.export({ format: "der", type: "pkcs8" }), ed25519, true, ["sign"]),
-    publicKey: await webcrypto.subtle.importKey("spki", publicKey.export({ format: "der", type: "spki" }), ed25519, true, ["verify"]),
+    privateKey: await webcrypto.subtle.importKey(
+      "pkcs8",
+      privateKey.export({ format: "der", type: "pkcs8" }),
+      ed25519,
+      true,
+      ["sign"],
+    ),
+    publicKey: await webcrypto.subtle.importKey(
+      "spki",
+      publicKey.export({ format: "der", type: "spki" }),
+      ed25519,
+      true,
+      ["verify"],
+    ),
   };
 }
 
 const serialFrom = (seedBase64: string) => `01${createHash("sha256").update(seedBase64).digest("hex").slice(0, 30)}`;
 
 /** A per-stack CA and the given year's server certificate for `postgres`, deterministic in the seeds. */
-export async function postgresTlsFromSeeds(caSeed: string, serverSeed: string, stack: string, year: number): Promise<PostgresTls> {
+export async function postgresTlsFromSeeds(
+  caSeed: string,
+  serverSeed: string,
+  stack: string,
+  year: number,
+): Promise<PostgresTls> {
   const caKeys = await importKeys(caSeed);
   const serverKeys = await importKeys(serverSeed);
   const caName = `CN=Olympus PostgreSQL CA (${stack})`;
@@ -82,8 +105,8 @@ export async function postgresTlsFromSeeds(caSeed: string, serverSeed: string, s
   });
   const serverKeyDer = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", serverKeys.privateKey));
   return {
-    caCertificate: ca.toString("pem") + "\n",
-    serverCertificate: server.toString("pem") + "\n",
-    serverKey: x509.PemConverter.encode(serverKeyDer, "PRIVATE KEY") + "\n",
+    caCertificate: `${ca.toString("pem")}\n`,
+    serverCertificate: `${server.toString("pem")}\n`,
+    serverKey: `${x509.PemConverter.encode(serverKeyDer, "PRIVATE KEY")}\n`,
   };
 }

@@ -1,9 +1,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, crossStackRules, parsePlainConfig, parseStackConfig, project, type PlainConfig, type StackConfig } from "./config";
+import {
+  ConfigError,
+  crossStackRules,
+  type PlainConfig,
+  parsePlainConfig,
+  parseStackConfig,
+  project,
+  type StackConfig,
+} from "./config";
 import { certificateYear } from "./postgresTls";
-import { parsePowerRequest, powerVariable, type PowerRequest } from "./power";
+import { type PowerRequest, parsePowerRequest, powerVariable } from "./power";
 import { readStackFile, stackNames } from "./stackFiles";
 
 /** How the program reaches an existing machine: the config's address, and the key material its files hold. */
@@ -27,7 +35,8 @@ export interface LoadedStackConfig extends StackConfig {
 }
 
 /** Whether Pulumi holds a key encrypted (the SDK marks this helper internal; Config.get relies on it). */
-const isEncrypted = (key: string) => (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret(key);
+const isEncrypted = (key: string) =>
+  (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret(key);
 
 /**
  * The one loader: the stack's config, validated before any resource is constructed. A bad value stops
@@ -37,7 +46,10 @@ export function loadStackConfig(projectDir = process.cwd()): LoadedStackConfig {
   try {
     const raw = pulumi.runtime.allConfig();
     const config = parseStackConfig(pulumi.getStack(), raw, new Set(Object.keys(raw).filter(isEncrypted)));
-    const problems = config.environment === "prod" ? stagingStacks(projectDir, config.stack).flatMap((staging) => crossStackRules(staging, config)) : [];
+    const problems =
+      config.environment === "prod"
+        ? stagingStacks(projectDir, config.stack).flatMap((staging) => crossStackRules(staging, config))
+        : [];
     const access = config.existingHost && readExistingHostAccess(config.existingHost, projectDir, problems);
     const powerRequest = parsePowerRequest(process.env[powerVariable], config.environment, config.stack, problems);
     let year = new Date().getUTCFullYear();
@@ -55,21 +67,41 @@ export function loadStackConfig(projectDir = process.cwd()): LoadedStackConfig {
 }
 
 /** Reads the key files an existing host's config names (relative to the project), reporting what is wrong. */
-export function readExistingHostAccess(host: NonNullable<PlainConfig["existingHost"]>, projectDir: string, problems: string[]): ExistingHostAccess | undefined {
+export function readExistingHostAccess(
+  host: NonNullable<PlainConfig["existingHost"]>,
+  projectDir: string,
+  problems: string[],
+): ExistingHostAccess | undefined {
   const read = (field: "hostKeyFile" | "identityFile", valid: (text: string) => boolean, expected: string) => {
     const path = resolve(projectDir, host[field]);
     if (!existsSync(path)) {
-      problems.push(`${project}:existingHost.${field}: ${path} does not exist; expected ${expected} (npm run dev writes it for this machine)`);
+      problems.push(
+        `${project}:existingHost.${field}: ${path} does not exist; expected ${expected} (npm run dev writes it for this machine)`,
+      );
       return undefined;
     }
     const text = readFileSync(path, "utf8").trim();
     if (!valid(text)) problems.push(`${project}:existingHost.${field}: ${path} does not hold ${expected}`);
     return text;
   };
-  const hostKey = read("hostKeyFile", (text) => /^(ssh-ed25519|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]+/.test(text), "an SSH host public key line (ssh-ed25519 AAAA...)");
-  const privateKey = read("identityFile", (text) => /^-----BEGIN OPENSSH PRIVATE KEY-----/.test(text), "an unencrypted OpenSSH private key");
+  const hostKey = read(
+    "hostKeyFile",
+    (text) => /^(ssh-ed25519|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]+/.test(text),
+    "an SSH host public key line (ssh-ed25519 AAAA...)",
+  );
+  const privateKey = read(
+    "identityFile",
+    (text) => /^-----BEGIN OPENSSH PRIVATE KEY-----/.test(text),
+    "an unencrypted OpenSSH private key",
+  );
   if (!hostKey || !privateKey) return undefined;
-  return { address: host.address, port: host.port, user: host.user, hostKey: hostKey.split(/\s+/).slice(0, 2).join(" "), privateKey: `${privateKey}\n` };
+  return {
+    address: host.address,
+    port: host.port,
+    user: host.user,
+    hostKey: hostKey.split(/\s+/).slice(0, 2).join(" "),
+    privateKey: `${privateKey}\n`,
+  };
 }
 
 /** The staging stacks next to this one, to check that prod is at least as strict as each of them. */

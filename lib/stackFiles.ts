@@ -22,14 +22,19 @@ const isSecure = (value: unknown): value is { secure: string } =>
 export function readStackFile(projectDir: string, stack: string): StackFileConfig {
   const path = join(projectDir, `Pulumi.${stack}.yaml`);
   if (!existsSync(path)) throw new Error(`no stack file ${path}`);
-  const projectFile = parse(readFileSync(join(projectDir, "Pulumi.yaml"), "utf8")) as { name: string; config?: Record<string, { default?: unknown }> };
+  const projectFile = parse(readFileSync(join(projectDir, "Pulumi.yaml"), "utf8")) as {
+    name: string;
+    config?: Record<string, { default?: unknown }>;
+  };
   const stackFile = parse(readFileSync(path, "utf8")) as { config?: Record<string, unknown> } | null;
   const namespaced = (key: string) => (key.includes(":") ? key : `${projectFile.name}:${key}`);
   const raw: Record<string, string> = {};
   for (const [key, declaration] of Object.entries(projectFile.config ?? {})) {
-    if (declaration && typeof declaration === "object" && "default" in declaration) raw[namespaced(key)] = encode(declaration.default);
+    if (declaration && typeof declaration === "object" && "default" in declaration)
+      raw[namespaced(key)] = encode(declaration.default);
   }
-  for (const [key, value] of Object.entries(stackFile?.config ?? {})) raw[key] = isSecure(value) ? secureMarker : encode(value);
+  for (const [key, value] of Object.entries(stackFile?.config ?? {}))
+    raw[key] = isSecure(value) ? secureMarker : encode(value);
   return { project: projectFile.name, raw };
 }
 

@@ -59,19 +59,26 @@ export const localBuilds: Partial<Record<ImageName, { tag: string; builtFrom: st
   postgres: { tag: "18-debian", builtFrom: "Debian forky's postgresql-18 packages (mmdebstrap)" },
   kratos: { tag: "v26.2.0", builtFrom: "the ory/kratos v26.2.0 source archive" },
   hydra: { tag: "v26.2.0", builtFrom: "the ory/hydra v26.2.0 source archive" },
-  caddy: { tag: "2.11.9-ratelimit-0.1.0", builtFrom: "Caddy v2.11.9 with mholt/caddy-ratelimit v0.1.0 from the Go module proxy" },
+  caddy: {
+    tag: "2.11.9-ratelimit-0.1.0",
+    builtFrom: "Caddy v2.11.9 with mholt/caddy-ratelimit v0.1.0 from the Go module proxy",
+  },
   mailpit: { tag: "v1.33.1", builtFrom: "axllent/mailpit v1.33.1 from the Go module proxy" },
   loginSimulator: { tag: "curl-debian", builtFrom: "Debian bookworm's curl" },
 };
 
 /** Repository names are lower case: loginSimulator is built as login-simulator. */
-export const localImage = (name: ImageName, tag: string) => `${localRepository}/${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}:${tag}`;
+export const localImage = (name: ImageName, tag: string) =>
+  `${localRepository}/${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}:${tag}`;
 
 /**
  * What a stack deploys: the table's images (with its staged rollout), or, for `local-build`, the dev
  * host's builds; images with no build are left out, and the stack reports which.
  */
-export function deployedImages(stagedRollout: StagedRollout = {}, source: ImageSource = "registry"): { images: Partial<Record<ImageName, string>>; leftOut: ImageName[] } {
+export function deployedImages(
+  stagedRollout: StagedRollout = {},
+  source: ImageSource = "registry",
+): { images: Partial<Record<ImageName, string>>; leftOut: ImageName[] } {
   const table = resolveImages(stagedRollout);
   if (source === "registry") return { images: table, leftOut: [] };
   const images: Partial<Record<ImageName, string>> = {};

@@ -1,13 +1,13 @@
 import { isDeepStrictEqual } from "node:util";
-import { renderDeployment, type RenderedFiles } from "../render/deployment";
-import type { DeploymentSecrets } from "../render/environment";
-import { syntheticEmails } from "../seed/identities";
-import { syntheticPlan } from "../seed/syntheticUsers";
-import { crossStackRules, secretKeys, type PlainConfig, type SecretName, type StackConfig } from "../lib/config";
+import { crossStackRules, type PlainConfig, type SecretName, type StackConfig, secretKeys } from "../lib/config";
 import { edgeSettings } from "../lib/edge";
 import { mailSettings } from "../lib/mail";
 import { postgresTlsFromSeeds } from "../lib/postgresTls";
-import { deployedImages, localBuilds, serviceImages, type ImageName } from "../lib/versions";
+import { deployedImages, type ImageName, localBuilds, serviceImages } from "../lib/versions";
+import { type RenderedFiles, renderDeployment } from "../render/deployment";
+import type { DeploymentSecrets } from "../render/environment";
+import { syntheticEmails } from "../seed/identities";
+import { syntheticPlan } from "../seed/syntheticUsers";
 
 /**
  * The differences staging and prod may have. Everything else (versions, topology, TLS, headers,
@@ -70,17 +70,32 @@ async function placeholderSecrets(stack: string): Promise<DeploymentSecrets> {
     ory: { ciam: ory, iam: ory },
     encryptionKey: base64,
     sessionSigningKey: Buffer.alloc(32, 9).toString("base64"),
-    oauthClients: { athenaCiam: "a".repeat(48), athenaIam: "a".repeat(48), siteCiam: "a".repeat(48), siteIam: "a".repeat(48), pgadmin: "a".repeat(48) },
+    oauthClients: {
+      athenaCiam: "a".repeat(48),
+      athenaIam: "a".repeat(48),
+      siteCiam: "a".repeat(48),
+      siteIam: "a".repeat(48),
+      pgadmin: "a".repeat(48),
+    },
     adminPassword: "a".repeat(32),
     smtpUri: "smtp://redacted",
     captchaSecretKey: "redacted",
     syntheticPassword: "redacted",
-    postgresTls: await postgresTlsFromSeeds(Buffer.alloc(32, 1).toString("base64"), Buffer.alloc(32, 2).toString("base64"), stack, 2026),
+    postgresTls: await postgresTlsFromSeeds(
+      Buffer.alloc(32, 1).toString("base64"),
+      Buffer.alloc(32, 2).toString("base64"),
+      stack,
+      2026,
+    ),
   };
 }
 
 /** The files a stack deploys, rendered from its config alone (placeholder secrets, fixed keys). */
-export async function renderForConfig(config: PlainConfig, stack: string, secretsStack = stack): Promise<RenderedFiles> {
+export async function renderForConfig(
+  config: PlainConfig,
+  stack: string,
+  secretsStack = stack,
+): Promise<RenderedFiles> {
   const plan = syntheticPlan({ ...config, stack });
   return renderDeployment({
     stack,
@@ -128,8 +143,14 @@ export async function checkParity(staging: StackConfig, prod: StackConfig): Prom
     const a = staging.secrets[name];
     const b = prod.secrets[name];
     if (a === undefined && b === undefined) continue;
-    if (a !== undefined && a === b) problems.push(`secret ${secretKeys[name]} has the same value in staging and prod; secrets are never shared`);
-    else differences.push({ key: secretKeys[name], staging: a === undefined ? "(unset)" : "differs", prod: b === undefined ? "(unset)" : "differs" });
+    if (a !== undefined && a === b)
+      problems.push(`secret ${secretKeys[name]} has the same value in staging and prod; secrets are never shared`);
+    else
+      differences.push({
+        key: secretKeys[name],
+        staging: a === undefined ? "(unset)" : "differs",
+        prod: b === undefined ? "(unset)" : "differs",
+      });
   }
 
   problems.push(...crossStackRules(plainPart(staging), plainPart(prod)));
@@ -142,7 +163,8 @@ export async function checkParity(staging: StackConfig, prod: StackConfig): Prom
   for (const key of sanctionedKeys) (counterfactual as Record<string, unknown>)[key] = plainPart(staging)[key];
   const explained = await renderForConfig(counterfactual, staging.stack);
   for (const path of new Set([...Object.keys(stagingFiles), ...Object.keys(explained)])) {
-    if (stagingFiles[path]?.content !== explained[path]?.content) problems.push(`rendered file ${path} differs between the stacks beyond the sanctioned keys`);
+    if (stagingFiles[path]?.content !== explained[path]?.content)
+      problems.push(`rendered file ${path} differs between the stacks beyond the sanctioned keys`);
   }
   const differingFiles = [...new Set([...Object.keys(stagingFiles), ...Object.keys(prodFiles)])]
     .filter((path) => stagingFiles[path]?.content !== prodFiles[path]?.content)
@@ -155,8 +177,13 @@ export function formatParityTable(rows: ParityRow[]): string {
   const header: ParityRow = { key: "key", staging: "staging", prod: "prod" };
   const all = [header, ...rows];
   const width = (column: keyof ParityRow) => Math.max(...all.map((row) => row[column].length));
-  const line = (row: ParityRow) => `| ${row.key.padEnd(width("key"))} | ${row.staging.padEnd(width("staging"))} | ${row.prod.padEnd(width("prod"))} |`;
-  return [line(header), `|${"-".repeat(width("key") + 2)}|${"-".repeat(width("staging") + 2)}|${"-".repeat(width("prod") + 2)}|`, ...rows.map(line)].join("\n");
+  const line = (row: ParityRow) =>
+    `| ${row.key.padEnd(width("key"))} | ${row.staging.padEnd(width("staging"))} | ${row.prod.padEnd(width("prod"))} |`;
+  return [
+    line(header),
+    `|${"-".repeat(width("key") + 2)}|${"-".repeat(width("staging") + 2)}|${"-".repeat(width("prod") + 2)}|`,
+    ...rows.map(line),
+  ].join("\n");
 }
 
 /**
@@ -168,7 +195,10 @@ export function imageSourceReport(stack: string, config: PlainConfig): string[] 
   const { images, leftOut } = deployedImages(config.stagedRollout, config.imageSource);
   return [
     `${stack}: images built on its host, not the registries' (imageSource local-build):`,
-    ...(Object.entries(images) as [ImageName, string][]).map(([name, image]) => `  ${name}: ${image} (${localBuilds[name]!.builtFrom}) for ${serviceImages[name].repository}:${serviceImages[name].tag}`),
+    ...(Object.entries(images) as [ImageName, string][]).map(
+      ([name, image]) =>
+        `  ${name}: ${image} (${localBuilds[name]!.builtFrom}) for ${serviceImages[name].repository}:${serviceImages[name].tag}`,
+    ),
     `  left out, no image can be built there: ${leftOut.join(", ") || "nothing"}`,
   ];
 }
@@ -182,6 +212,8 @@ export function hostConfigurationDrift(deployed: Record<string, unknown>, render
   return Object.entries(deployed).flatMap(([stack, applied]) => {
     if (typeof applied !== "string") return [];
     if (applied === rendered) return [];
-    return [`${stack}: its host runs host configuration ${applied}, the code renders ${rendered}; pulumi up --stack ${stack} applies it without replacing the server`];
+    return [
+      `${stack}: its host runs host configuration ${applied}, the code renders ${rendered}; pulumi up --stack ${stack} applies it without replacing the server`,
+    ];
   });
 }

@@ -27,7 +27,9 @@ const stackOf = (urn) => urn.split(":")[2]?.split("::")[0];
  * @param {Resource} resource
  */
 function isProd(resource) {
-  return resource.props.labels?.env === "prod" || resource.props.environment === "prod" || stackOf(resource.urn) === "prod";
+  return (
+    resource.props.labels?.env === "prod" || resource.props.environment === "prod" || stackOf(resource.urn) === "prod"
+  );
 }
 
 /** @type {ResourceValidationPolicy} */
@@ -45,23 +47,33 @@ const firewallExposure = {
       const sources = rule.sourceIps ?? [];
       if (publicPorts.has(key)) continue;
       if (key === "tcp/22" && sources.length > 0 && !sources.some(isWorldCidr)) continue;
-      reportViolation(`inbound ${key} from ${sources.join(", ") || "nowhere"} is not allowed: only 80/443 tcp and 443 udp may be public, and 22/tcp only from admin networks`);
+      reportViolation(
+        `inbound ${key} from ${sources.join(", ") || "nowhere"} is not allowed: only 80/443 tcp and 443 udp may be public, and 22/tcp only from admin networks`,
+      );
     }
   },
 };
 
-const protectedInProd = ["hcloud:index/server:Server", "hcloud:index/primaryIp:PrimaryIp", "hcloud:index/volume:Volume", "hcloud:index/zone:Zone"];
+const protectedInProd = [
+  "hcloud:index/server:Server",
+  "hcloud:index/primaryIp:PrimaryIp",
+  "hcloud:index/volume:Volume",
+  "hcloud:index/zone:Zone",
+];
 
 /** @type {StackValidationPolicy} */
 const prodProtection = {
   name: "prod-protection",
-  description: "Prod's server, primary IPs, volume and DNS zone are protected (Pulumi protect and Hetzner delete protection).",
+  description:
+    "Prod's server, primary IPs, volume and DNS zone are protected (Pulumi protect and Hetzner delete protection).",
   enforcementLevel: "mandatory",
   validateStack: (args, reportViolation) => {
     for (const resource of args.resources) {
       if (!protectedInProd.includes(resource.type) || !isProd(resource)) continue;
-      if (!resource.opts.protect) reportViolation(`${resource.name} (${resource.type}) is not protected (Pulumi protect)`, resource.urn);
-      if (resource.props.deleteProtection !== true) reportViolation(`${resource.name} (${resource.type}) has no Hetzner delete protection`, resource.urn);
+      if (!resource.opts.protect)
+        reportViolation(`${resource.name} (${resource.type}) is not protected (Pulumi protect)`, resource.urn);
+      if (resource.props.deleteProtection !== true)
+        reportViolation(`${resource.name} (${resource.type}) has no Hetzner delete protection`, resource.urn);
     }
   },
 };
@@ -73,14 +85,17 @@ const prodProtection = {
  * @returns {{ environment?: string; images: Record<string, string> } | undefined}
  */
 function deployedProject(resource) {
-  if (resource.type !== "command:remote:Command" || !String(resource.props.create ?? "").endsWith(" install-config")) return undefined;
+  if (resource.type !== "command:remote:Command" || !String(resource.props.create ?? "").endsWith(" install-config"))
+    return undefined;
   const line = String(resource.props.stdin ?? "")
     .split("\n")
     .find((entry) => entry.startsWith("compose.yml\t"));
   if (!line) return undefined;
   /** @type {{ "x-olympus"?: { environment?: string }; services?: Record<string, { image?: string }> }} */
   const compose = parse(Buffer.from(line.split("\t")[2] ?? "", "base64").toString("utf8"));
-  const images = Object.fromEntries(Object.entries(compose.services ?? {}).map(([service, definition]) => [service, definition.image ?? ""]));
+  const images = Object.fromEntries(
+    Object.entries(compose.services ?? {}).map(([service, definition]) => [service, definition.image ?? ""]),
+  );
   return { environment: compose["x-olympus"]?.environment, images };
 }
 
@@ -98,12 +113,18 @@ const noSyntheticTrafficInProd = {
     if (!prodStack) return;
     for (const resource of args.resources) {
       if (syntheticTypes.some((type) => resource.type.endsWith(type))) {
-        reportViolation(`${resource.name} (${resource.type}) seeds or simulates synthetic users in a prod stack`, resource.urn);
+        reportViolation(
+          `${resource.name} (${resource.type}) seeds or simulates synthetic users in a prod stack`,
+          resource.urn,
+        );
       }
     }
     for (const { resource, project } of projects) {
       for (const service of syntheticServices.filter((name) => project?.images[name] !== undefined)) {
-        reportViolation(`${resource.name} deploys the ${service} service, which simulates synthetic users, in a prod stack`, resource.urn);
+        reportViolation(
+          `${resource.name} deploys the ${service} service, which simulates synthetic users, in a prod stack`,
+          resource.urn,
+        );
       }
     }
   },
@@ -119,7 +140,8 @@ const localRepository = "localhost/olympus-local/";
 /** @type {ResourceValidationPolicy} */
 const oneVersionTable = {
   name: "one-version-table",
-  description: "Every service image is the shared version table's; outside prod a staged tag of a table repository, and in dev a local build.",
+  description:
+    "Every service image is the shared version table's; outside prod a staged tag of a table repository, and in dev a local build.",
   enforcementLevel: "mandatory",
   validateResource: (args, reportViolation) => {
     const project = deployedProject(args);
@@ -139,4 +161,12 @@ const oneVersionTable = {
   },
 };
 
-module.exports = { isProd, deployedProject, firewallExposure, prodProtection, noSyntheticTrafficInProd, oneVersionTable, policies: [firewallExposure, prodProtection, noSyntheticTrafficInProd, oneVersionTable] };
+module.exports = {
+  isProd,
+  deployedProject,
+  firewallExposure,
+  prodProtection,
+  noSyntheticTrafficInProd,
+  oneVersionTable,
+  policies: [firewallExposure, prodProtection, noSyntheticTrafficInProd, oneVersionTable],
+};

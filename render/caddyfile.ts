@@ -1,5 +1,5 @@
 import type { RateLimitZone } from "../lib/edge";
-import { oryPorts, publicSites, type PublicSite } from "../lib/topology";
+import { oryPorts, type PublicSite, publicSites } from "../lib/topology";
 
 /**
  * A Caddyfile as a tree of directives, serialised by one function: no string templates, and every
@@ -18,7 +18,10 @@ export interface CaddyBlock {
   directives: Directive[];
 }
 
-const quote = (token: string) => (/^[^\s"{}]+$/.test(token) || /^\{[^\s"]+\}$/.test(token) ? token : `"${token.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`);
+const quote = (token: string) =>
+  /^[^\s"{}]+$/.test(token) || /^\{[^\s"]+\}$/.test(token)
+    ? token
+    : `"${token.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 
 function serialize(directives: Directive[], depth: number): string[] {
   const indent = "\t".repeat(depth);
@@ -31,11 +34,11 @@ function serialize(directives: Directive[], depth: number): string[] {
 }
 
 export function serializeCaddyfile(blocks: CaddyBlock[]): string {
-  return (
-    blocks
-      .map((block) => [`${block.keys.join(", ")}${block.keys.length ? " " : ""}{`, ...serialize(block.directives, 1), "}"].join("\n"))
-      .join("\n\n") + "\n"
-  );
+  return `${blocks
+    .map((block) =>
+      [`${block.keys.join(", ")}${block.keys.length ? " " : ""}{`, ...serialize(block.directives, 1), "}"].join("\n"),
+    )
+    .join("\n\n")}\n`;
 }
 
 export const securityHeaders: Record<string, string> = {
@@ -65,7 +68,10 @@ export const securityHeadersSnippet: CaddyBlock = {
   directives: [
     {
       name: "header",
-      block: [...Object.entries(securityHeaders).map(([header, value]) => ({ name: header, args: [value] })), { name: "-Server" }],
+      block: [
+        ...Object.entries(securityHeaders).map(([header, value]) => ({ name: header, args: [value] })),
+        { name: "-Server" },
+      ],
     },
   ],
 };
@@ -86,7 +92,13 @@ const rateLimitDirective = (zones: RateLimitZone[]): Directive => ({
     name: "zone",
     args: [zone.name],
     block: [
-      { name: "match", block: [{ name: "method", args: zone.methods }, { name: "path", args: zone.paths }] },
+      {
+        name: "match",
+        block: [
+          { name: "method", args: zone.methods },
+          { name: "path", args: zone.paths },
+        ],
+      },
       // The TCP peer: Caddy faces the internet directly. Revisit (trusted_proxies) if a proxy is added.
       { name: "key", args: ["{http.request.remote.host}"] },
       { name: "events", args: [String(zone.events)] },
@@ -116,7 +128,10 @@ const streamingTransport: Directive = {
     { name: "read_timeout", args: ["120s"] },
   ],
 };
-const proxyBlocks: Partial<Record<PublicSite, Directive[]>> = { ciamAdmin: [streamingTransport], iamAdmin: [streamingTransport] };
+const proxyBlocks: Partial<Record<PublicSite, Directive[]>> = {
+  ciamAdmin: [streamingTransport],
+  iamAdmin: [streamingTransport],
+};
 
 /**
  * While a release recreates an upstream container, Caddy holds a request and dials again instead of
@@ -135,7 +150,10 @@ const proxy = (upstream: string, site?: PublicSite, path?: string): Directive =>
 
 /** Where a site's requests go when its upstream is absent: a plain 503 that names what is missing. */
 function absentUpstream(site: PublicSite, service: string): Directive[] {
-  const missing: Directive = { name: "respond", args: [`${service} is not part of this environment (no image of it can be built here)`, "503"] };
+  const missing: Directive = {
+    name: "respond",
+    args: [`${service} is not part of this environment (no image of it can be built here)`, "503"],
+  };
   // Without Hera, CIAM's login host still serves Kratos's self-service API, which Hera fronts in production.
   if (site !== "ciamLogin") return [missing];
   return [

@@ -65,9 +65,21 @@ export function cloudConfig(input: CloudInitInput): CloudConfig {
     ssh_genkeytypes: ["ed25519"],
     ssh_keys: { ed25519_private: input.hostKey.privateKey, ed25519_public: input.hostKey.publicKey },
     mounts: [
-      [`/dev/disk/by-id/scsi-0HC_Volume_${input.volumeId}`, input.mountPath, "ext4", "discard,nofail,defaults,x-systemd.automount", "0", "2"],
+      [
+        `/dev/disk/by-id/scsi-0HC_Volume_${input.volumeId}`,
+        input.mountPath,
+        "ext4",
+        "discard,nofail,defaults,x-systemd.automount",
+        "0",
+        "2",
+      ],
     ],
-    write_files: host.files.map(({ path, mode, content }) => ({ path, owner: "root:root", permissions: mode, content })),
+    write_files: host.files.map(({ path, mode, content }) => ({
+      path,
+      owner: "root:root",
+      permissions: mode,
+      content,
+    })),
     runcmd: [
       ["mkdir", "-p", input.mountPath],
       ...host.services.reload.map((unit) => ["systemctl", "try-reload-or-restart", unit]),

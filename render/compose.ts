@@ -1,7 +1,14 @@
 import { Document, type Scalar, type YAMLMap } from "yaml";
 import type { Environment } from "../lib/config";
+import {
+  dataMountPath,
+  type IdentityDomain,
+  loopbackPorts,
+  mailSandboxService,
+  oryPorts,
+  type publicSites,
+} from "../lib/topology";
 import type { ImageName } from "../lib/versions";
-import { dataMountPath, loopbackPorts, mailSandboxService, oryPorts, publicSites, type IdentityDomain } from "../lib/topology";
 
 /** The subset of the Compose Specification this project writes. */
 export interface ComposeService {
@@ -232,12 +239,18 @@ export function composeFile(input: ComposeInput): ComposeFile {
       image: required(input, "postgres"),
       command: [
         "postgres",
-        "-c", "ssl=on",
-        "-c", "ssl_cert_file=/etc/postgres-tls/server.crt",
-        "-c", "ssl_key_file=/etc/postgres-tls/server.key",
-        "-c", "ssl_ca_file=/etc/postgres-tls/ca.crt",
-        "-c", "hba_file=/etc/postgres-tls/pg_hba.conf",
-        "-c", "ssl_min_protocol_version=TLSv1.3",
+        "-c",
+        "ssl=on",
+        "-c",
+        "ssl_cert_file=/etc/postgres-tls/server.crt",
+        "-c",
+        "ssl_key_file=/etc/postgres-tls/server.key",
+        "-c",
+        "ssl_ca_file=/etc/postgres-tls/ca.crt",
+        "-c",
+        "hba_file=/etc/postgres-tls/pg_hba.conf",
+        "-c",
+        "ssl_min_protocol_version=TLSv1.3",
       ],
       environment: { POSTGRES_USER: secret("PG_USER"), POSTGRES_PASSWORD: secret("PG_PASSWORD") },
       // Loopback only: operators reach it over SSH (pg_dump for backups); containers use the network.
@@ -252,7 +265,7 @@ export function composeFile(input: ComposeInput): ComposeFile {
       networks: network,
       restart: "unless-stopped",
       healthcheck: {
-        test: ["CMD-SHELL", "pg_isready -U \"$${POSTGRES_USER}\" -d postgres"],
+        test: ["CMD-SHELL", 'pg_isready -U "$${POSTGRES_USER}" -d postgres'],
         interval: "10s",
         timeout: "5s",
         start_period: "30s",
@@ -342,19 +355,28 @@ export function composeFile(input: ComposeInput): ComposeFile {
   }
   for (const [service, definition] of Object.entries(services)) {
     // Caddy is not recreated for a new Caddyfile: the deploy step reloads it without dropping a connection.
-    const read = (definition.volumes ?? []).map((mount) => /^\.\/([^:/]+)/.exec(mount)?.[1]).filter((dir): dir is string => dir !== undefined && service !== "caddy" && dir in input.configDigests);
-    if (read.length > 0) definition.labels = { "olympus.config-digest": read.map((dir) => input.configDigests[dir]).join(",") };
+    const read = (definition.volumes ?? [])
+      .map((mount) => /^\.\/([^:/]+)/.exec(mount)?.[1])
+      .filter((dir): dir is string => dir !== undefined && service !== "caddy" && dir in input.configDigests);
+    if (read.length > 0)
+      definition.labels = { "olympus.config-digest": read.map((dir) => input.configDigests[dir]).join(",") };
   }
   // The project name is given on the command line (--project-name olympus) by the deploy script.
   return {
-    "x-olympus": { environment: input.environment, leftOut: (Object.keys(appImages) as ImageName[]).filter((name) => !input.images[name]) },
+    "x-olympus": {
+      environment: input.environment,
+      leftOut: (Object.keys(appImages) as ImageName[]).filter((name) => !input.images[name]),
+    },
     services,
     networks: { intranet: {} },
     volumes: Object.fromEntries(
       ["postgres", "caddy_data", "caddy_config"].map((volume) => [
         volume,
         // Named volumes live on the Hetzner volume, so data outlives the server.
-        { driver: "local" as const, driver_opts: { type: "none" as const, o: "bind" as const, device: `${dataMountPath}/volumes/${volume}` } },
+        {
+          driver: "local" as const,
+          driver_opts: { type: "none" as const, o: "bind" as const, device: `${dataMountPath}/volumes/${volume}` },
+        },
       ]),
     ),
   };
@@ -362,10 +384,13 @@ export function composeFile(input: ComposeInput): ComposeFile {
 
 /** Notes for an operator reading the deployed file, kept next to the settings they explain. */
 const serviceNotes: Record<string, string> = {
-  postgres: " Network clients must use TLS (pg_hba.conf: hostssl only); every DSN verifies the certificate against ca.crt (verify-full).",
-  "ciam-hera": " No host port, on purpose: Hera is reached only through Caddy, whose per-IP rate limit a direct port would bypass.",
+  postgres:
+    " Network clients must use TLS (pg_hba.conf: hostssl only); every DSN verifies the certificate against ca.crt (verify-full).",
+  "ciam-hera":
+    " No host port, on purpose: Hera is reached only through Caddy, whose per-IP rate limit a direct port would bypass.",
   "iam-hera": " No host port, on purpose: reached only through Caddy.",
-  pgadmin: " Loopback only and OAuth2 through IAM Hydra only (config_local.py): no password login, no automatic user creation.",
+  pgadmin:
+    " Loopback only and OAuth2 through IAM Hydra only (config_local.py): no password login, no automatic user creation.",
   caddy:
     " The only service published beyond loopback. Rollback: every image is pinned in lib/versionTable.json; set Caddy's\n" +
     " tag back to an earlier sha-<commit> (each build of Olympus's Caddy publishes one) and deploy: Caddy is recreated,\n" +
@@ -375,7 +400,8 @@ const serviceNotes: Record<string, string> = {
 /** The compose file as YAML, with the operator notes as comments. */
 export function renderCompose(file: ComposeFile): string {
   const document = new Document(file);
-  document.commentBefore = " Rendered by olympus-infra. Start it with olympus-deploy.sh up: phases in order, each healthy before the next.";
+  document.commentBefore =
+    " Rendered by olympus-infra. Start it with olympus-deploy.sh up: phases in order, each healthy before the next.";
   const services = document.get("services", true) as YAMLMap<Scalar<string>, unknown>;
   for (const pair of services.items) {
     const note = serviceNotes[pair.key.value];

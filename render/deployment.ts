@@ -4,11 +4,11 @@ import { join } from "node:path";
 import type { Environment } from "../lib/config";
 import type { EdgeSettings } from "../lib/edge";
 import type { MailSettings } from "../lib/mail";
-import { hostnames, mailSandboxService, publicSites, type PublicSite } from "../lib/topology";
+import { hostnames, mailSandboxService, type PublicSite, publicSites } from "../lib/topology";
 import type { ImageName } from "../lib/versions";
 import { renderCaddyfile } from "./caddyfile";
 import { composeFile, loginSimulatorService, renderCompose, startupPhases } from "./compose";
-import { environmentVariables, renderDotenv, secretFormatProblems, type DeploymentSecrets } from "./environment";
+import { type DeploymentSecrets, environmentVariables, renderDotenv, secretFormatProblems } from "./environment";
 import { renderIdentitySchemas } from "./identitySchemas";
 import { renderOryConfigs } from "./ory";
 import { renderPgadminConfig } from "./pgadmin";
@@ -49,7 +49,11 @@ export interface RenderedFile {
 export type RenderedFiles = Record<string, RenderedFile>;
 
 const asset = (name: string) => readFileSync(join(__dirname, "assets", name), "utf8");
-const plain = (content: string, mode: RenderedFile["mode"] = "0644"): RenderedFile => ({ content, mode, secret: false });
+const plain = (content: string, mode: RenderedFile["mode"] = "0644"): RenderedFile => ({
+  content,
+  mode,
+  secret: false,
+});
 const secretFile = (content: string): RenderedFile => ({ content, mode: "0600", secret: true });
 
 /** Digest of each top-level directory (or file) of a file set, by its name. */
@@ -57,7 +61,8 @@ function directoryDigests(files: RenderedFiles): Record<string, string> {
   const hashes: Record<string, ReturnType<typeof createHash>> = {};
   for (const [path, file] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
     const top = path.split("/")[0]!;
-    (hashes[top] ??= createHash("sha256")).update(`${path}\0${file.content}\0`);
+    hashes[top] ??= createHash("sha256");
+    hashes[top].update(`${path}\0${file.content}\0`);
   }
   return Object.fromEntries(Object.entries(hashes).map(([top, hash]) => [top, hash.digest("hex").slice(0, 16)]));
 }
@@ -75,8 +80,16 @@ export function renderConfigFiles(input: ConfigInput): RenderedFiles {
   const mounted: RenderedFiles = {};
   for (const [path, content] of Object.entries(
     renderOryConfigs({
-      ciam: { loginUrl: url("ciamLogin"), returnUrls: [url("ciamAdmin"), url("site")], fromAddress: input.mail.fromAddress },
-      iam: { loginUrl: url("iamLogin"), returnUrls: [url("iamAdmin"), url("site")], fromAddress: input.mail.fromAddress },
+      ciam: {
+        loginUrl: url("ciamLogin"),
+        returnUrls: [url("ciamAdmin"), url("site")],
+        fromAddress: input.mail.fromAddress,
+      },
+      iam: {
+        loginUrl: url("iamLogin"),
+        returnUrls: [url("iamAdmin"), url("site")],
+        fromAddress: input.mail.fromAddress,
+      },
     }),
   )) {
     mounted[path] = plain(content);
@@ -104,12 +117,16 @@ export function renderConfigFiles(input: ConfigInput): RenderedFiles {
   });
   const running = new Set(Object.keys(compose.services));
   const phases = Object.fromEntries(
-    Object.entries({ ...startupPhases, extras: [mailSandboxService, loginSimulatorService] }).map(([phase, services]) => [phase, services.filter((service) => running.has(service))]),
+    Object.entries({ ...startupPhases, extras: [mailSandboxService, loginSimulatorService] }).map(
+      ([phase, services]) => [phase, services.filter((service) => running.has(service))],
+    ),
   );
   const caddyfile = renderCaddyfile({
     acmeEmail: input.mail.fromAddress,
     localCertificates: dev,
-    absentServices: Object.values(publicSites).map((site) => site.upstream.split(":")[0]!).filter((service) => !running.has(service)),
+    absentServices: Object.values(publicSites)
+      .map((site) => site.upstream.split(":")[0]!)
+      .filter((service) => !running.has(service)),
     hostnames: names,
     rateLimits: input.edge.caddyZones,
   });
@@ -128,7 +145,9 @@ export function renderSecretFiles(input: SecretInput): RenderedFiles {
   const problems = secretFormatProblems(input.secrets);
   if (problems.length > 0) throw new Error(`generated secrets are malformed: ${problems.join("; ")}`);
   return {
-    ".env": secretFile(renderDotenv(environmentVariables({ ...input.secrets, smtpUri: input.mail.sandboxUri ?? input.secrets.smtpUri }))),
+    ".env": secretFile(
+      renderDotenv(environmentVariables({ ...input.secrets, smtpUri: input.mail.sandboxUri ?? input.secrets.smtpUri })),
+    ),
     ...(input.authorizedKeys ? { authorized_keys: plain(`${input.authorizedKeys.join("\n")}\n`, "0600") } : {}),
     "postgres/ca.crt": plain(input.secrets.postgresTls.caCertificate),
     "postgres/server.crt": plain(input.secrets.postgresTls.serverCertificate),
@@ -143,10 +162,10 @@ export function renderDeployment(input: DeploymentInput): RenderedFiles {
 
 /** One line per file for the deploy script's `install`: path, mode and base64 content, tab-separated. */
 export function bundleFiles(files: RenderedFiles): string {
-  return Object.entries(files)
+  return `${Object.entries(files)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([path, file]) => `${path}\t${file.mode}\t${Buffer.from(file.content).toString("base64")}`)
-    .join("\n") + "\n";
+    .join("\n")}\n`;
 }
 
 /**
@@ -155,7 +174,9 @@ export function bundleFiles(files: RenderedFiles): string {
  */
 export function releaseFingerprint(files: RenderedFiles, images: Record<string, string>): string {
   const hash = createHash("sha256");
-  for (const [path, file] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) hash.update(`${path}\0${file.mode}\0${file.content}\0`);
-  for (const [name, image] of Object.entries(images).sort(([a], [b]) => a.localeCompare(b))) hash.update(`${name}\0${image}\0`);
+  for (const [path, file] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b)))
+    hash.update(`${path}\0${file.mode}\0${file.content}\0`);
+  for (const [name, image] of Object.entries(images).sort(([a], [b]) => a.localeCompare(b)))
+    hash.update(`${name}\0${image}\0`);
   return hash.digest("hex");
 }

@@ -1,10 +1,13 @@
 import type { PostgresTls } from "../lib/postgresTls";
-import { identityDomains, type IdentityDomain } from "../lib/topology";
+import { type IdentityDomain, identityDomains } from "../lib/topology";
 
 /** Every secret the services need, one set per stack, never shared (formats from Olympus's docs). */
 export interface DeploymentSecrets {
   postgresPassword: string;
-  ory: Record<IdentityDomain, { kratosCookie: string; kratosCipher: string; hydraSystem: string; hydraPairwiseSalt: string }>;
+  ory: Record<
+    IdentityDomain,
+    { kratosCookie: string; kratosCipher: string; hydraSystem: string; hydraPairwiseSalt: string }
+  >;
   /** base64 of 32 random bytes. */
   encryptionKey: string;
   /** base64 of 32 random bytes, different from encryptionKey. */
@@ -26,7 +29,8 @@ export function postgresDsn(password: string, database: string): string {
 }
 
 const hex64 = /^[0-9a-f]{64}$/;
-const base64Of32Bytes = (value: string) => /^[A-Za-z0-9+/]{43}=$/.test(value) && Buffer.from(value, "base64").length === 32;
+const base64Of32Bytes = (value: string) =>
+  /^[A-Za-z0-9+/]{43}=$/.test(value) && Buffer.from(value, "base64").length === 32;
 
 /** Checks the formats Olympus requires; returns what is wrong, naming the secret but never its value. */
 export function secretFormatProblems(secrets: DeploymentSecrets): string[] {
@@ -40,8 +44,10 @@ export function secretFormatProblems(secrets: DeploymentSecrets): string[] {
   }
   if (!base64Of32Bytes(secrets.encryptionKey)) problems.push("ENCRYPTION_KEY must be base64 of 32 bytes");
   if (!base64Of32Bytes(secrets.sessionSigningKey)) problems.push("SESSION_SIGNING_KEY must be base64 of 32 bytes");
-  if (secrets.encryptionKey === secrets.sessionSigningKey) problems.push("SESSION_SIGNING_KEY must differ from ENCRYPTION_KEY");
-  for (const [name, value] of Object.entries(secrets.oauthClients)) if (value.length < 32) problems.push(`OAuth client secret ${name} must be at least 32 characters`);
+  if (secrets.encryptionKey === secrets.sessionSigningKey)
+    problems.push("SESSION_SIGNING_KEY must differ from ENCRYPTION_KEY");
+  for (const [name, value] of Object.entries(secrets.oauthClients))
+    if (value.length < 32) problems.push(`OAuth client secret ${name} must be at least 32 characters`);
   if (secrets.postgresPassword.length < 24) problems.push("PostgreSQL password must be at least 24 characters");
   return problems;
 }
@@ -80,13 +86,12 @@ export function environmentVariables(secrets: DeploymentSecrets): Record<string,
 
 /** A .env file compose reads: values single-quoted so `$`, `#` and spaces stay literal. */
 export function renderDotenv(variables: Record<string, string>): string {
-  return (
-    Object.entries(variables)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, value]) => {
-        if (/[\n']/.test(value)) throw new Error(`${name} contains a newline or single quote, which .env cannot hold safely`);
-        return `${name}='${value}'`;
-      })
-      .join("\n") + "\n"
-  );
+  return `${Object.entries(variables)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, value]) => {
+      if (/[\n']/.test(value))
+        throw new Error(`${name} contains a newline or single quote, which .env cannot hold safely`);
+      return `${name}='${value}'`;
+    })
+    .join("\n")}\n`;
 }

@@ -30,9 +30,9 @@ export function hostConfiguration(deployUser: string): HostConfiguration {
       {
         path: "/etc/ssh/sshd_config.d/10-olympus.conf",
         mode: "0644",
-        content: Object.entries(sshd)
+        content: `${Object.entries(sshd)
           .map(([option, value]) => `${option} ${value}`)
-          .join("\n") + "\n",
+          .join("\n")}\n`,
       },
       {
         path: "/etc/apt/apt.conf.d/20auto-upgrades",
@@ -55,10 +55,10 @@ export function hostConfigurationDigest(config: HostConfiguration): string {
  * `reload UNIT`, `enable UNIT`.
  */
 export function hostConfigurationRecords(config: HostConfiguration): string {
-  return [
+  return `${[
     ...config.packages.map((name) => `package\t${name}`),
     ...config.files.map((file) => `file\t${file.path}\t${file.mode}\t${Buffer.from(file.content).toString("base64")}`),
     ...config.services.reload.map((unit) => `reload\t${unit}`),
     ...config.services.enable.map((unit) => `enable\t${unit}`),
-  ].join("\n") + "\n";
+  ].join("\n")}\n`;
 }

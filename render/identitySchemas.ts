@@ -11,7 +11,9 @@ const emailTrait = (opts: { login: boolean; verify: boolean }) => ({
   minLength: 3,
   maxLength: 320,
   "ory.sh/kratos": {
-    credentials: opts.login ? { password: { identifier: true }, webauthn: { identifier: true }, code: { identifier: true, via: "email" } } : undefined,
+    credentials: opts.login
+      ? { password: { identifier: true }, webauthn: { identifier: true }, code: { identifier: true, via: "email" } }
+      : undefined,
     verification: opts.verify ? { via: "email" } : undefined,
     recovery: { via: "email" },
   },

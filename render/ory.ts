@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import { oryPorts, type IdentityDomain } from "../lib/topology";
+import { type IdentityDomain, oryPorts } from "../lib/topology";
 import { identitySchemaFiles } from "./identitySchemas";
 
 /**
@@ -37,7 +37,10 @@ const serve = (domain: IdentityDomain, publicPort: number, adminPort: number, al
 const log = { level: "info", format: "json", leak_sensitive_values: false };
 
 const schemas = (domain: IdentityDomain) =>
-  Object.entries(identitySchemaFiles[domain]).map(([id, { file }]) => ({ id, url: `file://${configDir(domain, "kratos")}/${file}` }));
+  Object.entries(identitySchemaFiles[domain]).map(([id, { file }]) => ({
+    id,
+    url: `file://${configDir(domain, "kratos")}/${file}`,
+  }));
 
 const uiUrls = (loginUrl: string) => ({
   error: `${loginUrl}/error`,
@@ -49,7 +52,11 @@ const uiUrls = (loginUrl: string) => ({
 });
 
 /** What both Kratos configurations share; each domain adds its methods, flows and hashing. */
-function kratosConfig(domain: IdentityDomain, input: OryRenderInput, parts: { allowCredentials: boolean; haveIBeenPwned: boolean; defaultSchema: string }) {
+function kratosConfig(
+  domain: IdentityDomain,
+  input: OryRenderInput,
+  parts: { allowCredentials: boolean; haveIBeenPwned: boolean; defaultSchema: string },
+) {
   const ports = oryPorts[domain];
   return {
     serve: serve(domain, ports.kratosPublic, ports.kratosAdmin, parts.allowCredentials),
@@ -59,7 +66,12 @@ function kratosConfig(domain: IdentityDomain, input: OryRenderInput, parts: { al
       methods: {
         password: {
           enabled: true,
-          config: { min_password_length: 8, haveibeenpwned_enabled: parts.haveIBeenPwned, max_breaches: 0, identifier_similarity_check_enabled: true },
+          config: {
+            min_password_length: 8,
+            haveibeenpwned_enabled: parts.haveIBeenPwned,
+            max_breaches: 0,
+            identifier_similarity_check_enabled: true,
+          },
         },
       } as Record<string, unknown>,
     },
@@ -117,7 +129,10 @@ export function iamKratosConfig(input: OryRenderInput) {
       },
     },
     // Upstream's IAM parameters, unchanged so both environments hash like upstream prod.
-    hashers: { algorithm: "argon2", argon2: { parallelism: 4, memory: "256KB", iterations: 3, salt_length: 16, key_length: 32 } },
+    hashers: {
+      algorithm: "argon2",
+      argon2: { parallelism: 4, memory: "256KB", iterations: 3, salt_length: 16, key_length: 32 },
+    },
   };
 }
 

@@ -11,7 +11,13 @@ export interface PgadminConfigInput {
 }
 
 const python = (value: string | number | boolean | string[]): string =>
-  typeof value === "boolean" ? (value ? "True" : "False") : Array.isArray(value) ? `[${value.map(python).join(", ")}]` : JSON.stringify(value);
+  typeof value === "boolean"
+    ? value
+      ? "True"
+      : "False"
+    : Array.isArray(value)
+      ? `[${value.map(python).join(", ")}]`
+      : JSON.stringify(value);
 
 export function renderPgadminConfig(input: PgadminConfigInput): string {
   const iamHydra = `http://iam-hydra:${oryPorts.iam.hydraPublic}`;

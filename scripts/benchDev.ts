@@ -11,7 +11,7 @@ import execa from "execa";
 import { parsePlainConfig } from "../lib/config";
 import { readStackFile } from "../lib/stackFiles";
 import { hostnames } from "../lib/topology";
-import { localBuilds, localImage, localRepository, type ImageName } from "../lib/versions";
+import { type ImageName, localBuilds, localImage, localRepository } from "../lib/versions";
 import { syntheticIdentity } from "../seed/identities";
 import { edgeClient, projectCopy, stackContainers, steadyTraffic } from "./devCycle";
 import { cacheRoot } from "./toolchain";
@@ -19,7 +19,12 @@ import { cacheRoot } from "./toolchain";
 const seconds = (since: number) => (performance.now() - since) / 1000;
 
 /** Runs a command, returning its duration and when (seconds after start) a line matching `marker` appeared. */
-async function timed(command: string, args: string[], options: { cwd: string; env: Record<string, string> }, marker: RegExp) {
+async function timed(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: Record<string, string> },
+  marker: RegExp,
+) {
   const started = performance.now();
   let markedAt: number | undefined;
   const child = execa(command, args, { ...options, all: true });
@@ -31,11 +36,13 @@ async function timed(command: string, args: string[], options: { cwd: string; en
 }
 
 async function main() {
-  if (Object.keys(await stackContainers()).length > 0) throw new Error("a dev stack already runs on this machine: npm run dev:down first");
+  if (Object.keys(await stackContainers()).length > 0)
+    throw new Error("a dev stack already runs on this machine: npm run dev:down first");
   const { dir, env } = await projectCopy();
   const healthy = /all services are up/;
   const dev = (verb: string) => timed("npx", ["tsx", "scripts/dev.ts", verb], { cwd: dir, env }, healthy);
-  const pulumi = (args: string[]) => execa("pulumi", [...args, "--stack", "dev", "--non-interactive"], { cwd: dir, env });
+  const pulumi = (args: string[]) =>
+    execa("pulumi", [...args, "--stack", "dev", "--non-interactive"], { cwd: dir, env });
   try {
     console.log("[bench:dev] cold: removing the local images and root filesystems");
     const { stdout: images } = await execa("podman", ["images", "--format", "{{.Repository}}:{{.Tag}}"]);
@@ -51,12 +58,31 @@ async function main() {
     const ca = JSON.parse((await pulumi(["stack", "output", "edgeCa", "--json"])).stdout) as string;
     const password = (await pulumi(["config", "get", "syntheticPassword"])).stdout;
     const tag = "v26.2.0-bench";
-    await execa("podman", ["tag", localImage("kratos", localBuilds.kratos!.tag), localImage("kratos" as ImageName, tag)]);
+    await execa("podman", [
+      "tag",
+      localImage("kratos", localBuilds.kratos!.tag),
+      localImage("kratos" as ImageName, tag),
+    ]);
     await pulumi(["config", "set", "--path", "stagedRollout.kratos", tag]);
     const client = edgeClient(ca);
     let index = 0;
-    const traffic = steadyTraffic(client, loginHost, () => syntheticIdentity({ stack: "dev", seed: config!.seeding.seed, run: `seed-${config!.seeding.seed}` }, index++ % config!.seeding.count).traits.email, password, 40);
-    const release = await timed("pulumi", ["up", "--yes", "--stack", "dev", "--non-interactive"], { cwd: dir, env }, healthy);
+    const traffic = steadyTraffic(
+      client,
+      loginHost,
+      () =>
+        syntheticIdentity(
+          { stack: "dev", seed: config!.seeding.seed, run: `seed-${config!.seeding.seed}` },
+          index++ % config!.seeding.count,
+        ).traits.email,
+      password,
+      40,
+    );
+    const release = await timed(
+      "pulumi",
+      ["up", "--yes", "--stack", "dev", "--non-interactive"],
+      { cwd: dir, env },
+      healthy,
+    );
     const counts = await traffic.stop();
     await client.close();
     const destroy = await dev("down");
@@ -72,7 +98,9 @@ async function main() {
 
 requests during the release: ${counts.logins} logins and ${counts.flows} flow requests succeeded, ${counts.failures.length} failed${counts.failures.length ? `:\n  ${counts.failures.join("\n  ")}` : ""}
 (npm run dev includes seeding ${config!.seeding.count} users and a ${config!.soak.durationSeconds} s soak; targets: warm up under 180 s, 0 failed requests, destroy under 60 s)`);
-    console.log(`dev: up ${warm.markedAt.toFixed(1)} s, release ${release.markedAt.toFixed(1)} s with ${counts.failures.length} failed requests, destroy ${destroy.total.toFixed(1)} s`);
+    console.log(
+      `dev: up ${warm.markedAt.toFixed(1)} s, release ${release.markedAt.toFixed(1)} s with ${counts.failures.length} failed requests, destroy ${destroy.total.toFixed(1)} s`,
+    );
   } finally {
     await execa("npx", ["tsx", "scripts/dev.ts", "down"], { cwd: dir, env, reject: false });
     rmSync(dir, { recursive: true, force: true });

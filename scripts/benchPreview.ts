@@ -16,7 +16,19 @@ function emptyProgram(dir: string) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "Pulumi.yaml"), "name: empty\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "empty", private: true, main: "index.ts" }));
-  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "commonjs", esModuleInterop: true, skipLibCheck: true }, include: ["index.ts"] }));
+  writeFileSync(
+    join(dir, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        target: "ES2022",
+        module: "commonjs",
+        esModuleInterop: true,
+        skipLibCheck: true,
+      },
+      include: ["index.ts"],
+    }),
+  );
   writeFileSync(join(dir, "index.ts"), "export {};\n");
   symlinkSync(join(projectDir, "node_modules"), join(dir, "node_modules"));
 }
@@ -31,11 +43,17 @@ async function main() {
   emptyProgram(empty);
   const cases = [
     { name: "empty TypeScript program", cwd: empty, stack: "bench", args: [] as string[] },
-    { name: "staging (npm run preview: --diff, policy pack)", cwd: projectDir, stack: "staging", args: ["--diff", "--policy-pack", "policy"] },
+    {
+      name: "staging (npm run preview: --diff, policy pack)",
+      cwd: projectDir,
+      stack: "staging",
+      args: ["--diff", "--policy-pack", "policy"],
+    },
     { name: "staging without the policy pack", cwd: projectDir, stack: "staging", args: ["--diff"] },
   ];
   try {
-    for (const { cwd, stack } of cases) await execa("pulumi", ["stack", "select", "--create", stack, "--non-interactive"], { cwd, env });
+    for (const { cwd, stack } of cases)
+      await execa("pulumi", ["stack", "select", "--create", stack, "--non-interactive"], { cwd, env });
     const times = cases.map(() => [] as number[]);
     // One warm-up round (file caches, compiled TypeScript), not counted.
     for (let round = -1; round < rounds; round++) {
@@ -51,9 +69,13 @@ async function main() {
     console.log("|---|---|---|---|");
     for (const [index, { name }] of cases.entries()) {
       const series = times[index]!;
-      console.log(`| ${name} | ${median(series).toFixed(2)} s | ${Math.min(...series).toFixed(2)} s | ${(median(series) / baseline).toFixed(2)}x |`);
+      console.log(
+        `| ${name} | ${median(series).toFixed(2)} s | ${Math.min(...series).toFixed(2)} s | ${(median(series) / baseline).toFixed(2)}x |`,
+      );
     }
-    console.log(`\npolicy pack: ${(staging - withoutPolicies).toFixed(2)} s; program and plugins beyond an empty program: ${(withoutPolicies - baseline).toFixed(2)} s`);
+    console.log(
+      `\npolicy pack: ${(staging - withoutPolicies).toFixed(2)} s; program and plugins beyond an empty program: ${(withoutPolicies - baseline).toFixed(2)} s`,
+    );
     console.log(`preview: ${(staging / baseline).toFixed(2)}x an empty program`);
   } finally {
     rmSync(scratch, { recursive: true, force: true });

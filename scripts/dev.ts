@@ -13,10 +13,18 @@ import { devStack, prepareDevHost, releaseDevHost } from "./devHost";
 import { ensureStack } from "./stacks";
 import { projectDir, pulumiEnvironment } from "./toolchain";
 
-const pulumi = (args: string[]) => execa("pulumi", [...args, "--stack", devStack, "--non-interactive"], { cwd: projectDir, env: pulumiEnvironment(), stdio: "inherit" });
+const pulumi = (args: string[]) =>
+  execa("pulumi", [...args, "--stack", devStack, "--non-interactive"], {
+    cwd: projectDir,
+    env: pulumiEnvironment(),
+    stdio: "inherit",
+  });
 
 async function output<T>(name: string): Promise<T> {
-  const { stdout } = await execa("pulumi", ["stack", "output", name, "--json", "--stack", devStack], { cwd: projectDir, env: pulumiEnvironment() });
+  const { stdout } = await execa("pulumi", ["stack", "output", name, "--json", "--stack", devStack], {
+    cwd: projectDir,
+    env: pulumiEnvironment(),
+  });
   return JSON.parse(stdout) as T;
 }
 

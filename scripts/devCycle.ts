@@ -22,7 +22,8 @@ export async function projectCopy(): Promise<{ dir: string; env: Record<string, 
   symlinkSync(join(projectDir, "node_modules"), join(dir, "node_modules"));
   mkdirSync(join(dir, ".pulumi", "state"), { recursive: true });
   // The toolchain (bin, home, manifest) is the checkout's.
-  for (const entry of ["bin", "home", "tools.json"]) symlinkSync(join(projectDir, ".pulumi", entry), join(dir, ".pulumi", entry));
+  for (const entry of ["bin", "home", "tools.json"])
+    symlinkSync(join(projectDir, ".pulumi", entry), join(dir, ".pulumi", entry));
   return { dir, env: pulumiEnvironment({ PULUMI_BACKEND_URL: `file://${join(dir, ".pulumi", "state")}` }) };
 }
 
@@ -30,33 +31,58 @@ export async function projectCopy(): Promise<{ dir: string; env: Record<string, 
 export function edgeClient(ca: string) {
   const dispatcher = new Agent({ connect: { ca } });
   return {
-    get: (url: string, cookies?: string) => fetch(url, { dispatcher, redirect: "manual", headers: cookies ? { cookie: cookies } : {} }),
-    postJson: (url: string, body: unknown) => fetch(url, { dispatcher, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+    get: (url: string, cookies?: string) =>
+      fetch(url, { dispatcher, redirect: "manual", headers: cookies ? { cookie: cookies } : {} }),
+    postJson: (url: string, body: unknown) =>
+      fetch(url, {
+        dispatcher,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }),
     close: () => dispatcher.close(),
   };
 }
 export type EdgeClient = ReturnType<typeof edgeClient>;
 
 /** An API login through Caddy: the flow, then the password; the answer of the second request. */
-export async function loginThroughEdge(client: EdgeClient, loginHost: string, identifier: string, password: string): Promise<Response> {
+export async function loginThroughEdge(
+  client: EdgeClient,
+  loginHost: string,
+  identifier: string,
+  password: string,
+): Promise<Response> {
   const flow = await client.get(`https://${loginHost}/self-service/login/api`);
   if (flow.status !== 200) return flow;
   const { id } = (await flow.json()) as { id: string };
-  return client.postJson(`https://${loginHost}/self-service/login?flow=${encodeURIComponent(id)}`, { method: "password", identifier, password });
+  return client.postJson(`https://${loginHost}/self-service/login?flow=${encodeURIComponent(id)}`, {
+    method: "password",
+    identifier,
+    password,
+  });
 }
 
 /** Logins and flow requests through Caddy at a steady pace until stopped; every non-200 answer or error is a failure. */
-export function steadyTraffic(client: EdgeClient, loginHost: string, identities: () => string, password: string, loginsPerMinute: number) {
+export function steadyTraffic(
+  client: EdgeClient,
+  loginHost: string,
+  identities: () => string,
+  password: string,
+  loginsPerMinute: number,
+) {
   let running = true;
   const counts = { logins: 0, flows: 0, failures: [] as string[] };
   const record = async (what: string, request: () => Promise<Response>) => {
     try {
       const response = await request();
       const body = await response.text();
-      if (response.status !== 200) counts.failures.push(`${new Date().toISOString()} ${what}: ${response.status} ${body.slice(0, 200)}`);
+      if (response.status !== 200)
+        counts.failures.push(`${new Date().toISOString()} ${what}: ${response.status} ${body.slice(0, 200)}`);
       return response.status === 200;
     } catch (error) {
-      counts.failures.push(`${new Date().toISOString()} ${what}: ${(error as Error).message} ${((error as Error).cause as Error | undefined)?.message ?? ""}`);
+      counts.failures.push(
+        `${new Date().toISOString()} ${what}: ${(error as Error).message} ${((error as Error).cause as Error | undefined)?.message ?? ""}`,
+      );
       return false;
     }
   };
@@ -86,8 +112,17 @@ export function steadyTraffic(client: EdgeClient, loginHost: string, identities:
 }
 
 /** The stack's containers, by compose service: image, state and health as podman reports them. */
-export async function stackContainers(): Promise<Record<string, { image: string; state: string; health: string; ports: { hostIp: string; hostPort: string }[] }>> {
-  const { stdout } = await execa("podman", ["ps", "--all", "--filter", `label=com.docker.compose.project=${composeProject}`, "--format", "{{.Names}}"]);
+export async function stackContainers(): Promise<
+  Record<string, { image: string; state: string; health: string; ports: { hostIp: string; hostPort: string }[] }>
+> {
+  const { stdout } = await execa("podman", [
+    "ps",
+    "--all",
+    "--filter",
+    `label=com.docker.compose.project=${composeProject}`,
+    "--format",
+    "{{.Names}}",
+  ]);
   const names = stdout.split("\n").filter(Boolean);
   if (names.length === 0) return {};
   const inspected = JSON.parse((await execa("podman", ["inspect", ...names])).stdout) as {
@@ -103,7 +138,9 @@ export async function stackContainers(): Promise<Record<string, { image: string;
         image: container.ImageName,
         state: container.State.Status,
         health: container.State.Health?.Status ?? "",
-        ports: Object.values(container.NetworkSettings.Ports ?? {}).flatMap((bindings) => (bindings ?? []).map((binding) => ({ hostIp: binding.HostIp, hostPort: binding.HostPort }))),
+        ports: Object.values(container.NetworkSettings.Ports ?? {}).flatMap((bindings) =>
+          (bindings ?? []).map((binding) => ({ hostIp: binding.HostIp, hostPort: binding.HostPort })),
+        ),
       },
     ]),
   );
@@ -116,8 +153,15 @@ export async function stackLeftovers(): Promise<string[]> {
   return [
     ...(await podman(["ps", "--all", "--filter", label, "--format", "container {{.Names}}"])),
     ...(await podman(["volume", "ls", "--filter", label, "--format", "volume {{.Name}}"])),
-    ...(await podman(["network", "ls", "--format", "network {{.Name}}"])).filter((line) => line.startsWith(`network ${composeProject}`)),
-    ...(await execa("sh", ["-c", "test -e /srv/olympus && echo directory /srv/olympus || true"])).stdout.split("\n").filter(Boolean),
-    ...(await execa("sh", ["-c", "pgrep -a 'conmon|aardvark-dns' || true"])).stdout.split("\n").filter(Boolean).map((line) => `process ${line}`),
+    ...(await podman(["network", "ls", "--format", "network {{.Name}}"])).filter((line) =>
+      line.startsWith(`network ${composeProject}`),
+    ),
+    ...(await execa("sh", ["-c", "test -e /srv/olympus && echo directory /srv/olympus || true"])).stdout
+      .split("\n")
+      .filter(Boolean),
+    ...(await execa("sh", ["-c", "pgrep -a 'conmon|aardvark-dns' || true"])).stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => `process ${line}`),
   ];
 }

@@ -26,7 +26,18 @@ export const devAccess = {
   identityFile: ".pulumi/dev/deploy_ed25519",
 };
 
-const packages = ["podman", "runc", "iptables", "netavark", "aardvark-dns", "jq", "python3-venv", "sudo", "openssh-server", "mmdebstrap"];
+const packages = [
+  "podman",
+  "runc",
+  "iptables",
+  "netavark",
+  "aardvark-dns",
+  "jq",
+  "python3-venv",
+  "sudo",
+  "openssh-server",
+  "mmdebstrap",
+];
 
 /** podman as root with runc, cgroupfs and no default ulimits: crun and the defaults fail on this machine kind's hybrid cgroups. */
 const containersConf = `# Written by olympus-infra's npm run dev (scripts/devHost.ts).
@@ -47,11 +58,14 @@ const root = async (command: string, args: string[]) => execa(command, args, { a
 
 async function installPackages() {
   const missing = [];
-  for (const name of packages) if ((await execa("dpkg", ["-s", name], { reject: false })).exitCode !== 0) missing.push(name);
+  for (const name of packages)
+    if ((await execa("dpkg", ["-s", name], { reject: false })).exitCode !== 0) missing.push(name);
   if (missing.length === 0) return;
   log(`installing ${missing.join(" ")}`);
   await root("apt-get", ["update", "-qq"]);
-  await execa("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  await execa("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], {
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
 }
 
 function configurePodman() {
@@ -90,7 +104,8 @@ async function authorize(publicKey: string) {
 }
 
 const sshdRunning = async (pidFile: string) =>
-  existsSync(pidFile) && (await execa("kill", ["-0", readFileSync(pidFile, "utf8").trim()], { reject: false })).exitCode === 0;
+  existsSync(pidFile) &&
+  (await execa("kill", ["-0", readFileSync(pidFile, "utf8").trim()], { reject: false })).exitCode === 0;
 
 /** Our own sshd on 127.0.0.1, beside any sshd the machine already runs. */
 async function startSshd(hostKey: string) {
@@ -125,14 +140,17 @@ function writeHostsEntries() {
   if (!config) throw new Error(`Pulumi.${devStack}.yaml is invalid:\n  - ${problems.join("\n  - ")}`);
   const names = Object.values(hostnames(config.domain, config.siteSubdomain));
   const line = `127.0.0.1 ${names.join(" ")} ${hostsMarker}`;
-  const current = readFileSync("/etc/hosts", "utf8").split("\n").filter((entry) => !entry.endsWith(hostsMarker));
+  const current = readFileSync("/etc/hosts", "utf8")
+    .split("\n")
+    .filter((entry) => !entry.endsWith(hostsMarker));
   if (readFileSync("/etc/hosts", "utf8").includes(line)) return;
   writeFileSync("/etc/hosts", [...current.filter(Boolean), line, ""].join("\n"));
   log(`/etc/hosts resolves ${names.length} names to 127.0.0.1`);
 }
 
 export async function prepareDevHost(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error("npm run dev prepares this machine (packages, a user, sshd, /etc/hosts): run it as root");
+  if (process.getuid?.() !== 0)
+    throw new Error("npm run dev prepares this machine (packages, a user, sshd, /etc/hosts): run it as root");
   mkdirSync(devDir, { recursive: true, mode: 0o700 });
   await installPackages();
   configurePodman();
@@ -150,5 +168,12 @@ export async function releaseDevHost(): Promise<void> {
   const pidFile = join(devDir, "sshd.pid");
   if (await sshdRunning(pidFile)) await execa("kill", [readFileSync(pidFile, "utf8").trim()]);
   const hosts = readFileSync("/etc/hosts", "utf8");
-  if (hosts.includes(hostsMarker)) writeFileSync("/etc/hosts", hosts.split("\n").filter((entry) => !entry.endsWith(hostsMarker)).join("\n"));
+  if (hosts.includes(hostsMarker))
+    writeFileSync(
+      "/etc/hosts",
+      hosts
+        .split("\n")
+        .filter((entry) => !entry.endsWith(hostsMarker))
+        .join("\n"),
+    );
 }

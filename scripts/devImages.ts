@@ -5,11 +5,20 @@
  * recipe, so an unchanged image is never rebuilt.
  */
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
-import { localBuilds, localImage, localRepository, type ImageName } from "../lib/versions";
+import { type ImageName, localBuilds, localImage, localRepository } from "../lib/versions";
 import { cacheRoot, toolBinary } from "./toolchain";
 
 interface RootFilesystem {
@@ -30,7 +39,10 @@ const rootFilesystems = {
     packages: ["postgresql-18", "ca-certificates", "wget"],
     aptOptions: ['Acquire::Check-Valid-Until "false"'],
     // The essential packages have no useradd yet: the accounts are written directly.
-    essentialHooks: ['echo "postgres:x:70:" >> "$1/etc/group"', 'echo "postgres:x:70:70:PostgreSQL administrator:/var/lib/postgresql:/bin/bash" >> "$1/etc/passwd"'],
+    essentialHooks: [
+      'echo "postgres:x:70:" >> "$1/etc/group"',
+      'echo "postgres:x:70:70:PostgreSQL administrator:/var/lib/postgresql:/bin/bash" >> "$1/etc/passwd"',
+    ],
   },
 } satisfies Record<string, RootFilesystem>;
 
@@ -56,19 +68,35 @@ const recipes: Partial<Record<ImageName, ImageRecipe>> = {
       "STOPSIGNAL SIGINT",
     ],
   },
-  kratos: { rootfs: "base", binary: "kratos", instructions: ["USER 10000:10000", 'ENTRYPOINT ["kratos"]', 'CMD ["serve"]'] },
-  hydra: { rootfs: "base", binary: "hydra", instructions: ["USER 10000:10000", 'ENTRYPOINT ["hydra"]', 'CMD ["serve", "all"]'] },
+  kratos: {
+    rootfs: "base",
+    binary: "kratos",
+    instructions: ["USER 10000:10000", 'ENTRYPOINT ["kratos"]', 'CMD ["serve"]'],
+  },
+  hydra: {
+    rootfs: "base",
+    binary: "hydra",
+    instructions: ["USER 10000:10000", 'ENTRYPOINT ["hydra"]', 'CMD ["serve", "all"]'],
+  },
   caddy: {
     rootfs: "base",
     binary: "caddy",
-    instructions: ["ENV XDG_CONFIG_HOME=/config XDG_DATA_HOME=/data", 'ENTRYPOINT ["caddy"]', 'CMD ["run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]'],
+    instructions: [
+      "ENV XDG_CONFIG_HOME=/config XDG_DATA_HOME=/data",
+      'ENTRYPOINT ["caddy"]',
+      'CMD ["run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]',
+    ],
   },
   mailpit: { rootfs: "base", binary: "mailpit", instructions: ["USER 10000:10000", 'ENTRYPOINT ["mailpit"]'] },
   loginSimulator: { rootfs: "base", instructions: ["USER 10000:10000"] },
 };
 
 const log = (message: string) => console.log(`[dev-images] ${message}`);
-const hash = (...parts: (string | Buffer)[]) => parts.reduce((digest, part) => digest.update(part).update("\0"), createHash("sha256")).digest("hex").slice(0, 16);
+const hash = (...parts: (string | Buffer)[]) =>
+  parts
+    .reduce((digest, part) => digest.update(part).update("\0"), createHash("sha256"))
+    .digest("hex")
+    .slice(0, 16);
 
 /** A root filesystem tarball, built once per definition. */
 async function rootFilesystem(name: keyof typeof rootFilesystems): Promise<{ image: string; key: string }> {
@@ -93,13 +121,15 @@ async function rootFilesystem(name: keyof typeof rootFilesystems): Promise<{ ima
         ...(definition.essentialHooks ?? []).map((hook) => `--essential-hook=${hook}`),
         // Documentation and apt's lists are not needed at run time.
         "--dpkgopt=path-exclude=/usr/share/{doc,man,info,locale}/*",
-        "--customize-hook=rm -rf \"$1\"/var/lib/apt/lists/*",
+        '--customize-hook=rm -rf "$1"/var/lib/apt/lists/*',
         definition.suite,
         partial,
       ],
       { all: true },
     ).catch((error: { all?: string }) => {
-      throw new Error(`mmdebstrap of ${definition.suite} failed:\n${(error.all ?? "").split("\n").slice(-15).join("\n")}`);
+      throw new Error(
+        `mmdebstrap of ${definition.suite} failed:\n${(error.all ?? "").split("\n").slice(-15).join("\n")}`,
+      );
     });
     renameSync(partial, tarball);
     log(`${name} root filesystem built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -113,13 +143,20 @@ export async function buildDevImages(): Promise<string[]> {
   const built: string[] = [];
   for (const [name, build] of Object.entries(localBuilds) as [ImageName, { tag: string }][]) {
     const recipe = recipes[name];
-    if (!recipe) throw new Error(`the version table promises a local build of ${name}, but scripts/devImages.ts has no recipe for it`);
+    if (!recipe)
+      throw new Error(
+        `the version table promises a local build of ${name}, but scripts/devImages.ts has no recipe for it`,
+      );
     const reference = localImage(name, build.tag);
     const rootfs = await rootFilesystem(recipe.rootfs);
     const binary = recipe.binary ? toolBinary(recipe.binary) : undefined;
     const assets = Object.keys(recipe.assets ?? {}).map((asset) => readFileSync(join(assetsDir, asset)));
     const key = hash(rootfs.key, JSON.stringify(recipe), binary ? readFileSync(binary) : "", ...assets);
-    const { stdout: label } = await execa("podman", ["image", "inspect", "--format", '{{index .Labels "olympus.recipe"}}', reference], { reject: false });
+    const { stdout: label } = await execa(
+      "podman",
+      ["image", "inspect", "--format", '{{index .Labels "olympus.recipe"}}', reference],
+      { reject: false },
+    );
     if (label === key) continue;
     const context = mkdtempSync(join(tmpdir(), "olympus-image-"));
     try {
@@ -134,9 +171,11 @@ export async function buildDevImages(): Promise<string[]> {
       }
       writeFileSync(join(context, "Containerfile"), [...lines, ...recipe.instructions, ""].join("\n"));
       log(`building ${reference}`);
-      await execa("podman", ["build", "--quiet", "--tag", reference, context], { all: true }).catch((error: { all?: string }) => {
-        throw new Error(`building ${reference} failed:\n${(error.all ?? "").split("\n").slice(-15).join("\n")}`);
-      });
+      await execa("podman", ["build", "--quiet", "--tag", reference, context], { all: true }).catch(
+        (error: { all?: string }) => {
+          throw new Error(`building ${reference} failed:\n${(error.all ?? "").split("\n").slice(-15).join("\n")}`);
+        },
+      );
       built.push(reference);
     } finally {
       rmSync(context, { recursive: true, force: true });

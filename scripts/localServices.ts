@@ -5,8 +5,8 @@ import { join } from "node:path";
 import execa from "execa";
 import { parse, stringify } from "yaml";
 import { parsePlainConfig } from "../lib/config";
-import { renderForConfig } from "../ops/parity";
 import { readStackFile } from "../lib/stackFiles";
+import { renderForConfig } from "../ops/parity";
 import { projectDir, toolBinary } from "./toolchain";
 
 /**
@@ -52,7 +52,18 @@ export interface Mailpit {
 export async function startMailpit(): Promise<Mailpit> {
   const smtpPort = await freePort();
   const httpPort = await freePort();
-  const process = execa(binary("mailpit"), ["--smtp", `127.0.0.1:${smtpPort}`, "--listen", `127.0.0.1:${httpPort}`, "--disable-version-check", "--smtp-auth-allow-insecure"], { reject: false });
+  const process = execa(
+    binary("mailpit"),
+    [
+      "--smtp",
+      `127.0.0.1:${smtpPort}`,
+      "--listen",
+      `127.0.0.1:${httpPort}`,
+      "--disable-version-check",
+      "--smtp-auth-allow-insecure",
+    ],
+    { reject: false },
+  );
   const apiUrl = `http://127.0.0.1:${httpPort}`;
   await waitFor(`${apiUrl}/readyz`);
   return {
@@ -75,7 +86,11 @@ export interface Kratos {
 }
 
 /** The staging CIAM kratos.yml and schemas as rendered, pointed at a local database, ports and Mailpit. */
-export async function kratosConfig(dir: string, ports: { public: number; admin: number }, smtpPort: number): Promise<string> {
+export async function kratosConfig(
+  dir: string,
+  ports: { public: number; admin: number },
+  smtpPort: number,
+): Promise<string> {
   const { config: staging, problems } = parsePlainConfig(readStackFile(projectDir, "staging").raw);
   if (!staging) throw new Error(`the staging stack file is invalid: ${problems.join("; ")}`);
   const files = await renderForConfig(staging, "staging");
@@ -86,9 +101,22 @@ export async function kratosConfig(dir: string, ports: { public: number; admin: 
   }
   const config = parse(files["ciam-kratos/kratos.yml"]!.content);
   config.dsn = `sqlite://${join(dir, "kratos.db")}?_fk=true&mode=rwc&_journal_mode=WAL&_busy_timeout=10000`;
-  config.serve.public = { ...config.serve.public, host: "127.0.0.1", port: ports.public, base_url: `http://127.0.0.1:${ports.public}/` };
-  config.serve.admin = { ...config.serve.admin, host: "127.0.0.1", port: ports.admin, base_url: `http://127.0.0.1:${ports.admin}/` };
-  config.identity.schemas = config.identity.schemas.map((schema: { id: string; url: string }) => ({ ...schema, url: schema.url.replace("file:///etc/config/ciam-kratos", `file://${configDir}`) }));
+  config.serve.public = {
+    ...config.serve.public,
+    host: "127.0.0.1",
+    port: ports.public,
+    base_url: `http://127.0.0.1:${ports.public}/`,
+  };
+  config.serve.admin = {
+    ...config.serve.admin,
+    host: "127.0.0.1",
+    port: ports.admin,
+    base_url: `http://127.0.0.1:${ports.admin}/`,
+  };
+  config.identity.schemas = config.identity.schemas.map((schema: { id: string; url: string }) => ({
+    ...schema,
+    url: schema.url.replace("file:///etc/config/ciam-kratos", `file://${configDir}`),
+  }));
   config.secrets = { cookie: ["c".repeat(32)], cipher: ["x".repeat(32)] };
   config.courier.smtp.connection_uri = `smtp://127.0.0.1:${smtpPort}/?disable_starttls=true`;
   const path = join(dir, "kratos.yml");
@@ -107,7 +135,10 @@ export async function startKratos(mailpit: Mailpit): Promise<Kratos> {
     publicUrl: `http://127.0.0.1:${ports.public}`,
     adminUrl: `http://127.0.0.1:${ports.admin}`,
     start: async () => {
-      process = execa(binary("kratos"), ["serve", "-c", configPath, "--watch-courier", "--sqa-opt-out"], { reject: false, all: true });
+      process = execa(binary("kratos"), ["serve", "-c", configPath, "--watch-courier", "--sqa-opt-out"], {
+        reject: false,
+        all: true,
+      });
       process.all?.on("data", (chunk: Buffer) => {
         output = (output + chunk.toString()).slice(-20_000);
       });
@@ -156,7 +187,11 @@ export async function startHydra(): Promise<Hydra> {
     OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT: "p".repeat(64),
   };
   await execa(binary("hydra"), ["migrate", "sql", "up", "-e", "--yes", "-c", configPath], { env });
-  const process = execa(binary("hydra"), ["serve", "all", "-c", configPath, "--dev", "--sqa-opt-out"], { env, reject: false, all: true });
+  const process = execa(binary("hydra"), ["serve", "all", "-c", configPath, "--dev", "--sqa-opt-out"], {
+    env,
+    reject: false,
+    all: true,
+  });
   await waitFor(`http://127.0.0.1:${ports.admin}/health/ready`);
   return {
     publicUrl,
@@ -177,7 +212,10 @@ export interface Sshd {
 }
 
 /** sshd on loopback with a throwaway host key and client key, both generated like the stack's own. */
-export async function startSshd(hostKeyPair: { privateKey: string; publicKey: string }, clientKeyPair: { privateKey: string; publicKey: string }): Promise<Sshd> {
+export async function startSshd(
+  hostKeyPair: { privateKey: string; publicKey: string },
+  clientKeyPair: { privateKey: string; publicKey: string },
+): Promise<Sshd> {
   const dir = mkdtempSync(join(tmpdir(), "olympus-sshd-"));
   const port = await freePort();
   writeFileSync(join(dir, "host_ed25519"), hostKeyPair.privateKey, { mode: 0o600 });
@@ -207,7 +245,10 @@ export async function startSshd(hostKeyPair: { privateKey: string; publicKey: st
   for (;;) {
     const open = await new Promise<boolean>((resolve) => {
       const socket = require("node:net").connect(port, "127.0.0.1");
-      socket.once("connect", () => (socket.end(), resolve(true)));
+      socket.once("connect", () => {
+        socket.end();
+        resolve(true);
+      });
       socket.once("error", () => resolve(false));
     });
     if (open) break;

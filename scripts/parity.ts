@@ -5,17 +5,19 @@
  * from the backend and fails where a host runs an older host configuration than the code renders.
  */
 import { parseArgs } from "node:util";
-import { ConfigError, parseStackConfig } from "../lib/config";
-import { parsePlainConfig } from "../lib/config";
-import { checkParity, formatParityTable, hostConfigurationDrift, imageSourceReport } from "../ops/parity";
-import { deployUser } from "../lib/topology";
-import { hostConfiguration, hostConfigurationDigest } from "../render/hostConfig";
+import { ConfigError, parsePlainConfig, parseStackConfig } from "../lib/config";
 import { readStackFile, stackNames } from "../lib/stackFiles";
+import { deployUser } from "../lib/topology";
+import { checkParity, formatParityTable, hostConfigurationDrift, imageSourceReport } from "../ops/parity";
+import { hostConfiguration, hostConfigurationDigest } from "../render/hostConfig";
 import { decryptedConfig, stackOutputs } from "./stacks";
 import { projectDir } from "./toolchain";
 
 async function main() {
-  const { values, positionals } = parseArgs({ options: { "project-dir": { type: "string" }, deployed: { type: "boolean", default: false } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    options: { "project-dir": { type: "string" }, deployed: { type: "boolean", default: false } },
+    allowPositionals: true,
+  });
   const dir = values["project-dir"] ?? projectDir;
   const [stagingStack = "staging", prodStack = "prod"] = positionals;
   const load = async (stack: string) => {
@@ -27,16 +29,28 @@ async function main() {
   const report = await checkParity(staging, prod);
   console.log(`Sanctioned differences between ${stagingStack} and ${prodStack}:\n`);
   console.log(formatParityTable(report.differences));
-  console.log(`\nRendered files that differ (all explained by the keys above): ${report.differingFiles.join(", ") || "none"}`);
+  console.log(
+    `\nRendered files that differ (all explained by the keys above): ${report.differingFiles.join(", ") || "none"}`,
+  );
   console.log("\nImages each stack runs:");
   for (const stack of stackNames(dir)) {
     const { config } = parsePlainConfig(readStackFile(dir, stack).raw);
     if (config) console.log(imageSourceReport(stack, config).join("\n"));
   }
   if (values.deployed) {
-    const deployed = Object.fromEntries(await Promise.all([stagingStack, prodStack].map(async (stack) => [stack, (await stackOutputs(dir, stack)).hostConfiguration] as const)));
+    const deployed = Object.fromEntries(
+      await Promise.all(
+        [stagingStack, prodStack].map(
+          async (stack) => [stack, (await stackOutputs(dir, stack)).hostConfiguration] as const,
+        ),
+      ),
+    );
     const drift = hostConfigurationDrift(deployed, hostConfigurationDigest(hostConfiguration(deployUser)));
-    console.log(`\nHost configuration deployed: ${Object.entries(deployed).map(([stack, digest]) => `${stack} ${digest ?? "(not deployed)"}`).join(", ")}`);
+    console.log(
+      `\nHost configuration deployed: ${Object.entries(deployed)
+        .map(([stack, digest]) => `${stack} ${digest ?? "(not deployed)"}`)
+        .join(", ")}`,
+    );
     report.problems.push(...drift);
     report.ok &&= drift.length === 0;
   }

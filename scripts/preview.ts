@@ -14,17 +14,29 @@ async function main() {
   const { values, positionals } = parseArgs({ options: { comment: { type: "string" } }, allowPositionals: true });
   const [stack = "staging"] = positionals;
   await ensureStack(projectDir, stack);
-  const preview = execa("pulumi", ["preview", "--diff", "--non-interactive", "--stack", stack, "--policy-pack", "policy"], {
-    cwd: projectDir,
-    env: pulumiEnvironment(),
-    all: true,
-    reject: false,
-  });
+  const preview = execa(
+    "pulumi",
+    ["preview", "--diff", "--non-interactive", "--stack", stack, "--policy-pack", "policy"],
+    {
+      cwd: projectDir,
+      env: pulumiEnvironment(),
+      all: true,
+      reject: false,
+    },
+  );
   preview.all?.pipe(process.stdout);
   const { exitCode, all = "" } = await preview;
   if (values.comment) {
     const { raw, encrypted } = await decryptedConfig(projectDir, stack);
-    writeFileSync(values.comment, previewComment({ stack, ok: exitCode === 0, output: all, secretValues: [...encrypted].map((key) => raw[key] ?? "") }));
+    writeFileSync(
+      values.comment,
+      previewComment({
+        stack,
+        ok: exitCode === 0,
+        output: all,
+        secretValues: [...encrypted].map((key) => raw[key] ?? ""),
+      }),
+    );
   }
   process.exit(exitCode);
 }

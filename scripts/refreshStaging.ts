@@ -1,10 +1,16 @@
 /** `npm run refresh-staging [-- --full] [--stack STACK] [--cwd DIR]`: see refreshPlan in stagingOps.ts. */
 import { parseArgs } from "node:util";
-import { refreshPlan } from "./stagingOps";
 import { exportedState, runSteps, stackEnvironment, stackOutputs } from "./stacks";
+import { refreshPlan } from "./stagingOps";
 
 async function main() {
-  const { values } = parseArgs({ options: { full: { type: "boolean", default: false }, stack: { type: "string", default: "staging" }, cwd: { type: "string" } } });
+  const { values } = parseArgs({
+    options: {
+      full: { type: "boolean", default: false },
+      stack: { type: "string", default: "staging" },
+      cwd: { type: "string" },
+    },
+  });
   const dir = values.cwd ?? process.cwd();
   const stack = values.stack!;
   const environment = stackEnvironment(dir, stack);

@@ -5,18 +5,22 @@
  */
 import { appendFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { promotion, type ReleaseOutputs } from "./stagingOps";
 import { stackOutputs } from "./stacks";
+import { promotion, type ReleaseOutputs } from "./stagingOps";
 
 async function main() {
-  const { values, positionals } = parseArgs({ options: { "soaked-since": { type: "string" }, cwd: { type: "string" } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    options: { "soaked-since": { type: "string" }, cwd: { type: "string" } },
+    allowPositionals: true,
+  });
   const stack = positionals[0] ?? "staging";
   const status = promotion(stack, (await stackOutputs(values.cwd ?? process.cwd(), stack)) as ReleaseOutputs);
   const since = values["soaked-since"];
   const fresh = Boolean(status.soakedAt && since && Date.parse(status.soakedAt) >= Date.parse(since));
   console.log(status.reason);
   console.log(`promote=${status.promote} awake=${status.awake} fresh=${fresh}`);
-  if (process.env.GITHUB_OUTPUT) appendFileSync(process.env.GITHUB_OUTPUT, `promote=${status.promote}\nawake=${status.awake}\nfresh=${fresh}\n`);
+  if (process.env.GITHUB_OUTPUT)
+    appendFileSync(process.env.GITHUB_OUTPUT, `promote=${status.promote}\nawake=${status.awake}\nfresh=${fresh}\n`);
 }
 
 main().catch((error) => {

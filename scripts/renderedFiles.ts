@@ -4,7 +4,10 @@ export const redactedValue = "<redacted>";
 
 /** Replaces the body of every PEM or OpenSSH private key, wherever it appears (YAML block scalars included). */
 export function redactPrivateKeys(text: string): string {
-  return text.replace(/-----BEGIN ([A-Z ]*PRIVATE KEY)-----[\s\S]*?-----END \1-----/g, `-----BEGIN $1-----\n${redactedValue}\n-----END $1-----`);
+  return text.replace(
+    /-----BEGIN ([A-Z ]*PRIVATE KEY)-----[\s\S]*?-----END \1-----/g,
+    `-----BEGIN $1-----\n${redactedValue}\n-----END $1-----`,
+  );
 }
 
 /**
@@ -24,20 +27,29 @@ export function redact(files: FileSet): FileSet {
 }
 
 interface StateExport {
-  deployment?: { resources?: { type: string; urn: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }[] };
+  deployment?: {
+    resources?: { type: string; urn: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }[];
+  };
 }
 
 const plain = (value: unknown): unknown =>
-  value && typeof value === "object" && "plaintext" in value ? JSON.parse((value as { plaintext: string }).plaintext) : value;
+  value && typeof value === "object" && "plaintext" in value
+    ? JSON.parse((value as { plaintext: string }).plaintext)
+    : value;
 
 /**
  * The files of a stack's last deployment, decoded from the install steps' stdin in its state
  * (`pulumi stack export --show-secrets`): path, mode and base64 content per line.
  */
 export function filesFromState(state: StateExport): FileSet {
-  const installs = (state.deployment?.resources ?? []).filter((resource) => resource.type === "command:remote:Command" && /-install-(config|secrets)$/.test(resource.urn));
-  const bundles = installs.map((install) => plain(install.inputs?.stdin)).filter((bundle): bundle is string => typeof bundle === "string");
-  if (bundles.length === 0) throw new Error("the stack has no deployment in its state yet; run `pulumi up` first, or render without --reveal");
+  const installs = (state.deployment?.resources ?? []).filter(
+    (resource) => resource.type === "command:remote:Command" && /-install-(config|secrets)$/.test(resource.urn),
+  );
+  const bundles = installs
+    .map((install) => plain(install.inputs?.stdin))
+    .filter((bundle): bundle is string => typeof bundle === "string");
+  if (bundles.length === 0)
+    throw new Error("the stack has no deployment in its state yet; run `pulumi up` first, or render without --reveal");
   const files: FileSet = {};
   for (const line of bundles.join("\n").split("\n").filter(Boolean)) {
     const [path, mode, content] = line.split("\t");

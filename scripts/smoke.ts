@@ -10,14 +10,24 @@ import { checkDiscovery, checkHttps } from "../seed/soakRuntime";
 import { projectDir, pulumiEnvironment } from "./toolchain";
 
 async function stackUrls(stack: string): Promise<Record<string, string>> {
-  const { stdout } = await execa("pulumi", ["stack", "output", "urls", "--json", "--stack", stack], { cwd: projectDir, env: pulumiEnvironment() });
+  const { stdout } = await execa("pulumi", ["stack", "output", "urls", "--json", "--stack", stack], {
+    cwd: projectDir,
+    env: pulumiEnvironment(),
+  });
   return JSON.parse(stdout) as Record<string, string>;
 }
 
 async function main() {
-  const { values, positionals } = parseArgs({ options: { urls: { type: "string" }, issuers: { type: "string" } }, allowPositionals: true });
-  const urls = values.urls ? (JSON.parse(values.urls) as Record<string, string>) : await stackUrls(positionals[0] ?? "staging");
-  const issuers = values.issuers ? (JSON.parse(values.issuers) as string[]) : [urls.ciamOauth, urls.iamOauth].filter((url): url is string => Boolean(url));
+  const { values, positionals } = parseArgs({
+    options: { urls: { type: "string" }, issuers: { type: "string" } },
+    allowPositionals: true,
+  });
+  const urls = values.urls
+    ? (JSON.parse(values.urls) as Record<string, string>)
+    : await stackUrls(positionals[0] ?? "staging");
+  const issuers = values.issuers
+    ? (JSON.parse(values.issuers) as string[])
+    : [urls.ciamOauth, urls.iamOauth].filter((url): url is string => Boolean(url));
   // What a visitor can check from outside, with no users and no tunnel: the soak gate's public checks.
   const results = [
     ...(await Promise.all(Object.values(urls).map((url) => checkHttps({ url, headers: securityHeaders })))),

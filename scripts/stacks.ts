@@ -12,9 +12,16 @@ export async function ensureStack(projectDir: string, stack: string, env = pulum
  * The raw config Pulumi hands the program, secrets decrypted by the CLI (the stack's own secrets
  * provider), as a map of namespaced keys to strings, and which keys the stack holds encrypted.
  */
-export async function decryptedConfig(projectDir: string, stack: string, env = pulumiEnvironment()): Promise<{ raw: Record<string, string>; encrypted: Set<string> }> {
+export async function decryptedConfig(
+  projectDir: string,
+  stack: string,
+  env = pulumiEnvironment(),
+): Promise<{ raw: Record<string, string>; encrypted: Set<string> }> {
   await ensureStack(projectDir, stack, env);
-  const { stdout } = await execa("pulumi", ["config", "--json", "--show-secrets", "--stack", stack], { cwd: projectDir, env });
+  const { stdout } = await execa("pulumi", ["config", "--json", "--show-secrets", "--stack", stack], {
+    cwd: projectDir,
+    env,
+  });
   const entries = JSON.parse(stdout) as Record<string, { value?: string; secret?: boolean }>;
   return {
     raw: Object.fromEntries(Object.entries(entries).map(([key, entry]) => [key, entry.value ?? ""])),
@@ -33,7 +40,9 @@ export function stackEnvironment(dir: string, stack: string): string | undefined
 
 export async function runSteps(dir: string, steps: PulumiStep[]): Promise<void> {
   for (const step of steps) {
-    const env = Object.entries(step.env ?? {}).map(([name, value]) => `${name}=${value} `).join("");
+    const env = Object.entries(step.env ?? {})
+      .map(([name, value]) => `${name}=${value} `)
+      .join("");
     console.log(`==> ${step.description}: ${env}pulumi ${step.args.join(" ")}`);
     await execa("pulumi", step.args, { cwd: dir, stdio: "inherit", env: step.env });
   }

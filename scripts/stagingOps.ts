@@ -1,6 +1,6 @@
 /** The operations behind the workflows, as pure plans that scripts run and tests check. */
 import { join } from "node:path";
-import { powerVariable, type PowerRequest } from "../lib/power";
+import { type PowerRequest, powerVariable } from "../lib/power";
 
 export interface PulumiStep {
   /** Arguments for the pulumi CLI. */
@@ -17,8 +17,10 @@ export interface StateExport {
 }
 
 function refuseProd(environment: string | undefined, stack: string, what: string): void {
-  if (environment === "prod") throw new Error(`refusing to ${what} ${stack}: it is a prod environment (prod never sleeps and is never reseeded)`);
-  if (environment === undefined) throw new Error(`${stack} has no olympus:environment; refusing to ${what} a stack of unknown kind`);
+  if (environment === "prod")
+    throw new Error(`refusing to ${what} ${stack}: it is a prod environment (prod never sleeps and is never reseeded)`);
+  if (environment === undefined)
+    throw new Error(`${stack} has no olympus:environment; refusing to ${what} a stack of unknown kind`);
 }
 
 /** Every `up` a script runs is held to the same guardrails as a deploy. */
@@ -39,12 +41,22 @@ const up = (stack: string, description: string, power?: PowerRequest): PulumiSte
  */
 export function powerPlan(action: PowerRequest, stack: string, environment: string | undefined): PulumiStep[] {
   refuseProd(environment, stack, action === "sleep" ? "put to sleep" : "wake");
-  return [up(stack, action === "wake" ? `${stack}: recreate the server and redeploy` : `${stack}: stop the services and delete only the server`, action)];
+  return [
+    up(
+      stack,
+      action === "wake"
+        ? `${stack}: recreate the server and redeploy`
+        : `${stack}: stop the services and delete only the server`,
+      action,
+    ),
+  ];
 }
 
 /** URNs of the synthetic-user resources in a stack's state. */
 export function syntheticUserUrns(state: StateExport): string[] {
-  return (state.deployment?.resources ?? []).filter((resource) => resource.type.endsWith("olympus:seed:SyntheticUsers")).map((resource) => resource.urn);
+  return (state.deployment?.resources ?? [])
+    .filter((resource) => resource.type.endsWith("olympus:seed:SyntheticUsers"))
+    .map((resource) => resource.urn);
 }
 
 /**
@@ -52,11 +64,20 @@ export function syntheticUserUrns(state: StateExport): string[] {
  * afresh; or, with `full`, destroy the whole stack (after a schema migration) and build it again. The
  * users live in the server's database, so a sleeping staging is woken first and put back to sleep after.
  */
-export function refreshPlan(stack: string, environment: string | undefined, full: boolean, state: StateExport, awake: boolean): PulumiStep[] {
+export function refreshPlan(
+  stack: string,
+  environment: string | undefined,
+  full: boolean,
+  state: StateExport,
+  awake: boolean,
+): PulumiStep[] {
   refuseProd(environment, stack, "refresh");
   if (full) {
     return [
-      { args: ["destroy", "--yes", "--non-interactive", "--stack", stack], description: `${stack}: destroy everything` },
+      {
+        args: ["destroy", "--yes", "--non-interactive", "--stack", stack],
+        description: `${stack}: destroy everything`,
+      },
       // A destroyed stack has no sleep state: it is rebuilt awake and put back to sleep if it slept.
       up(stack, `${stack}: build it again`),
       ...(awake ? [] : [up(stack, `${stack}: back to sleep`, "sleep")]),
@@ -67,7 +88,15 @@ export function refreshPlan(stack: string, environment: string | undefined, full
     ...(urns.length > 0
       ? [
           {
-            args: ["destroy", "--yes", "--non-interactive", "--stack", stack, "--target-dependents", ...urns.flatMap((urn) => ["--target", urn])],
+            args: [
+              "destroy",
+              "--yes",
+              "--non-interactive",
+              "--stack",
+              stack,
+              "--target-dependents",
+              ...urns.flatMap((urn) => ["--target", urn]),
+            ],
             description: `${stack}: delete the synthetic users and the soak that depends on them`,
           },
         ]
@@ -75,7 +104,11 @@ export function refreshPlan(stack: string, environment: string | undefined, full
     up(stack, `${stack}: seed the synthetic users again`),
   ];
   if (awake) return reseed;
-  return [up(stack, `${stack}: asleep; wake it, the synthetic users live in its database`, "wake"), ...reseed, up(stack, `${stack}: back to sleep`, "sleep")];
+  return [
+    up(stack, `${stack}: asleep; wake it, the synthetic users live in its database`, "wake"),
+    ...reseed,
+    up(stack, `${stack}: back to sleep`, "sleep"),
+  ];
 }
 
 /**
@@ -83,9 +116,17 @@ export function refreshPlan(stack: string, environment: string | undefined, full
  * would otherwise delete dependents (the running project, DNS records, the volume attachment) and only
  * then stop at the protected server. Prod also needs its name typed.
  */
-export function teardownPlan(stack: string, environment: string | undefined, confirm: string | undefined, state: StateExport): PulumiStep[] {
-  if (environment === "prod" && confirm !== stack) throw new Error(`refusing to destroy ${stack}: it is a prod environment; confirm with --confirm ${stack}`);
-  const protectedUrns = (state.deployment?.resources ?? []).filter((resource) => resource.protect).map((resource) => resource.urn);
+export function teardownPlan(
+  stack: string,
+  environment: string | undefined,
+  confirm: string | undefined,
+  state: StateExport,
+): PulumiStep[] {
+  if (environment === "prod" && confirm !== stack)
+    throw new Error(`refusing to destroy ${stack}: it is a prod environment; confirm with --confirm ${stack}`);
+  const protectedUrns = (state.deployment?.resources ?? [])
+    .filter((resource) => resource.protect)
+    .map((resource) => resource.urn);
   if (protectedUrns.length > 0) {
     const names = protectedUrns.map((urn) => urn.split("::").pop()).join(", ");
     throw new Error(
@@ -93,7 +134,12 @@ export function teardownPlan(stack: string, environment: string | undefined, con
         "Remove the protection on purpose first (olympus:protect false and pulumi up, or pulumi state unprotect), then run the teardown again.",
     );
   }
-  return [{ args: ["destroy", "--yes", "--non-interactive", "--stack", stack], description: `${stack}: destroy every resource` }];
+  return [
+    {
+      args: ["destroy", "--yes", "--non-interactive", "--stack", stack],
+      description: `${stack}: destroy every resource`,
+    },
+  ];
 }
 
 /** The outputs a release decision reads (see index.ts). */
@@ -121,10 +167,25 @@ export interface Promotion {
 export function promotion(stack: string, outputs: ReleaseOutputs): Promotion {
   const awake = outputs.awake !== false;
   const release = (outputs.releaseFingerprint ?? "").slice(0, 12);
-  if (!awake) return { promote: false, awake, reason: `${stack} is asleep: release ${release} waits for the wake's soak before it may reach prod` };
-  if (typeof outputs.lastSoak !== "object") return { promote: true, awake, reason: `${stack} has no soak gate; its up deployed release ${release}` };
+  if (!awake)
+    return {
+      promote: false,
+      awake,
+      reason: `${stack} is asleep: release ${release} waits for the wake's soak before it may reach prod`,
+    };
+  if (typeof outputs.lastSoak !== "object")
+    return { promote: true, awake, reason: `${stack} has no soak gate; its up deployed release ${release}` };
   if (outputs.lastSoak.releaseFingerprint !== outputs.releaseFingerprint) {
-    return { promote: false, awake, reason: `${stack}'s last soak passed release ${outputs.lastSoak.releaseFingerprint.slice(0, 12)}, not the deployed ${release}` };
+    return {
+      promote: false,
+      awake,
+      reason: `${stack}'s last soak passed release ${outputs.lastSoak.releaseFingerprint.slice(0, 12)}, not the deployed ${release}`,
+    };
   }
-  return { promote: true, awake, soakedAt: outputs.lastSoak.finishedAt, reason: `${stack}'s soak passed release ${release} at ${outputs.lastSoak.finishedAt}` };
+  return {
+    promote: true,
+    awake,
+    soakedAt: outputs.lastSoak.finishedAt,
+    reason: `${stack}'s soak passed release ${release} at ${outputs.lastSoak.finishedAt}`,
+  };
 }

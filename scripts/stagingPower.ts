@@ -1,8 +1,8 @@
 /** `npm run staging-power -- sleep|wake [STACK] [--cwd DIR]`: staging sleep and wake (see stagingOps.ts). */
 import { parseArgs } from "node:util";
 import type { PowerRequest } from "../lib/power";
-import { powerPlan } from "./stagingOps";
 import { runSteps, stackEnvironment } from "./stacks";
+import { powerPlan } from "./stagingOps";
 
 async function main() {
   const { values, positionals } = parseArgs({ options: { cwd: { type: "string" } }, allowPositionals: true });

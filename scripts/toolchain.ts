@@ -11,7 +11,9 @@ export const pulumiDir = join(projectDir, ".pulumi");
 export const binDir = join(pulumiDir, "bin");
 export const manifestPath = join(pulumiDir, "tools.json");
 /** Outside the checkout, so CI runs and later sessions on the same machine reuse the builds. */
-export const cacheRoot = process.env.OLYMPUS_TOOLS_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "olympus-infra", "tools");
+export const cacheRoot =
+  process.env.OLYMPUS_TOOLS_CACHE ??
+  join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "olympus-infra", "tools");
 
 /**
  * The one setting for machines without internet: a folder of upstream source archives (`git archive` of
@@ -50,7 +52,8 @@ export interface ToolManifest {
 }
 
 export function readManifest(): ToolManifest {
-  if (!existsSync(manifestPath)) throw new Error(`no toolchain yet (${manifestPath} is missing): run \`npm run tools\``);
+  if (!existsSync(manifestPath))
+    throw new Error(`no toolchain yet (${manifestPath} is missing): run \`npm run tools\``);
   return JSON.parse(readFileSync(manifestPath, "utf8")) as ToolManifest;
 }
 
@@ -72,7 +75,9 @@ export function pulumiEnvironment(overrides: Record<string, string> = {}): Recor
     PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? examplePassphrase,
     PULUMI_SKIP_UPDATE_CHECK: "true",
     // Offline, every plugin was built from source; a missing one must fail at once, not try a download.
-    ...(offline ? { PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", PULUMI_DISABLE_REGISTRY_RESOLVE: "true" } : {}),
+    ...(offline
+      ? { PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", PULUMI_DISABLE_REGISTRY_RESOLVE: "true" }
+      : {}),
     ...overrides,
   };
 }

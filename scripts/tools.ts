@@ -6,21 +6,31 @@
  * the checkout, keyed by everything that goes into them, so a warm run takes seconds.
  */
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import execa from "execa";
 import {
   binDir,
   cacheRoot,
+  type ModuleDifference,
   manifestPath,
   projectDir,
   pulumiDir,
   pulumiEnvironment,
-  vendorDir,
   readManifest,
-  type ModuleDifference,
   type ToolManifest,
+  vendorDir,
 } from "./toolchain";
 
 /** A wrapper module under tools/go (go.mod + go.sum) that pins a build from the Go module proxy. */
@@ -63,7 +73,9 @@ interface ProviderPlugin extends GoBuild {
 }
 
 const lockedVersion = (name: string): string => {
-  const lock = JSON.parse(readFileSync(join(projectDir, "package-lock.json"), "utf8")) as { packages: Record<string, { version?: string }> };
+  const lock = JSON.parse(readFileSync(join(projectDir, "package-lock.json"), "utf8")) as {
+    packages: Record<string, { version?: string }>;
+  };
   const version = lock.packages[`node_modules/${name}`]?.version;
   if (!version) throw new ToolBuildError(`${name} is not in package-lock.json`);
   return version;
@@ -86,12 +98,23 @@ const pulumiCli: GoBuild = {
 const languageHost: GoBuild = {
   name: "pulumi-language-nodejs",
   version: "3.259.0",
-  source: { kind: "archive", archive: "pulumi-language-nodejs-v3.259.0.tar.gz", module: "pulumi-language-nodejs-v3.259.0/sdk/nodejs/cmd/pulumi-language-nodejs", overlay: "pulumi-language-nodejs" },
+  source: {
+    kind: "archive",
+    archive: "pulumi-language-nodejs-v3.259.0.tar.gz",
+    module: "pulumi-language-nodejs-v3.259.0/sdk/nodejs/cmd/pulumi-language-nodejs",
+    overlay: "pulumi-language-nodejs",
+  },
   main: ".",
   ldflags: [versionFlag(pulumiSdkVersion, "v3.259.0")],
 };
 
-const providerPlugin = (plugin: string, npmPackage: string, version: string, source: Omit<ArchiveSource, "kind">, versionVariable: string): ProviderPlugin => ({
+const providerPlugin = (
+  plugin: string,
+  npmPackage: string,
+  version: string,
+  source: Omit<ArchiveSource, "kind">,
+  versionVariable: string,
+): ProviderPlugin => ({
   name: `pulumi-resource-${plugin}`,
   plugin,
   npmPackage,
@@ -102,12 +125,23 @@ const providerPlugin = (plugin: string, npmPackage: string, version: string, sou
 });
 
 const providerPlugins: ProviderPlugin[] = [
-  providerPlugin("command", "@pulumi/command", "1.2.1", { archive: "pulumi-command-v1.2.1.tar.gz", module: "pulumi-command-v1.2.1/provider" }, "github.com/pulumi/pulumi-command/provider/pkg/version.Version"),
+  providerPlugin(
+    "command",
+    "@pulumi/command",
+    "1.2.1",
+    { archive: "pulumi-command-v1.2.1.tar.gz", module: "pulumi-command-v1.2.1/provider" },
+    "github.com/pulumi/pulumi-command/provider/pkg/version.Version",
+  ),
   providerPlugin(
     "random",
     "@pulumi/random",
     "4.21.1",
-    { archive: "pulumi-random-v4.21.1.tar.gz", module: "pulumi-random-v4.21.1/provider", overlay: "pulumi-random", embedSchema: "cmd/pulumi-resource-random" },
+    {
+      archive: "pulumi-random-v4.21.1.tar.gz",
+      module: "pulumi-random-v4.21.1/provider",
+      overlay: "pulumi-random",
+      embedSchema: "cmd/pulumi-resource-random",
+    },
     "github.com/pulumi/pulumi-random/provider/v4/pkg/version.Version",
   ),
   providerPlugin(
@@ -190,10 +224,20 @@ const seconds = (since: number) => (performance.now() - since) / 1000;
 const timings: { tool: string; download: number; build: number }[] = [];
 
 function goEnvironment(cgo = false): Record<string, string> {
-  return { ...(process.env as Record<string, string>), GOTOOLCHAIN: "local", GOFLAGS: "-mod=mod", CGO_ENABLED: cgo ? "1" : "0" };
+  return {
+    ...(process.env as Record<string, string>),
+    GOTOOLCHAIN: "local",
+    GOFLAGS: "-mod=mod",
+    CGO_ENABLED: cgo ? "1" : "0",
+  };
 }
 
-async function run(what: string, command: string, args: string[], options: { cwd: string; env?: Record<string, string> }) {
+async function run(
+  what: string,
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: Record<string, string> },
+) {
   try {
     return await execa(command, args, { ...options, all: true });
   } catch (error) {
@@ -211,12 +255,15 @@ const sha256 = (...parts: (string | Buffer)[]) => {
 function archivePath(archive: string): string {
   const dir = vendorDir();
   const path = dir && join(dir, archive);
-  if (!path || !existsSync(path)) throw new ToolBuildError(`${archive} is not in OLYMPUS_VENDOR_DIR (${dir ?? "unset"})`);
+  if (!path || !existsSync(path))
+    throw new ToolBuildError(`${archive} is not in OLYMPUS_VENDOR_DIR (${dir ?? "unset"})`);
   return path;
 }
 
-const overlayFiles = (overlay: string) => ["go.mod", "go.sum"].map((file) => join(projectDir, "tools", "vendor", overlay, file));
-const wrapperFiles = (wrapper: string) => ["go.mod", "go.sum"].map((file) => join(projectDir, "tools", "go", wrapper, file));
+const overlayFiles = (overlay: string) =>
+  ["go.mod", "go.sum"].map((file) => join(projectDir, "tools", "vendor", overlay, file));
+const wrapperFiles = (wrapper: string) =>
+  ["go.mod", "go.sum"].map((file) => join(projectDir, "tools", "go", wrapper, file));
 
 /** Everything that decides a build's output; a change to any of it rebuilds. */
 function recipe(build: GoBuild): string {
@@ -230,7 +277,13 @@ function recipe(build: GoBuild): string {
           source.module,
           source.embedSchema ?? "",
         ];
-  return sha256(...inputs, build.main, (build.ldflags ?? []).join(" "), (build.tags ?? []).join(","), String(build.cgo ?? false)).slice(0, 12);
+  return sha256(
+    ...inputs,
+    build.main,
+    (build.ldflags ?? []).join(" "),
+    (build.tags ?? []).join(","),
+    String(build.cgo ?? false),
+  ).slice(0, 12);
 }
 
 /** Unpacks the sources of a build into `dir` and returns the directory to build in. */
@@ -301,16 +354,25 @@ async function moduleDifferences(build: GoBuild): Promise<ModuleDifference[]> {
     Replace?: { Old: { Path: string }; New: { Path: string; Version?: string } }[];
   }
   const describe = async (goMod: string) => {
-    const { stdout } = await run(`reading ${goMod}`, "go", ["mod", "edit", "-json", goMod], { cwd: projectDir, env: goEnvironment() });
+    const { stdout } = await run(`reading ${goMod}`, "go", ["mod", "edit", "-json", goMod], {
+      cwd: projectDir,
+      env: goEnvironment(),
+    });
     const parsed = JSON.parse(stdout) as GoModJson;
     const versions = new Map<string, string>();
     for (const { Path, Version } of parsed.Require ?? []) versions.set(Path, Version);
-    for (const { Old, New } of parsed.Replace ?? []) versions.set(`${Old.Path} (replace)`, New.Version ? `${New.Path} ${New.Version}` : New.Path);
+    for (const { Old, New } of parsed.Replace ?? [])
+      versions.set(`${Old.Path} (replace)`, New.Version ? `${New.Path} ${New.Version}` : New.Path);
     return versions;
   };
   const upstreamDir = join(cacheRoot, "upstream-go-mod", source.overlay);
   mkdirSync(upstreamDir, { recursive: true });
-  await run(`reading the upstream go.mod of ${source.archive}`, "tar", ["-xzf", archivePath(source.archive), "-C", upstreamDir, `${source.module}/go.mod`], { cwd: upstreamDir });
+  await run(
+    `reading the upstream go.mod of ${source.archive}`,
+    "tar",
+    ["-xzf", archivePath(source.archive), "-C", upstreamDir, `${source.module}/go.mod`],
+    { cwd: upstreamDir },
+  );
   const upstream = await describe(join(upstreamDir, source.module, "go.mod"));
   const built = await describe(overlayFiles(source.overlay)[0]!);
   const differences: ModuleDifference[] = [];
@@ -339,7 +401,15 @@ function link(name: string, target: string) {
 /** An installed pulumi of exactly the locked version, or undefined. */
 async function pulumiOnPath(): Promise<string | undefined> {
   try {
-    const { stdout: path } = await execa("sh", ["-c", "command -v pulumi"], { env: { ...process.env, PATH: (process.env.PATH ?? "").split(":").filter((dir) => dir !== binDir).join(":") } });
+    const { stdout: path } = await execa("sh", ["-c", "command -v pulumi"], {
+      env: {
+        ...process.env,
+        PATH: (process.env.PATH ?? "")
+          .split(":")
+          .filter((dir) => dir !== binDir)
+          .join(":"),
+      },
+    });
     const { stdout: version } = await execa(path, ["version"]);
     return version.trim() === `v${pulumiVersion}` ? path : undefined;
   } catch {
@@ -351,18 +421,28 @@ async function pulumiOnPath(): Promise<string | undefined> {
 async function registerPlugin(plugin: ProviderPlugin, binary: string, pulumi: string) {
   const locked = lockedVersion(plugin.npmPackage);
   if (locked !== plugin.version) {
-    throw new ToolBuildError(`${plugin.npmPackage} is locked at ${locked}, but the plugin is built from ${plugin.version}: pin the SDK to the version whose source is vendored`);
+    throw new ToolBuildError(
+      `${plugin.npmPackage} is locked at ${locked}, but the plugin is built from ${plugin.version}: pin the SDK to the version whose source is vendored`,
+    );
   }
   const stamp = join(pulumiDir, "plugin-stamps", `${plugin.plugin}-${plugin.version}`);
   const installed = join(pulumiDir, "home", "plugins", `resource-${plugin.plugin}-v${plugin.version}`, plugin.name);
   if (existsSync(installed) && existsSync(stamp) && readFileSync(stamp, "utf8") === binary) return;
-  await run(`registering ${plugin.plugin}`, pulumi, ["plugin", "install", "resource", plugin.plugin, plugin.version, "--file", binary], { cwd: projectDir, env: pulumiEnvironment() });
+  await run(
+    `registering ${plugin.plugin}`,
+    pulumi,
+    ["plugin", "install", "resource", plugin.plugin, plugin.version, "--file", binary],
+    { cwd: projectDir, env: pulumiEnvironment() },
+  );
   mkdirSync(join(pulumiDir, "plugin-stamps"), { recursive: true });
   writeFileSync(stamp, binary);
 }
 
 async function moduleDir(module: string): Promise<string> {
-  const { stdout } = await run(`downloading ${module}`, "go", ["mod", "download", "-json", module], { cwd: projectDir, env: goEnvironment() });
+  const { stdout } = await run(`downloading ${module}`, "go", ["mod", "download", "-json", module], {
+    cwd: projectDir,
+    env: goEnvironment(),
+  });
   return (JSON.parse(stdout) as { Dir: string }).Dir;
 }
 
@@ -384,22 +464,41 @@ function configSchemas(kratosSource: string, hydraSource: string): ToolManifest[
 
 async function main() {
   // --engine-only: what a preview needs (CLI, language host, plugins), not the services the tests run.
-  const engineOnly = parseArgs({ options: { "engine-only": { type: "boolean", default: false } } }).values["engine-only"];
+  const engineOnly = parseArgs({ options: { "engine-only": { type: "boolean", default: false } } }).values[
+    "engine-only"
+  ];
   const major = Number(process.versions.node.split(".")[0]);
-  if (major < 22) throw new ToolBuildError(`Node ${process.versions.node} is too old: @pulumi/pulumi ${pulumiVersion} needs Node >= 22 (npm scripts run node_modules/.bin/node, installed by npm ci)`);
+  if (major < 22)
+    throw new ToolBuildError(
+      `Node ${process.versions.node} is too old: @pulumi/pulumi ${pulumiVersion} needs Node >= 22 (npm scripts run node_modules/.bin/node, installed by npm ci)`,
+    );
   const started = performance.now();
   for (const dir of [binDir, join(pulumiDir, "state"), cacheRoot]) mkdirSync(dir, { recursive: true });
   const vendored = vendorDir() !== undefined;
-  log(vendored ? `building from the source archives in ${vendorDir()}` : "OLYMPUS_VENDOR_DIR is unset: the standard pulumi CLI on PATH and its plugin acquisition apply");
+  log(
+    vendored
+      ? `building from the source archives in ${vendorDir()}`
+      : "OLYMPUS_VENDOR_DIR is unset: the standard pulumi CLI on PATH and its plugin acquisition apply",
+  );
 
   const binaries: Record<string, string> = {};
   const installed = await pulumiOnPath();
   if (installed) log(`pulumi v${pulumiVersion}: using ${installed}`);
-  else if (!vendored) throw new ToolBuildError(`no pulumi v${pulumiVersion} on PATH: install it (https://www.pulumi.com/docs/install/), or set OLYMPUS_VENDOR_DIR to build everything from source`);
+  else if (!vendored)
+    throw new ToolBuildError(
+      `no pulumi v${pulumiVersion} on PATH: install it (https://www.pulumi.com/docs/install/), or set OLYMPUS_VENDOR_DIR to build everything from source`,
+    );
   binaries.pulumi = installed ?? (await buildGo(pulumiCli)).binary;
   link("pulumi", binaries.pulumi);
 
-  const manifest: ToolManifest = { mode: vendored ? "vendor" : "standard", vendorDir: vendorDir(), binaries, plugins: {}, configSchemas: {} as ToolManifest["configSchemas"], moduleDifferences: {} };
+  const manifest: ToolManifest = {
+    mode: vendored ? "vendor" : "standard",
+    vendorDir: vendorDir(),
+    binaries,
+    plugins: {},
+    configSchemas: {} as ToolManifest["configSchemas"],
+    moduleDifferences: {},
+  };
   if (vendored) {
     if (!installed) {
       binaries[languageHost.name] = (await buildGo(languageHost)).binary;
@@ -428,7 +527,12 @@ async function main() {
     link(build.name, binaries[build.name]!);
   }
   // Dynamic providers run through this script, shipped in the Go SDK module; it must sit next to pulumi.
-  const dynamicProvider = join(await moduleDir(`github.com/pulumi/pulumi/sdk/v3@v${pulumiVersion}`), "nodejs", "dist", "pulumi-resource-pulumi-nodejs");
+  const dynamicProvider = join(
+    await moduleDir(`github.com/pulumi/pulumi/sdk/v3@v${pulumiVersion}`),
+    "nodejs",
+    "dist",
+    "pulumi-resource-pulumi-nodejs",
+  );
   const dynamicCopy = join(cacheRoot, `pulumi-resource-pulumi-nodejs-${pulumiVersion}`);
   copyFileSync(dynamicProvider, dynamicCopy);
   chmodSync(dynamicCopy, 0o755);
@@ -437,9 +541,18 @@ async function main() {
 
   // A partial run keeps what an earlier full run of the same mode provided.
   const previous = engineOnly && existsSync(manifestPath) ? readManifest() : undefined;
-  const written = previous?.mode === manifest.mode ? { ...previous, ...manifest, binaries: { ...previous.binaries, ...binaries }, configSchemas: previous.configSchemas } : manifest;
+  const written =
+    previous?.mode === manifest.mode
+      ? {
+          ...previous,
+          ...manifest,
+          binaries: { ...previous.binaries, ...binaries },
+          configSchemas: previous.configSchemas,
+        }
+      : manifest;
   writeFileSync(manifestPath, `${JSON.stringify(written, null, 2)}\n`);
-  for (const { tool, download, build } of timings) log(`  ${tool.padEnd(28)} download ${download.toFixed(1).padStart(6)} s   build ${build.toFixed(1).padStart(6)} s`);
+  for (const { tool, download, build } of timings)
+    log(`  ${tool.padEnd(28)} download ${download.toFixed(1).padStart(6)} s   build ${build.toFixed(1).padStart(6)} s`);
   log(`toolchain ready in ${seconds(started).toFixed(1)} s (cache ${cacheRoot}, binaries linked in ${binDir})`);
 }
 

@@ -16,7 +16,8 @@ export function adminRequestError(message: string, status: number | undefined, r
   return Object.assign(new Error(message), { name: "AdminRequestError", status, retryable });
 }
 
-const isAdminRequestError = (error: unknown): error is AdminRequestError => error instanceof Error && error.name === "AdminRequestError";
+const isAdminRequestError = (error: unknown): error is AdminRequestError =>
+  error instanceof Error && error.name === "AdminRequestError";
 
 export interface RequestOptions {
   /** Attempts per request. @default 5 */
@@ -25,7 +26,12 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-export async function request(baseUrl: string, path: string, init: RequestInit, options: RequestOptions = {}): Promise<Response> {
+export async function request(
+  baseUrl: string,
+  path: string,
+  init: RequestInit,
+  options: RequestOptions = {},
+): Promise<Response> {
   const pRetry = require("p-retry") as typeof import("p-retry");
   const url = new URL(path, baseUrl).toString();
   return pRetry(
@@ -37,7 +43,11 @@ export async function request(baseUrl: string, path: string, init: RequestInit, 
         throw adminRequestError(`${init.method ?? "GET"} ${url} failed: ${(error as Error).message}`, undefined, true);
       }
       if (response.status === 429 || response.status >= 500) {
-        throw adminRequestError(`${init.method ?? "GET"} ${url} answered ${response.status}: ${(await response.text()).slice(0, 500)}`, response.status, true);
+        throw adminRequestError(
+          `${init.method ?? "GET"} ${url} answered ${response.status}: ${(await response.text()).slice(0, 500)}`,
+          response.status,
+          true,
+        );
       }
       return response;
     },
@@ -53,6 +63,11 @@ export async function request(baseUrl: string, path: string, init: RequestInit, 
 }
 
 export async function expectOk(response: Response, what: string): Promise<Response> {
-  if (!response.ok) throw adminRequestError(`${what} answered ${response.status}: ${(await response.text()).slice(0, 500)}`, response.status, false);
+  if (!response.ok)
+    throw adminRequestError(
+      `${what} answered ${response.status}: ${(await response.text()).slice(0, 500)}`,
+      response.status,
+      false,
+    );
   return response;
 }

@@ -11,7 +11,10 @@ interface HydraClient {
   metadata?: { managed_by?: string; stack?: string } | null;
 }
 
-const json = (body: unknown): RequestInit => ({ body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+const json = (body: unknown): RequestInit => ({
+  body: JSON.stringify(body),
+  headers: { "content-type": "application/json" },
+});
 
 async function listClients(adminUrl: string): Promise<HydraClient[]> {
   const clients: HydraClient[] = [];
@@ -26,21 +29,31 @@ async function listClients(adminUrl: string): Promise<HydraClient[]> {
   return clients;
 }
 
-const ownedBy = (stack: string) => (client: HydraClient) => client.metadata?.managed_by === "olympus-infra" && client.metadata.stack === stack;
+const ownedBy = (stack: string) => (client: HydraClient) =>
+  client.metadata?.managed_by === "olympus-infra" && client.metadata.stack === stack;
 
 /** Writes every desired client (PUT replaces one, POST creates a missing one) and deletes this stack's others. */
 export async function convergeClients(inputs: HydraClientsInputs): Promise<string[]> {
   return withEndpoint(inputs.endpoint, async (adminUrl) => {
     const existing = await listClients(adminUrl);
     for (const client of inputs.clients) {
-      const body: HydraClientBody & { metadata: ReturnType<typeof marker> } = { ...client, metadata: marker(inputs.stack) };
+      const body: HydraClientBody & { metadata: ReturnType<typeof marker> } = {
+        ...client,
+        metadata: marker(inputs.stack),
+      };
       const present = existing.some((candidate) => candidate.client_id === client.client_id);
       const path = present ? `/admin/clients/${encodeURIComponent(client.client_id)}` : "/admin/clients";
-      await expectOk(await request(adminUrl, path, { method: present ? "PUT" : "POST", ...json(body) }), `${present ? "PUT" : "POST"} ${path}`);
+      await expectOk(
+        await request(adminUrl, path, { method: present ? "PUT" : "POST", ...json(body) }),
+        `${present ? "PUT" : "POST"} ${path}`,
+      );
     }
     const wanted = new Set(inputs.clients.map((client) => client.client_id));
     for (const stale of existing.filter((client) => ownedBy(inputs.stack)(client) && !wanted.has(client.client_id))) {
-      await expectOk(await request(adminUrl, `/admin/clients/${encodeURIComponent(stale.client_id)}`, { method: "DELETE" }), `DELETE client ${stale.client_id}`);
+      await expectOk(
+        await request(adminUrl, `/admin/clients/${encodeURIComponent(stale.client_id)}`, { method: "DELETE" }),
+        `DELETE client ${stale.client_id}`,
+      );
     }
     void pulumi.log.info(`oauth2 clients: ${[...wanted].join(", ")} registered`);
     return [...wanted].sort();
@@ -48,13 +61,21 @@ export async function convergeClients(inputs: HydraClientsInputs): Promise<strin
 }
 
 export async function registeredClients(inputs: HydraClientsInputs): Promise<string[]> {
-  return withEndpoint(inputs.endpoint, async (adminUrl) => (await listClients(adminUrl)).filter(ownedBy(inputs.stack)).map((client) => client.client_id).sort());
+  return withEndpoint(inputs.endpoint, async (adminUrl) =>
+    (await listClients(adminUrl))
+      .filter(ownedBy(inputs.stack))
+      .map((client) => client.client_id)
+      .sort(),
+  );
 }
 
 export async function removeClients(inputs: HydraClientsInputs): Promise<void> {
   await withEndpoint(inputs.endpoint, async (adminUrl) => {
     for (const client of (await listClients(adminUrl)).filter(ownedBy(inputs.stack))) {
-      await expectOk(await request(adminUrl, `/admin/clients/${encodeURIComponent(client.client_id)}`, { method: "DELETE" }), `DELETE client ${client.client_id}`);
+      await expectOk(
+        await request(adminUrl, `/admin/clients/${encodeURIComponent(client.client_id)}`, { method: "DELETE" }),
+        `DELETE client ${client.client_id}`,
+      );
     }
   });
 }

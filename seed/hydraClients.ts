@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../lib/config";
 import type { Endpoint } from "../lib/endpoint";
 import type { OAuthClient } from "../lib/oauthClients";
-import { asleepOutputs, sleepDiff, type HostBound } from "./hostBound";
+import { asleepOutputs, type HostBound, sleepDiff } from "./hostBound";
 import { convergeClients, registeredClients, removeClients } from "./hydraAdmin";
 
 /** Bump when the provider's behaviour changes: provider code changes are not diffs by themselves. */
@@ -40,9 +40,20 @@ export const hydraClientsProvider: pulumi.dynamic.ResourceProvider<HydraClientsI
     for (const client of news.clients) {
       if ((client as unknown) === unknown) continue;
       const isPublic = client.token_endpoint_auth_method === "none";
-      if (isPublic && client.client_secret) failures.push({ property: "clients", reason: `${client.client_id} is a public client (PKCE) and must not carry a secret` });
-      if (!isPublic && client.client_secret !== unknown && !(typeof client.client_secret === "string" && client.client_secret.length >= 32)) {
-        failures.push({ property: "clients", reason: `${client.client_id} is confidential and needs a secret of at least 32 characters` });
+      if (isPublic && client.client_secret)
+        failures.push({
+          property: "clients",
+          reason: `${client.client_id} is a public client (PKCE) and must not carry a secret`,
+        });
+      if (
+        !isPublic &&
+        client.client_secret !== unknown &&
+        !(typeof client.client_secret === "string" && client.client_secret.length >= 32)
+      ) {
+        failures.push({
+          property: "clients",
+          reason: `${client.client_id} is confidential and needs a secret of at least 32 characters`,
+        });
       }
     }
     return { inputs: news, failures };
@@ -51,7 +62,8 @@ export const hydraClientsProvider: pulumi.dynamic.ResourceProvider<HydraClientsI
   async diff(_id, olds, news) {
     const sleeping = sleepDiff(olds, news);
     if (sleeping) return sleeping;
-    const changed = (key: keyof HydraClientsInputs) => news[key] === unknown || JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
+    const changed = (key: keyof HydraClientsInputs) =>
+      news[key] === unknown || JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
     // Where the API is reached (a woken server's tunnel) is not a change of the clients.
     return { changes: changed("clients") || changed("providerVersion") || changed("stack") };
   },

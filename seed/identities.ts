@@ -1,4 +1,4 @@
-import { Faker, en } from "@faker-js/faker";
+import { en, Faker } from "@faker-js/faker";
 
 /**
  * Synthetic CIAM identities, deterministic per (seed, index): the same config always describes the

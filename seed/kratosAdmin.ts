@@ -1,4 +1,4 @@
-import { adminRequestError, expectOk, request, type RequestOptions } from "./adminApi";
+import { expectOk, type RequestOptions, request } from "./adminApi";
 import type { KratosIdentityBody } from "./identities";
 
 /** A small client for the Kratos admin API: list with paging, batch create, delete. */
@@ -15,7 +15,6 @@ export interface BatchResult {
   conflicts: number;
   errors: string[];
 }
-
 
 /** Every identity, following the Link header's `next` pages. */
 export async function listIdentities(baseUrl: string, options?: RequestOptions): Promise<KratosIdentity[]> {
@@ -35,7 +34,11 @@ export async function listIdentities(baseUrl: string, options?: RequestOptions):
 }
 
 /** Creates up to Kratos's batch limit in one PATCH /admin/identities. */
-export async function batchCreate(baseUrl: string, bodies: KratosIdentityBody[], options?: RequestOptions): Promise<BatchResult> {
+export async function batchCreate(
+  baseUrl: string,
+  bodies: KratosIdentityBody[],
+  options?: RequestOptions,
+): Promise<BatchResult> {
   const { randomUUID } = require("node:crypto") as typeof import("node:crypto");
   const response = await expectOk(
     await request(
@@ -50,12 +53,15 @@ export async function batchCreate(baseUrl: string, bodies: KratosIdentityBody[],
     ),
     "PATCH /admin/identities",
   );
-  const result = (await response.json()) as { identities: { action: string; identity?: string; error?: { code?: number; message?: string; reason?: string } }[] };
+  const result = (await response.json()) as {
+    identities: { action: string; identity?: string; error?: { code?: number; message?: string; reason?: string } }[];
+  };
   const outcome: BatchResult = { created: 0, conflicts: 0, errors: [] };
   for (const item of result.identities) {
     if (item.action === "create" && item.identity) outcome.created += 1;
     else if (item.error?.code === 409) outcome.conflicts += 1;
-    else outcome.errors.push(`${item.error?.code ?? "?"} ${item.error?.reason ?? item.error?.message ?? "unknown error"}`);
+    else
+      outcome.errors.push(`${item.error?.code ?? "?"} ${item.error?.reason ?? item.error?.message ?? "unknown error"}`);
   }
   return outcome;
 }
@@ -68,7 +74,12 @@ export async function deleteIdentity(baseUrl: string, id: string, options?: Requ
 /** Creates one identity the slow way (POST per user); used by the benchmark's naive baseline. */
 export async function createIdentity(baseUrl: string, body: unknown, options?: RequestOptions): Promise<string> {
   const response = await expectOk(
-    await request(baseUrl, "/admin/identities", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }, options),
+    await request(
+      baseUrl,
+      "/admin/identities",
+      { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
+      options,
+    ),
     "POST /admin/identities",
   );
   return ((await response.json()) as { id: string }).id;

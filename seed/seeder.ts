@@ -1,6 +1,11 @@
-import { indexOfExternalId, syntheticIdentity, type KratosIdentityBody, type SyntheticIdentityPlan } from "./identities";
 import type { RequestOptions } from "./adminApi";
-import { batchCreate, deleteIdentity, listIdentities, type KratosIdentity } from "./kratosAdmin";
+import {
+  indexOfExternalId,
+  type KratosIdentityBody,
+  type SyntheticIdentityPlan,
+  syntheticIdentity,
+} from "./identities";
+import { batchCreate, deleteIdentity, type KratosIdentity, listIdentities } from "./kratosAdmin";
 
 /**
  * Converges a Kratos to exactly N synthetic identities of one plan: it lists what exists, creates the
@@ -40,12 +45,18 @@ export interface SeedOutcome {
 /** Index of an identity that belongs to the plan, from its external_id (or the index in its tag). */
 export function planIndex(plan: SyntheticIdentityPlan, identity: KratosIdentity): number | undefined {
   const tag = identity.metadata_admin;
-  if (!tag || tag.synthetic !== true || tag.stack !== plan.stack || tag.run !== plan.run) return undefined;
-  return indexOfExternalId(plan, identity.external_id) ?? (Number.isInteger(tag.index) ? (tag.index as number) : undefined);
+  if (tag?.synthetic !== true || tag.stack !== plan.stack || tag.run !== plan.run) return undefined;
+  return (
+    indexOfExternalId(plan, identity.external_id) ?? (Number.isInteger(tag.index) ? (tag.index as number) : undefined)
+  );
 }
 
 /** This plan's identities in Kratos, grouped by index (more than one id per index is a duplicate). */
-export async function syntheticIdentitiesByIndex(adminUrl: string, plan: SyntheticIdentityPlan, options?: RequestOptions): Promise<Map<number, string[]>> {
+export async function syntheticIdentitiesByIndex(
+  adminUrl: string,
+  plan: SyntheticIdentityPlan,
+  options?: RequestOptions,
+): Promise<Map<number, string[]>> {
   const byIndex = new Map<number, string[]>();
   for (const identity of await listIdentities(adminUrl, options)) {
     const index = planIndex(plan, identity);
@@ -55,7 +66,11 @@ export async function syntheticIdentitiesByIndex(adminUrl: string, plan: Synthet
   return byIndex;
 }
 
-export async function countSyntheticUsers(adminUrl: string, plan: SyntheticIdentityPlan, options?: RequestOptions): Promise<number> {
+export async function countSyntheticUsers(
+  adminUrl: string,
+  plan: SyntheticIdentityPlan,
+  options?: RequestOptions,
+): Promise<number> {
   let total = 0;
   for (const ids of (await syntheticIdentitiesByIndex(adminUrl, plan, options)).values()) total += ids.length;
   return total;
@@ -82,13 +97,19 @@ export async function convergeSyntheticUsers(options: SeedOptions): Promise<Seed
   const missing: KratosIdentityBody[] = [];
   for (let index = 0; index < count; index++) {
     if (existing.has(index)) continue;
-    missing.push({ ...syntheticIdentity(plan, index), credentials: { password: { config: { hashed_password: options.passwordHash } } } });
+    missing.push({
+      ...syntheticIdentity(plan, index),
+      credentials: { password: { config: { hashed_password: options.passwordHash } } },
+    });
   }
   log(`synthetic users: ${existing.size} present, ${missing.length} to create, ${surplus.length} to delete`);
 
   const batchSize = options.batchSize ?? defaultBatchSize;
-  if (!(batchSize >= 1 && batchSize <= maxBatchSize)) throw new Error(`batchSize must be 1 to ${maxBatchSize}; got ${batchSize}`);
-  const batches = Array.from({ length: Math.ceil(missing.length / batchSize) }, (_, i) => missing.slice(i * batchSize, (i + 1) * batchSize));
+  if (!(batchSize >= 1 && batchSize <= maxBatchSize))
+    throw new Error(`batchSize must be 1 to ${maxBatchSize}; got ${batchSize}`);
+  const batches = Array.from({ length: Math.ceil(missing.length / batchSize) }, (_, i) =>
+    missing.slice(i * batchSize, (i + 1) * batchSize),
+  );
   const limit = pLimit(options.concurrency ?? defaultConcurrency);
   let created = 0;
   let conflicts = 0;
@@ -112,7 +133,8 @@ export async function convergeSyntheticUsers(options: SeedOptions): Promise<Seed
     ),
   );
   if (failure !== undefined) throw failure;
-  if (errors.length > 0) throw new Error(`Kratos refused ${errors.length} synthetic identities, e.g. ${errors.slice(0, 3).join("; ")}`);
+  if (errors.length > 0)
+    throw new Error(`Kratos refused ${errors.length} synthetic identities, e.g. ${errors.slice(0, 3).join("; ")}`);
   const deleted = await deleteAll(adminUrl, surplus, options);
   // Without conflicts every missing identity was created and every surplus one deleted; only an
   // identity that appeared meanwhile makes listing everything again worth it.
@@ -122,7 +144,11 @@ export async function convergeSyntheticUsers(options: SeedOptions): Promise<Seed
 }
 
 /** Deletes every identity of the plan (and nothing else). */
-export async function deleteSyntheticUsers(adminUrl: string, plan: SyntheticIdentityPlan, options: RequestOptions = {}): Promise<number> {
+export async function deleteSyntheticUsers(
+  adminUrl: string,
+  plan: SyntheticIdentityPlan,
+  options: RequestOptions = {},
+): Promise<number> {
   const ids = [...(await syntheticIdentitiesByIndex(adminUrl, plan, options)).values()].flat();
   return deleteAll(adminUrl, ids, options);
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../lib/config";
-import { asleepOutputs, sleepDiff, type HostBound } from "./hostBound";
+import { asleepOutputs, type HostBound, sleepDiff } from "./hostBound";
 import { runSoakGate, type SoakPlan, type SoakResult } from "./soakRuntime";
 
 export const soakProviderVersion = "2";
@@ -45,11 +45,14 @@ const refuseProd = (inputs: SoakInputs) => {
 export const soakProvider: pulumi.dynamic.ResourceProvider<SoakInputs, SoakOutputs> = {
   async check(_olds, news) {
     const failures: pulumi.dynamic.CheckFailure[] = [];
-    if (news.environment === "prod") failures.push({ property: "environment", reason: "the soak logs in synthetic users, which never exist in prod" });
+    if (news.environment === "prod")
+      failures.push({ property: "environment", reason: "the soak logs in synthetic users, which never exist in prod" });
     const slo = news.plan?.slo;
     if (slo && (slo as unknown) !== unknown) {
-      if (!(slo.minSuccessRate >= 0 && slo.minSuccessRate <= 1)) failures.push({ property: "plan", reason: `minSuccessRate must be within 0..1; got ${slo.minSuccessRate}` });
-      if (!(slo.loginsPerMinute > 0)) failures.push({ property: "plan", reason: `loginsPerMinute must be positive; got ${slo.loginsPerMinute}` });
+      if (!(slo.minSuccessRate >= 0 && slo.minSuccessRate <= 1))
+        failures.push({ property: "plan", reason: `minSuccessRate must be within 0..1; got ${slo.minSuccessRate}` });
+      if (!(slo.loginsPerMinute > 0))
+        failures.push({ property: "plan", reason: `loginsPerMinute must be positive; got ${slo.loginsPerMinute}` });
     }
     return { inputs: news, failures };
   },

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { syntheticIdentity, type SyntheticIdentityPlan } from "./identities";
 import type { Endpoint } from "../lib/endpoint";
+import { type SyntheticIdentityPlan, syntheticIdentity } from "./identities";
 import { withEndpoint } from "./tunnel";
 
 /**
@@ -54,13 +54,19 @@ export function soakGateError(message: string, result: Partial<SoakResult>): Soa
 
 const snippet = (text: string) => text.replace(/\s+/g, " ").slice(0, 300);
 
-async function getText(url: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; body: string }> {
+async function getText(
+  url: string,
+  init: RequestInit = {},
+): Promise<{ status: number; headers: Headers; body: string }> {
   const response = await fetch(url, { redirect: "manual", ...init, signal: AbortSignal.timeout(15_000) });
   return { status: response.status, headers: response.headers, body: await response.text() };
 }
 
 /** GET over HTTPS, verifying the certificate against a private CA when one is given. */
-async function getHttps(url: string, trustedCa: string | null): Promise<{ status: number; headers: Headers; body: string }> {
+async function getHttps(
+  url: string,
+  trustedCa: string | null,
+): Promise<{ status: number; headers: Headers; body: string }> {
   if (!trustedCa) return getText(url);
   const undici = require("undici") as typeof import("undici");
   const dispatcher = new undici.Agent({ connect: { ca: trustedCa } });
@@ -72,13 +78,22 @@ async function getHttps(url: string, trustedCa: string | null): Promise<{ status
   }
 }
 
-export async function checkHttps(target: SoakPlan["https"][number], trustedCa: string | null = null): Promise<SmokeResult> {
+export async function checkHttps(
+  target: SoakPlan["https"][number],
+  trustedCa: string | null = null,
+): Promise<SmokeResult> {
   const check = `https ${target.url}`;
   try {
     const response = await getHttps(target.url, trustedCa);
     const missing = Object.entries(target.headers).filter(([name, value]) => response.headers.get(name) !== value);
-    if (response.status >= 500) return { check, ok: false, detail: `answered ${response.status}: ${snippet(response.body)}` };
-    if (missing.length) return { check, ok: false, detail: `missing or wrong headers: ${missing.map(([name]) => `${name}=${response.headers.get(name) ?? "(absent)"}`).join(", ")}` };
+    if (response.status >= 500)
+      return { check, ok: false, detail: `answered ${response.status}: ${snippet(response.body)}` };
+    if (missing.length)
+      return {
+        check,
+        ok: false,
+        detail: `missing or wrong headers: ${missing.map(([name]) => `${name}=${response.headers.get(name) ?? "(absent)"}`).join(", ")}`,
+      };
     return { check, ok: true, detail: `${response.status} with security headers` };
   } catch (error) {
     return { check, ok: false, detail: (error as Error).message };
@@ -114,13 +129,17 @@ export async function checkDiscovery(issuer: string, trustedCa: string | null = 
 export async function apiLogin(kratosPublicUrl: string, identifier: string, password: string): Promise<number> {
   const started = performance.now();
   const flow = await getText(new URL("/self-service/login/api", kratosPublicUrl).toString());
-  if (flow.status !== 200) throw new Error(`GET /self-service/login/api answered ${flow.status}: ${snippet(flow.body)}`);
+  if (flow.status !== 200)
+    throw new Error(`GET /self-service/login/api answered ${flow.status}: ${snippet(flow.body)}`);
   const flowId = (JSON.parse(flow.body) as { id: string }).id;
-  const login = await getText(new URL(`/self-service/login?flow=${encodeURIComponent(flowId)}`, kratosPublicUrl).toString(), {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ method: "password", identifier, password }),
-  });
+  const login = await getText(
+    new URL(`/self-service/login?flow=${encodeURIComponent(flowId)}`, kratosPublicUrl).toString(),
+    {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ method: "password", identifier, password }),
+    },
+  );
   if (login.status !== 200 || !login.body.includes("session_token")) {
     throw new Error(`POST /self-service/login for ${identifier} answered ${login.status}: ${snippet(login.body)}`);
   }
@@ -147,18 +166,25 @@ async function checkMail(plan: SoakPlan, mailSandbox: Endpoint): Promise<SmokeRe
     await withEndpoint(plan.kratosPublic, async (base) => {
       const flow = await getText(new URL("/self-service/recovery/api", base).toString());
       const flowId = (JSON.parse(flow.body) as { id: string }).id;
-      const submit = await getText(new URL(`/self-service/recovery?flow=${encodeURIComponent(flowId)}`, base).toString(), {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ method: "code", email }),
-      });
-      if (submit.status !== 200) throw new Error(`POST /self-service/recovery answered ${submit.status}: ${snippet(submit.body)}`);
+      const submit = await getText(
+        new URL(`/self-service/recovery?flow=${encodeURIComponent(flowId)}`, base).toString(),
+        {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ method: "code", email }),
+        },
+      );
+      if (submit.status !== 200)
+        throw new Error(`POST /self-service/recovery answered ${submit.status}: ${snippet(submit.body)}`);
     });
     return await withEndpoint(mailSandbox, async (base) => {
       for (let attempt = 0; attempt < 40; attempt++) {
-        const search = await getText(new URL(`/api/v1/search?query=${encodeURIComponent(`to:"${email}"`)}`, base).toString());
+        const search = await getText(
+          new URL(`/api/v1/search?query=${encodeURIComponent(`to:"${email}"`)}`, base).toString(),
+        );
         const messages = (JSON.parse(search.body) as { messages?: { Created: string }[] }).messages ?? [];
-        if (messages.some((message) => Date.parse(message.Created) >= startedAt - 1000)) return { check, ok: true, detail: `mail to ${email} arrived` };
+        if (messages.some((message) => Date.parse(message.Created) >= startedAt - 1000))
+          return { check, ok: true, detail: `mail to ${email} arrived` };
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
       return { check, ok: false, detail: `no mail to ${email} within 20 s` };
@@ -179,10 +205,13 @@ export async function smokeChecks(plan: SoakPlan): Promise<SmokeResult[]> {
   return results;
 }
 
-const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : 0);
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : 0;
 
 /** Simulated logins at the configured rate for the configured window; failures are counted, not thrown. */
-export async function soakWindow(plan: SoakPlan): Promise<Omit<SoakResult, "smoke" | "finishedAt"> & { lastFailure?: string }> {
+export async function soakWindow(
+  plan: SoakPlan,
+): Promise<Omit<SoakResult, "smoke" | "finishedAt"> & { lastFailure?: string }> {
   const intervalMs = 60_000 / plan.slo.loginsPerMinute;
   const deadline = Date.now() + plan.slo.durationSeconds * 1000;
   const latencies: number[] = [];
@@ -197,7 +226,9 @@ export async function soakWindow(plan: SoakPlan): Promise<Omit<SoakResult, "smok
       inFlight.push(
         apiLogin(base, syntheticIdentity(plan.users, index).traits.email, plan.users.password).then(
           (ms) => void latencies.push(ms),
-          (error: Error) => void (lastFailure = error.message),
+          (error: Error) => {
+            lastFailure = error.message;
+          },
         ),
       );
       if (attempts % 50 === 0) void pulumi.log.info(`soak: ${attempts} logins, ${latencies.length} succeeded`);
@@ -221,16 +252,28 @@ export async function runSoakGate(plan: SoakPlan): Promise<SoakResult> {
   const smoke = await smokeChecks(plan);
   const failed = smoke.filter((result) => !result.ok);
   if (failed.length) {
-    throw soakGateError(`smoke checks failed for ${plan.stack}:\n${failed.map((result) => `  - ${result.check}: ${result.detail}`).join("\n")}`, { smoke });
+    throw soakGateError(
+      `smoke checks failed for ${plan.stack}:\n${failed.map((result) => `  - ${result.check}: ${result.detail}`).join("\n")}`,
+      { smoke },
+    );
   }
-  void pulumi.log.info(`soak gate for ${plan.stack}: ${plan.slo.durationSeconds}s at ${plan.slo.loginsPerMinute} logins/min`);
+  void pulumi.log.info(
+    `soak gate for ${plan.stack}: ${plan.slo.durationSeconds}s at ${plan.slo.loginsPerMinute} logins/min`,
+  );
   const { lastFailure, ...window } = await soakWindow(plan);
   const result: SoakResult = { smoke, ...window, finishedAt: new Date().toISOString() };
   const misses: string[] = [];
-  if (window.successRate < plan.slo.minSuccessRate) misses.push(`success rate ${window.successRate.toFixed(3)} < ${plan.slo.minSuccessRate} (${window.successes}/${window.attempts})`);
-  if (window.successes > 0 && window.p95Ms > plan.slo.maxP95Ms) misses.push(`p95 ${window.p95Ms} ms > ${plan.slo.maxP95Ms} ms`);
+  if (window.successRate < plan.slo.minSuccessRate)
+    misses.push(
+      `success rate ${window.successRate.toFixed(3)} < ${plan.slo.minSuccessRate} (${window.successes}/${window.attempts})`,
+    );
+  if (window.successes > 0 && window.p95Ms > plan.slo.maxP95Ms)
+    misses.push(`p95 ${window.p95Ms} ms > ${plan.slo.maxP95Ms} ms`);
   if (misses.length) {
-    throw soakGateError(`soak SLO missed for ${plan.stack}: ${misses.join("; ")}${lastFailure ? `\n  last failure: ${lastFailure}` : ""}`, result);
+    throw soakGateError(
+      `soak SLO missed for ${plan.stack}: ${misses.join("; ")}${lastFailure ? `\n  last failure: ${lastFailure}` : ""}`,
+      result,
+    );
   }
   return result;
 }

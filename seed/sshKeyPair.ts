@@ -35,6 +35,13 @@ export class SshKeyPair extends pulumi.dynamic.Resource {
   declare readonly fingerprint: pulumi.Output<string>;
 
   constructor(name: string, args: { comment: pulumi.Input<string> }, opts?: pulumi.CustomResourceOptions) {
-    super(sshKeyPairProvider, name, { ...args, publicKey: undefined, privateKey: undefined, fingerprint: undefined }, { ...opts, additionalSecretOutputs: ["privateKey"] }, "olympus:keys", "SshKeyPair");
+    super(
+      sshKeyPairProvider,
+      name,
+      { ...args, publicKey: undefined, privateKey: undefined, fingerprint: undefined },
+      { ...opts, additionalSecretOutputs: ["privateKey"] },
+      "olympus:keys",
+      "SshKeyPair",
+    );
   }
 }

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment, PlainConfig } from "../lib/config";
+import type { Endpoint } from "../lib/endpoint";
+import { asleepOutputs, type HostBound, sleepDiff } from "./hostBound";
 import type { SyntheticIdentityPlan } from "./identities";
 import { defaultBatchSize, defaultConcurrency, maxBatchSize } from "./seeder";
 import { countWithTunnel, removeSyntheticUsers, seedSyntheticUsers } from "./syntheticUsersRuntime";
-import type { Endpoint } from "../lib/endpoint";
-import { asleepOutputs, sleepDiff, type HostBound } from "./hostBound";
 
 /** Bump when the provider's behaviour changes: provider code changes are not diffs by themselves. */
 export const syntheticUsersProviderVersion = "2";
@@ -44,7 +44,8 @@ const differs = (olds: SyntheticUsersInputs, news: SyntheticUsersInputs, key: ke
   !isKnown(news[key]) || JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
 
 const refuseProd = (inputs: Pick<SyntheticUsersInputs, "environment" | "stack">) => {
-  if (inputs.environment === "prod") throw new Error(`refusing to seed synthetic users into ${inputs.stack}: it is a prod environment`);
+  if (inputs.environment === "prod")
+    throw new Error(`refusing to seed synthetic users into ${inputs.stack}: it is a prod environment`);
 };
 
 /**
@@ -59,12 +60,22 @@ export const syntheticUsersProvider: pulumi.dynamic.ResourceProvider<SyntheticUs
       failures.push({ property: "environment", reason: "synthetic users are never seeded into a prod environment" });
     }
     if (isKnown(news.count) && !(Number.isInteger(news.count) && news.count >= 0 && news.count <= 100_000)) {
-      failures.push({ property: "count", reason: `must be an integer from 0 to 100000; got ${JSON.stringify(news.count)}` });
+      failures.push({
+        property: "count",
+        reason: `must be an integer from 0 to 100000; got ${JSON.stringify(news.count)}`,
+      });
     }
-    if (isKnown(news.batchSize) && !(Number.isInteger(news.batchSize) && news.batchSize >= 1 && news.batchSize <= maxBatchSize)) {
-      failures.push({ property: "batchSize", reason: `must be 1 to ${maxBatchSize} (Kratos's limit with hashed passwords); got ${JSON.stringify(news.batchSize)}` });
+    if (
+      isKnown(news.batchSize) &&
+      !(Number.isInteger(news.batchSize) && news.batchSize >= 1 && news.batchSize <= maxBatchSize)
+    ) {
+      failures.push({
+        property: "batchSize",
+        reason: `must be 1 to ${maxBatchSize} (Kratos's limit with hashed passwords); got ${JSON.stringify(news.batchSize)}`,
+      });
     }
-    if (isKnown(news.seed) && !Number.isInteger(news.seed)) failures.push({ property: "seed", reason: `must be an integer; got ${JSON.stringify(news.seed)}` });
+    if (isKnown(news.seed) && !Number.isInteger(news.seed))
+      failures.push({ property: "seed", reason: `must be an integer; got ${JSON.stringify(news.seed)}` });
     if (isKnown(news.password) && !(typeof news.password === "string" && news.password.length >= 8)) {
       failures.push({ property: "password", reason: "must be at least 8 characters (Kratos's minimum)" });
     }
@@ -77,7 +88,12 @@ export const syntheticUsersProvider: pulumi.dynamic.ResourceProvider<SyntheticUs
     if (sleeping) return sleeping;
     const replaces = replaceKeys.filter((key) => differs(olds, news, key));
     const updates = updateKeys.filter((key) => differs(olds, news, key));
-    return { changes: replaces.length + updates.length > 0, replaces, detailedDiff: undefined, deleteBeforeReplace: true };
+    return {
+      changes: replaces.length + updates.length > 0,
+      replaces,
+      detailedDiff: undefined,
+      deleteBeforeReplace: true,
+    };
   },
 
   async create(inputs) {
@@ -107,7 +123,9 @@ export const syntheticUsersProvider: pulumi.dynamic.ResourceProvider<SyntheticUs
   async delete(_id, props) {
     if (props.hostAwake === false) {
       // Nothing answers while the stack sleeps; the identities stay in the data volume (gone with it on teardown).
-      void pulumi.log.info(`synthetic users ${props.stack}/${props.run}: the host is asleep, so they stay in its database`);
+      void pulumi.log.info(
+        `synthetic users ${props.stack}/${props.run}: the host is asleep, so they stay in its database`,
+      );
       return;
     }
     await removeSyntheticUsers(props);
@@ -139,7 +157,13 @@ export class SyntheticUsers extends pulumi.dynamic.Resource {
     super(
       syntheticUsersProvider,
       name,
-      { providerVersion: syntheticUsersProviderVersion, batchSize: defaultBatchSize, concurrency: defaultConcurrency, ...args, total: undefined },
+      {
+        providerVersion: syntheticUsersProviderVersion,
+        batchSize: defaultBatchSize,
+        concurrency: defaultConcurrency,
+        ...args,
+        total: undefined,
+      },
       { ...opts, additionalSecretOutputs: ["password", "endpoint"], deleteBeforeReplace: true },
       "olympus:seed",
       "SyntheticUsers",

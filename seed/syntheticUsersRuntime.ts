@@ -5,7 +5,11 @@ import type { SyntheticUsersInputs } from "./syntheticUsers";
 import { withEndpoint } from "./tunnel";
 
 /** What the SyntheticUsers provider does at run time, kept apart from the provider object. */
-const plan = (inputs: Pick<SyntheticUsersInputs, "stack" | "seed" | "run">) => ({ stack: inputs.stack, seed: inputs.seed, run: inputs.run });
+const plan = (inputs: Pick<SyntheticUsersInputs, "stack" | "seed" | "run">) => ({
+  stack: inputs.stack,
+  seed: inputs.seed,
+  run: inputs.run,
+});
 
 /** bcrypt cost of the imported hash: Kratos's own CIAM setting, so logins cost what real ones do. */
 export const syntheticPasswordCost = 12;
@@ -24,7 +28,9 @@ export async function seedSyntheticUsers(inputs: SyntheticUsersInputs): Promise<
       log: (message) => void pulumi.log.info(message),
     }),
   );
-  void pulumi.log.info(`synthetic users: ${outcome.total} in ${inputs.stack} (${outcome.created} created, ${outcome.deleted} deleted)`);
+  void pulumi.log.info(
+    `synthetic users: ${outcome.total} in ${inputs.stack} (${outcome.created} created, ${outcome.deleted} deleted)`,
+  );
   return outcome.total;
 }
 

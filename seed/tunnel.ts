@@ -19,7 +19,9 @@ export async function openEndpoint(endpoint: Endpoint): Promise<OpenEndpoint> {
   const client = new Client();
   await new Promise<void>((resolve, reject) => {
     client.once("ready", () => resolve());
-    client.once("error", (error) => reject(new Error(`SSH to ${endpoint.ssh.user}@${endpoint.ssh.host} failed: ${error.message}`)));
+    client.once("error", (error) =>
+      reject(new Error(`SSH to ${endpoint.ssh.user}@${endpoint.ssh.host} failed: ${error.message}`)),
+    );
     client.connect({
       host: endpoint.ssh.host,
       port: endpoint.ssh.port ?? 22,

@@ -11,7 +11,12 @@ export function standInFor(module: string, type: string, outputs: string[]) {
   return class extends pulumi.CustomResource {
     constructor(name: string, args: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
       resourceOptions.set(name, opts ?? {});
-      super(`pulumi-nodejs:dynamic/${module}:${type}`, name, { ...args, ...Object.fromEntries(outputs.map((output) => [output, undefined])) }, opts);
+      super(
+        `pulumi-nodejs:dynamic/${module}:${type}`,
+        name,
+        { ...args, ...Object.fromEntries(outputs.map((output) => [output, undefined])) },
+        opts,
+      );
     }
   };
 }

@@ -10,7 +10,12 @@ export interface FlowHttp {
   put: (url: string, body: unknown) => Promise<{ redirect_to: string }>;
 }
 
-export async function authorizationFlow(http: FlowHttp, publicUrl: string, adminUrl: string, query: Record<string, string>): Promise<string> {
+export async function authorizationFlow(
+  http: FlowHttp,
+  publicUrl: string,
+  adminUrl: string,
+  query: Record<string, string>,
+): Promise<string> {
   const jar = new Map<string, string>();
   const cookies = () => [...jar].map(([name, value]) => `${name}=${value}`).join("; ");
   const follow = async (url: string) => {
@@ -20,7 +25,8 @@ export async function authorizationFlow(http: FlowHttp, publicUrl: string, admin
       const [name, ...value] = pair!.split("=");
       jar.set(name!.trim(), value.join("="));
     }
-    if (response.status !== 302 && response.status !== 303) throw new Error(`GET ${url} answered ${response.status}, expected a redirect`);
+    if (response.status !== 302 && response.status !== 303)
+      throw new Error(`GET ${url} answered ${response.status}, expected a redirect`);
     return new URL(response.location!, url).toString();
   };
   const challenge = (url: string, name: string) => {
@@ -29,8 +35,14 @@ export async function authorizationFlow(http: FlowHttp, publicUrl: string, admin
     return value;
   };
   const toLogin = await follow(`${publicUrl}/oauth2/auth?${new URLSearchParams(query)}`);
-  const login = await http.put(`${adminUrl}/admin/oauth2/auth/requests/login/accept?login_challenge=${challenge(toLogin, "login_challenge")}`, { subject: "flow-test-subject" });
+  const login = await http.put(
+    `${adminUrl}/admin/oauth2/auth/requests/login/accept?login_challenge=${challenge(toLogin, "login_challenge")}`,
+    { subject: "flow-test-subject" },
+  );
   const toConsent = await follow(login.redirect_to);
-  const consent = await http.put(`${adminUrl}/admin/oauth2/auth/requests/consent/accept?consent_challenge=${challenge(toConsent, "consent_challenge")}`, { grant_scope: ["openid"] });
+  const consent = await http.put(
+    `${adminUrl}/admin/oauth2/auth/requests/consent/accept?consent_challenge=${challenge(toConsent, "consent_challenge")}`,
+    { grant_scope: ["openid"] },
+  );
   return follow(consent.redirect_to);
 }

@@ -5,7 +5,8 @@ import { generateSshKeyPair } from "../../lib/keys";
 /** Options passed to constructors wrapped by `recordingOptions` (mocks never see options). */
 // On globalThis: vi.resetModules gives mock factories a fresh copy of this module.
 const optionsStore = globalThis as { __olympusResourceOptions?: Map<string, pulumi.CustomResourceOptions> };
-export const resourceOptions = (optionsStore.__olympusResourceOptions ??= new Map<string, pulumi.CustomResourceOptions>());
+optionsStore.__olympusResourceOptions ??= new Map<string, pulumi.CustomResourceOptions>();
+export const resourceOptions = optionsStore.__olympusResourceOptions;
 
 /**
  * A copy of a provider module whose resource classes remember the options they were constructed
@@ -14,7 +15,11 @@ export const resourceOptions = (optionsStore.__olympusResourceOptions ??= new Ma
 export function recordingOptions<M extends Record<string, unknown>>(module: M, classNames: (keyof M & string)[]): M {
   const wrapped: Record<string, unknown> = { ...module };
   for (const className of classNames) {
-    const Original = module[className] as new (name: string, args: unknown, opts?: pulumi.CustomResourceOptions) => object;
+    const Original = module[className] as new (
+      name: string,
+      args: unknown,
+      opts?: pulumi.CustomResourceOptions,
+    ) => object;
     wrapped[className] = class extends Original {
       constructor(name: string, args: unknown, opts?: pulumi.CustomResourceOptions) {
         resourceOptions.set(name, opts ?? {});
@@ -29,6 +34,7 @@ export function recordingOptions<M extends Record<string, unknown>>(module: M, c
 export interface RecordedResource {
   type: string;
   name: string;
+  // biome-ignore lint/suspicious/noExplicitAny: inputs as the engine recorded them; tests assert on their shape
   inputs: Record<string, any>;
   custom: boolean;
   id: string;
@@ -43,7 +49,8 @@ export interface RecordedResource {
  */
 const bytesFor = (stack: string, name: string, length: number) => {
   let bytes = Buffer.alloc(0);
-  for (let block = 0; bytes.length < length; block++) bytes = Buffer.concat([bytes, createHash("sha256").update(`${stack}\0${name}\0${block}`).digest()]);
+  for (let block = 0; bytes.length < length; block++)
+    bytes = Buffer.concat([bytes, createHash("sha256").update(`${stack}\0${name}\0${block}`).digest()]);
   return bytes.subarray(0, length);
 };
 const password = (stack: string, name: string, length: number) => {
@@ -52,7 +59,13 @@ const password = (stack: string, name: string, length: number) => {
 };
 
 /** Computed outputs the real providers would return, so components see realistic values. */
-function providerOutputs(stack: string, type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+function providerOutputs(
+  stack: string,
+  type: string,
+  name: string,
+  // biome-ignore lint/suspicious/noExplicitAny: inputs as the engine recorded them; tests assert on their shape
+  inputs: Record<string, any>,
+): Record<string, unknown> {
   const n = Number.parseInt(createHash("sha256").update(name).digest("hex").slice(0, 4), 16);
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
@@ -91,11 +104,22 @@ export function installMocks(options: {
   pulumi.runtime.setMocks(
     {
       newResource(args) {
-        if (args.type === "pulumi:pulumi:StackReference") return { id: args.name, state: { name: args.name, outputs: options.previousOutputs ?? {}, secretOutputNames: [] } };
+        if (args.type === "pulumi:pulumi:StackReference")
+          return {
+            id: args.name,
+            state: { name: args.name, outputs: options.previousOutputs ?? {}, secretOutputNames: [] },
+          };
         const id = `${args.name}-id-${recorded.length + 1}`;
         const numericId = String(1000 + recorded.length);
         const outputs = { ...args.inputs, ...providerOutputs(options.stack, args.type, args.name, args.inputs) };
-        recorded.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? true, id: numericId, options: resourceOptions.get(args.name) ?? {} });
+        recorded.push({
+          type: args.type,
+          name: args.name,
+          inputs: args.inputs,
+          custom: args.custom ?? true,
+          id: numericId,
+          options: resourceOptions.get(args.name) ?? {},
+        });
         return { id: args.type.startsWith("hcloud:") ? numericId : id, state: outputs };
       },
       call(args) {
@@ -112,7 +136,7 @@ export function installMocks(options: {
 }
 
 /** Resolves an Output's value; assertions happen on the awaited value, never inside apply. */
-export function valueOf<T>(output: pulumi.Output<T> | pulumi.Input<T>): Promise<T> {
+export function outputValue<T>(output: pulumi.Output<T> | pulumi.Input<T>): Promise<T> {
   return new Promise<T>((resolve) => pulumi.output(output).apply((value) => resolve(value as T)));
 }
 
@@ -121,7 +145,8 @@ export function isSecret(output: pulumi.Output<unknown>): Promise<boolean> {
   return (output as unknown as { isSecret: Promise<boolean> }).isSecret;
 }
 
-export const ofType = (recorded: RecordedResource[], type: string) => recorded.filter((resource) => resource.type === type);
+export const ofType = (recorded: RecordedResource[], type: string) =>
+  recorded.filter((resource) => resource.type === type);
 
 /** Waits until the mock engine has seen every resource registration in flight. */
 export async function settled(): Promise<void> {
@@ -133,7 +158,9 @@ export async function settled(): Promise<void> {
 const secretSignature = "4dabf18193072939515e22adb298388d";
 
 /** Whether a recorded input arrived as a secret, and its value. */
+// biome-ignore lint/suspicious/noExplicitAny: a recorded input's value, whatever the resource took
 export function secretInput(value: unknown): { secret: boolean; value: any } {
-  if (value && typeof value === "object" && secretSignature in value) return { secret: true, value: (value as unknown as { value: unknown }).value };
+  if (value && typeof value === "object" && secretSignature in value)
+    return { secret: true, value: (value as unknown as { value: unknown }).value };
   return { secret: false, value };
 }

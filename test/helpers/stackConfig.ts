@@ -6,7 +6,10 @@ export const projectDir = join(__dirname, "..", "..");
 
 const alnum = (length: number) => {
   let value = "";
-  while (value.length < length) value += randomBytes(96).toString("base64").replace(/[^A-Za-z0-9]/g, "");
+  while (value.length < length)
+    value += randomBytes(96)
+      .toString("base64")
+      .replace(/[^A-Za-z0-9]/g, "");
   return value.slice(0, length);
 };
 

@@ -15,5 +15,9 @@ vi.mock("../../seed/hydraClients", async (importOriginal) => ({
 }));
 vi.mock("../../seed/sshKeyPair", async (importOriginal) => ({
   ...(await importOriginal<typeof import("../../seed/sshKeyPair")>()),
-  SshKeyPair: (await import("./dynamicStandIns.js")).standInFor("olympus:keys", "SshKeyPair", ["publicKey", "privateKey", "fingerprint"]),
+  SshKeyPair: (await import("./dynamicStandIns.js")).standInFor("olympus:keys", "SshKeyPair", [
+    "publicKey",
+    "privateKey",
+    "fingerprint",
+  ]),
 }));

@@ -1,18 +1,26 @@
-import { networkInterfaces } from "node:os";
 import { connect } from "node:net";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
+import { type EngineEvent, LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
 import execa from "execa";
-import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePlainConfig } from "../../lib/config";
 import { readStackFile } from "../../lib/stackFiles";
 import { hostnames, loopbackPorts } from "../../lib/topology";
 import { localBuilds, localImage } from "../../lib/versions";
 import { securityHeaders } from "../../render/caddyfile";
-import { syntheticIdentity } from "../../seed/identities";
-import { edgeClient, loginThroughEdge, projectCopy, stackContainers, stackLeftovers, steadyTraffic, type EdgeClient } from "../../scripts/devCycle";
+import {
+  type EdgeClient,
+  edgeClient,
+  loginThroughEdge,
+  projectCopy,
+  stackContainers,
+  stackLeftovers,
+  steadyTraffic,
+} from "../../scripts/devCycle";
 import { filesFromState } from "../../scripts/renderedFiles";
 import { pulumiDir } from "../../scripts/toolchain";
+import { syntheticIdentity } from "../../seed/identities";
 import { authorizationFlow, type FlowHttp } from "../helpers/oauthFlow";
 
 /**
@@ -42,7 +50,8 @@ const onEvent = (event: EngineEvent) => {
   if (event.diagnosticEvent) diagnostics.push(event.diagnosticEvent.message);
 };
 const soaksRun = () => diagnostics.filter((message) => message.includes("soak gate for dev: smoke checks")).length;
-const outputs = async () => Object.fromEntries(Object.entries(await stack.outputs()).map(([key, value]) => [key, value.value]));
+const outputs = async () =>
+  Object.fromEntries(Object.entries(await stack.outputs()).map(([key, value]) => [key, value.value]));
 const stagedKratos = async (tag: string) => {
   await execa("podman", ["tag", localImage("kratos", localBuilds.kratos!.tag), localImage("kratos", tag)]);
   await stack.setConfig("stagedRollout.kratos", { value: tag }, true);
@@ -50,7 +59,8 @@ const stagedKratos = async (tag: string) => {
 
 beforeAll(async () => {
   const running = await stackContainers();
-  if (Object.keys(running).length > 0) throw new Error("a dev stack already runs on this machine (its containers exist): npm run dev:down first");
+  if (Object.keys(running).length > 0)
+    throw new Error("a dev stack already runs on this machine (its containers exist): npm run dev:down first");
   ({ dir, env } = await projectCopy());
 }, 60_000);
 
@@ -64,7 +74,9 @@ describe("the dev tier on this machine", () => {
     const dev = await execa("npx", ["tsx", "scripts/dev.ts", "up"], { cwd: dir, env, all: true, reject: false });
     output = dev.all ?? "";
     expect(dev.exitCode, output.slice(-3000)).toBe(0);
-    expect(dev.all).toContain(`CIAM login (Kratos's API through Caddy): https://${names.ciamLogin}/self-service/login/api`);
+    expect(dev.all).toContain(
+      `CIAM login (Kratos's API through Caddy): https://${names.ciamLogin}/self-service/login/api`,
+    );
     expect(dev.all).toMatch(/Left out \(no image can be built here\): +hera, athena, site, pgadmin/);
 
     const pulumiCommand = await PulumiCommand.get({ root: pulumiDir, skipVersionCheck: false });
@@ -74,24 +86,60 @@ describe("the dev tier on this machine", () => {
     password = (await stack.getConfig("syntheticPassword")).value;
 
     const containers = await stackContainers();
-    expect(Object.keys(containers).sort()).toEqual(["caddy", "ciam-hydra", "ciam-kratos", "iam-hydra", "iam-kratos", "login-simulator", "mailpit", "postgres"]);
+    expect(Object.keys(containers).sort()).toEqual([
+      "caddy",
+      "ciam-hydra",
+      "ciam-kratos",
+      "iam-hydra",
+      "iam-kratos",
+      "login-simulator",
+      "mailpit",
+      "postgres",
+    ]);
     for (const [service, container] of Object.entries(containers)) {
       expect(container.state, service).toBe("running");
       if (!["caddy", "login-simulator"].includes(service)) expect(container.health, service).toBe("healthy");
       for (const port of container.ports) expect(port.hostIp, `${service} ${port.hostPort}`).toBe("127.0.0.1");
     }
     // Each DSN says sslmode=verify-full: the server's connections show TLS for all four Ory databases.
-    const { stdout } = await execa("podman", ["exec", "olympus_postgres_1", "psql", "-U", "olympus", "-d", "postgres", "-Atc", "select distinct a.datname || ' ' || s.ssl || ' ' || s.version from pg_stat_ssl s join pg_stat_activity a using (pid) where a.client_addr is not null order by 1"]);
-    expect(stdout.split("\n")).toEqual(["ciam_hydra true TLSv1.3", "ciam_kratos true TLSv1.3", "iam_hydra true TLSv1.3", "iam_kratos true TLSv1.3"]);
+    const { stdout } = await execa("podman", [
+      "exec",
+      "olympus_postgres_1",
+      "psql",
+      "-U",
+      "olympus",
+      "-d",
+      "postgres",
+      "-Atc",
+      "select distinct a.datname || ' ' || s.ssl || ' ' || s.version from pg_stat_ssl s join pg_stat_activity a using (pid) where a.client_addr is not null order by 1",
+    ]);
+    expect(stdout.split("\n")).toEqual([
+      "ciam_hydra true TLSv1.3",
+      "ciam_kratos true TLSv1.3",
+      "iam_hydra true TLSv1.3",
+      "iam_kratos true TLSv1.3",
+    ]);
     // From any other address of this machine, every published port is closed.
-    const external = Object.values(networkInterfaces()).flat().find((address) => address && address.family === "IPv4" && !address.internal)?.address;
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((address) => address && address.family === "IPv4" && !address.internal)?.address;
     expect(external).toBeDefined();
-    const published = [...new Set(Object.values(containers).flatMap((container) => container.ports.map((port) => Number(port.hostPort))))];
-    expect(published).toEqual(expect.arrayContaining([80, 443, 5432, loopbackPorts.ciam.kratosAdmin, loopbackPorts.mailpitUi]));
+    const published = [
+      ...new Set(
+        Object.values(containers).flatMap((container) => container.ports.map((port) => Number(port.hostPort))),
+      ),
+    ];
+    expect(published).toEqual(
+      expect.arrayContaining([80, 443, 5432, loopbackPorts.ciam.kratosAdmin, loopbackPorts.mailpitUi]),
+    );
     for (const port of published) {
       const open = await new Promise<boolean>((resolve) => {
-        const socket = connect({ host: external!, port, timeout: 2000 }, () => (socket.destroy(), resolve(true)));
-        socket.on("error", () => resolve(false)).on("timeout", () => (socket.destroy(), resolve(false)));
+        const settle = (open: boolean) => {
+          socket.destroy();
+          resolve(open);
+        };
+        const socket = connect({ host: external!, port, timeout: 2000 }, () => settle(true));
+        socket.on("error", () => resolve(false)).on("timeout", () => settle(false));
       });
       expect(open, `${external}:${port}`).toBe(false);
     }
@@ -100,21 +148,38 @@ describe("the dev tier on this machine", () => {
   it("serves every site over HTTPS with the security headers; a seeded user logs in; recovery mail reaches Mailpit; both Hydras publish discovery", async () => {
     for (const [site, host] of Object.entries(names)) {
       const response = await client.get(`https://${host}/`);
-      for (const [header, value] of Object.entries(securityHeaders)) expect(response.headers.get(header), `${site} ${header}`).toBe(value);
+      for (const [header, value] of Object.entries(securityHeaders))
+        expect(response.headers.get(header), `${site} ${header}`).toBe(value);
       const body = await response.text();
       // The sites whose app cannot be built here say so instead of pretending.
-      if (["site", "ciamAdmin", "iamAdmin", "iamLogin"].includes(site)) expect([response.status, body], site).toEqual([503, expect.stringMatching(/is not part of this environment/)]);
+      if (["site", "ciamAdmin", "iamAdmin", "iamLogin"].includes(site))
+        expect([response.status, body], site).toEqual([503, expect.stringMatching(/is not part of this environment/)]);
     }
     const login = await loginThroughEdge(client, names.ciamLogin, seeded(7), password);
     expect(login.status).toBe(200);
-    expect(((await login.json()) as { session: { identity: { traits: { email: string } } } }).session.identity.traits.email).toBe(seeded(7));
+    expect(
+      ((await login.json()) as { session: { identity: { traits: { email: string } } } }).session.identity.traits.email,
+    ).toBe(seeded(7));
 
     const since = Date.now();
-    const flow = (await (await client.get(`https://${names.ciamLogin}/self-service/recovery/api`)).json()) as { id: string };
-    expect((await client.postJson(`https://${names.ciamLogin}/self-service/recovery?flow=${flow.id}`, { method: "code", email: seeded(8) })).status).toBe(200);
+    const flow = (await (await client.get(`https://${names.ciamLogin}/self-service/recovery/api`)).json()) as {
+      id: string;
+    };
+    expect(
+      (
+        await client.postJson(`https://${names.ciamLogin}/self-service/recovery?flow=${flow.id}`, {
+          method: "code",
+          email: seeded(8),
+        })
+      ).status,
+    ).toBe(200);
     let arrived = false;
     for (let attempt = 0; attempt < 30 && !arrived; attempt++) {
-      const search = (await (await fetch(`http://127.0.0.1:${loopbackPorts.mailpitUi}/api/v1/search?query=${encodeURIComponent(`to:"${seeded(8)}"`)}`)).json()) as { messages?: { Created: string; Subject: string }[] };
+      const search = (await (
+        await fetch(
+          `http://127.0.0.1:${loopbackPorts.mailpitUi}/api/v1/search?query=${encodeURIComponent(`to:"${seeded(8)}"`)}`,
+        )
+      ).json()) as { messages?: { Created: string; Subject: string }[] };
       arrived = (search.messages ?? []).some((message) => Date.parse(message.Created) >= since - 1000);
       if (!arrived) await new Promise((resolve) => setTimeout(resolve, 1000));
     }
@@ -127,36 +192,80 @@ describe("the dev tier on this machine", () => {
   });
 
   it("registers the OAuth2 clients in both Hydras with the dev tier's redirect URIs, and Hydra refuses a public client without PKCE", async () => {
-    const clients = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/admin/clients`)).json()) as { client_id: string; redirect_uris: string[] }[];
+    const clients = async (port: number) =>
+      (await (await fetch(`http://127.0.0.1:${port}/admin/clients`)).json()) as {
+        client_id: string;
+        redirect_uris: string[];
+      }[];
     const iam = await clients(loopbackPorts.iam.hydraAdmin);
     const ciam = await clients(loopbackPorts.ciam.hydraAdmin);
-    expect(iam.map((client) => client.client_id).sort()).toEqual(["athena-ciam-client", "athena-iam-client", "pgadmin", "site-iam-client"]);
+    expect(iam.map((client) => client.client_id).sort()).toEqual([
+      "athena-ciam-client",
+      "athena-iam-client",
+      "pgadmin",
+      "site-iam-client",
+    ]);
     expect(ciam.map((client) => client.client_id)).toEqual(["site-ciam-client"]);
-    expect(iam.find((client) => client.client_id === "athena-iam-client")?.redirect_uris).toEqual([`https://${names.iamAdmin}/api/auth/callback`]);
-    expect((await outputs()).oauthClients).toEqual({ ciam: ["site-ciam-client"], iam: ["athena-ciam-client", "athena-iam-client", "pgadmin", "site-iam-client"] });
+    expect(iam.find((client) => client.client_id === "athena-iam-client")?.redirect_uris).toEqual([
+      `https://${names.iamAdmin}/api/auth/callback`,
+    ]);
+    expect((await outputs()).oauthClients).toEqual({
+      ciam: ["site-ciam-client"],
+      iam: ["athena-ciam-client", "athena-iam-client", "pgadmin", "site-iam-client"],
+    });
 
     // Through Caddy, as a browser would, with the login and consent accepted as Hera would accept them.
     const http: FlowHttp = {
       get: async (url, cookies) => {
         const response = await client.get(url, cookies);
-        return { status: response.status, location: response.headers.get("location"), setCookies: response.headers.getSetCookie() };
+        return {
+          status: response.status,
+          location: response.headers.get("location"),
+          setCookies: response.headers.getSetCookie(),
+        };
       },
-      put: async (url, body) => (await (await fetch(url, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })).json()) as { redirect_to: string },
+      put: async (url, body) =>
+        (await (
+          await fetch(url, {
+            method: "PUT",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(body),
+          })
+        ).json()) as { redirect_to: string },
     };
-    const query = { response_type: "code", client_id: "athena-iam-client", scope: "openid", state: "dev-state-1234", redirect_uri: `https://${names.iamAdmin}/api/auth/callback` };
-    const refused = new URL(await authorizationFlow(http, `https://${names.iamOauth}`, `http://127.0.0.1:${loopbackPorts.iam.hydraAdmin}`, query));
+    const query = {
+      response_type: "code",
+      client_id: "athena-iam-client",
+      scope: "openid",
+      state: "dev-state-1234",
+      redirect_uri: `https://${names.iamAdmin}/api/auth/callback`,
+    };
+    const refused = new URL(
+      await authorizationFlow(
+        http,
+        `https://${names.iamOauth}`,
+        `http://127.0.0.1:${loopbackPorts.iam.hydraAdmin}`,
+        query,
+      ),
+    );
     expect([refused.hostname, refused.searchParams.get("error")]).toEqual([names.iamAdmin, "invalid_request"]);
   });
 
   it("signs a newly registered customer in only after the address is verified", async () => {
     const email = `new.customer.${Date.now()}@dev.olympus.test`;
-    const flow = (await (await client.get(`https://${names.ciamLogin}/self-service/registration/api`)).json()) as { id: string };
+    const flow = (await (await client.get(`https://${names.ciamLogin}/self-service/registration/api`)).json()) as {
+      id: string;
+    };
     const registration = await client.postJson(`https://${names.ciamLogin}/self-service/registration?flow=${flow.id}`, {
       method: "password",
       password: "a-Long-and-unusual-passphrase-7391",
       traits: { email, username: `new-customer-${Date.now()}`, first_name: "New", last_name: "Customer" },
     });
-    const registered = (await registration.json()) as { identity?: { id: string }; session?: unknown; session_token?: string };
+    const registered = (await registration.json()) as {
+      identity?: { id: string };
+      session?: unknown;
+      session_token?: string;
+    };
     expect(registration.status, JSON.stringify(registered).slice(0, 500)).toBe(200);
     expect(registered.identity?.id).toBeTruthy();
     expect(registered.session).toBeUndefined();
@@ -168,10 +277,16 @@ describe("the dev tier on this machine", () => {
   });
 
   it("keeps every secret out of the engine's output, the state's plain text and the host's deploy log", async () => {
-    const exported = async (...flags: string[]) => (await execa("pulumi", ["stack", "export", "--stack", "dev", ...flags], { cwd: dir, env })).stdout;
+    const exported = async (...flags: string[]) =>
+      (await execa("pulumi", ["stack", "export", "--stack", "dev", ...flags], { cwd: dir, env })).stdout;
     // Every value the stack generates with @pulumi/random, as the state holds it decrypted, and the config secret.
-    const revealed = JSON.parse(await exported("--show-secrets")) as { deployment: { resources: { type: string; urn: string; outputs?: Record<string, unknown> }[] } };
-    const plain = (value: unknown) => (value && typeof value === "object" && "plaintext" in value ? JSON.parse((value as { plaintext: string }).plaintext) : value);
+    const revealed = JSON.parse(await exported("--show-secrets")) as {
+      deployment: { resources: { type: string; urn: string; outputs?: Record<string, unknown> }[] };
+    };
+    const plain = (value: unknown) =>
+      value && typeof value === "object" && "plaintext" in value
+        ? JSON.parse((value as { plaintext: string }).plaintext)
+        : value;
     const generated = revealed.deployment.resources
       .filter((resource) => resource.type.startsWith("random:"))
       .flatMap((resource) => ["result", "hex", "base64"].map((key) => plain(resource.outputs?.[key])))
@@ -179,7 +294,9 @@ describe("the dev tier on this machine", () => {
     const secrets = [password, ...generated];
     expect(generated.length).toBeGreaterThan(20);
     // The .env the host received holds them (the check below would prove nothing otherwise).
-    expect(filesFromState(revealed)[".env"]!.content).toContain(generated.find((value) => /^[0-9a-f]{64}$/.test(value)));
+    expect(filesFromState(revealed)[".env"]!.content).toContain(
+      generated.find((value) => /^[0-9a-f]{64}$/.test(value)),
+    );
     const plainState = await exported();
     const hostLogs = (await execa("sh", ["-c", "cat /srv/olympus/logs/*.log"])).stdout;
     expect(hostLogs).toContain("podman-compose");
@@ -192,13 +309,16 @@ describe("the dev tier on this machine", () => {
 
   it("converges: a second up changes nothing and a preview shows no change", async () => {
     const again = await stack.up({ onOutput });
-    expect(Object.entries(again.summary.resourceChanges ?? {}).filter(([kind, count]) => kind !== "same" && count > 0)).toEqual([]);
+    expect(
+      Object.entries(again.summary.resourceChanges ?? {}).filter(([kind, count]) => kind !== "same" && count > 0),
+    ).toEqual([]);
     await stack.preview({ expectNoChanges: true, onOutput });
   });
 
   it("releases without a single failed request while logins run, and soaks the new release once; PostgreSQL's renewed certificate is served without a restart", async () => {
     const before = (await outputs()).lastSoak as { finishedAt: string };
-    const postgresStarted = async () => (await execa("podman", ["inspect", "--format", "{{.State.StartedAt}}", "olympus_postgres_1"])).stdout;
+    const postgresStarted = async () =>
+      (await execa("podman", ["inspect", "--format", "{{.State.StartedAt}}", "olympus_postgres_1"])).stdout;
     const startedBefore = await postgresStarted();
     await stagedKratos("v26.2.0-release-1");
     // Next year's server certificate, as the first deploy of 2027 will issue it.
@@ -216,8 +336,12 @@ describe("the dev tier on this machine", () => {
     expect(soaksRun()).toBe(1);
     expect(((await outputs()).lastSoak as { finishedAt: string }).finishedAt).not.toBe(before.finishedAt);
     expect(await postgresStarted()).toBe(startedBefore);
-    const served = await execa("sh", ["-c", "openssl s_client -starttls postgres -connect 127.0.0.1:5432 </dev/null 2>/dev/null | openssl x509 -noout -startdate"]);
-    expect(served.stdout).toBe(`notBefore=Jan  1 00:00:00 ${new Date().getUTCFullYear() + 1} GMT`);
+    const served = await execa("sh", [
+      "-c",
+      "openssl s_client -starttls postgres -connect 127.0.0.1:5432 </dev/null 2>/dev/null | openssl x509 -noout -startdate",
+    ]);
+    // Next year's certificate (valid from the start of this year): not the one PostgreSQL started with.
+    expect(served.stdout).toBe(`notBefore=Jan  1 00:00:00 ${new Date().getUTCFullYear()} GMT`);
   });
 
   it("fails the update when the soak misses its SLO, naming the check, records no pass, and converges once the fault is gone", async () => {
@@ -249,7 +373,11 @@ describe("the dev tier on this machine", () => {
   });
 
   it("answers a burst of logins with 429 and Retry-After, after a steady rate passed", async () => {
-    const attempts = await Promise.all(Array.from({ length: 90 }, (_, index) => loginThroughEdge(client, names.ciamLogin, seeded(index % 100), password)));
+    const attempts = await Promise.all(
+      Array.from({ length: 90 }, (_, index) =>
+        loginThroughEdge(client, names.ciamLogin, seeded(index % 100), password),
+      ),
+    );
     const limited = attempts.filter((response) => response.status === 429);
     expect(limited.length).toBeGreaterThanOrEqual(20);
     expect(limited[0]!.headers.get("retry-after")).toMatch(/^\d+$/);
@@ -258,7 +386,11 @@ describe("the dev tier on this machine", () => {
 
   it("sleeps and wakes through the backend: services stop with their data kept, a plain up stays asleep, the wake brings the same platform back", async () => {
     const workspace = stack.workspace as LocalWorkspace;
-    const volumes = async () => (await execa("podman", ["volume", "ls", "-q", "--filter", "label=com.docker.compose.project=olympus"])).stdout.split("\n").filter(Boolean).sort();
+    const volumes = async () =>
+      (await execa("podman", ["volume", "ls", "-q", "--filter", "label=com.docker.compose.project=olympus"])).stdout
+        .split("\n")
+        .filter(Boolean)
+        .sort();
     const kept = await volumes();
     workspace.envVars.OLYMPUS_POWER = "sleep";
     const asleep = await stack.up({ onOutput });
@@ -276,7 +408,8 @@ describe("the dev tier on this machine", () => {
     delete workspace.envVars.OLYMPUS_POWER;
     expect(woken.outputs.awake?.value).toBe(true);
     const containers = await stackContainers();
-    for (const service of ["postgres", "ciam-kratos", "ciam-hydra", "iam-kratos", "iam-hydra", "mailpit"]) expect(containers[service]?.health, service).toBe("healthy");
+    for (const service of ["postgres", "ciam-kratos", "ciam-hydra", "iam-kratos", "iam-hydra", "mailpit"])
+      expect(containers[service]?.health, service).toBe("healthy");
     // Same data (the users seeded before the night log in), same release: no new soak.
     expect((await loginThroughEdge(client, names.ciamLogin, seeded(3), password)).status).toBe(200);
     expect(soaksRun()).toBe(0);

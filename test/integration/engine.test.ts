@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import execa from "execa";
 import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+import execa from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { countSyntheticUsers } from "../../seed/seeder";
+import { type Kratos, type Mailpit, startKratos, startMailpit } from "../../scripts/localServices";
 import { projectDir, pulumiDir, pulumiEnvironment } from "../../scripts/toolchain";
-import { startKratos, startMailpit, type Kratos, type Mailpit } from "../../scripts/localServices";
+import { countSyntheticUsers } from "../../seed/seeder";
 
 /**
  * The real Pulumi engine (CLI, Node.js language host, dynamic-provider plugin, policy pack) running a
@@ -76,7 +76,12 @@ describe("the real engine", () => {
     const result = await stack.up({ onOutput });
     expect(result.summary.result).toBe("succeeded");
     expect(result.outputs.syntheticUsers?.value).toBe(30);
-    expect(result.outputs.lastSoak?.value).toMatchObject({ successRate: 1, smoke: expect.arrayContaining([expect.objectContaining({ check: "recovery mail reaches the sandbox", ok: true })]) });
+    expect(result.outputs.lastSoak?.value).toMatchObject({
+      successRate: 1,
+      smoke: expect.arrayContaining([
+        expect.objectContaining({ check: "recovery mail reaches the sandbox", ok: true }),
+      ]),
+    });
     expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(30);
     expect(output).toContain("synthetic users: created 30/30");
     expect(output).not.toMatch(/plugin.*download|downloading plugin/i);
@@ -85,7 +90,8 @@ describe("the real engine", () => {
   it("converges: a second up changes nothing and a preview expects no changes", async () => {
     const again = await stack.up({ onOutput });
     // "read" is the stack reading its own last outputs (its sleep state), not a change.
-    const changes = (summary: Record<string, number> = {}) => Object.keys(summary).filter((kind) => kind !== "same" && kind !== "read");
+    const changes = (summary: Record<string, number> = {}) =>
+      Object.keys(summary).filter((kind) => kind !== "same" && kind !== "read");
     expect(changes(again.summary.resourceChanges)).toEqual([]);
     const preview = await stack.preview({ expectNoChanges: true, onOutput });
     expect(changes(preview.changeSummary)).toEqual([]);
@@ -107,7 +113,6 @@ describe("the real engine", () => {
     expect(result.outputs.syntheticUsers?.value).toBe(45);
     expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(45);
   });
-
 
   it("fails the update when a release misses the soak SLO, naming what failed", async () => {
     await stack.setConfig("maxP95Ms", { value: "1" });
@@ -143,26 +148,38 @@ describe("the real engine", () => {
 
   it("refreshes staging's synthetic data with the workflow's script: removed, then seeded again", async () => {
     const before = await stack.exportStack();
-    const refresh = await execa("npm", ["run", "--silent", "refresh-staging", "--", "--stack", "e2e", "--cwd", workDir], { cwd: projectDir, env, all: true });
+    const refresh = await execa(
+      "npm",
+      ["run", "--silent", "refresh-staging", "--", "--stack", "e2e", "--cwd", workDir],
+      { cwd: projectDir, env, all: true },
+    );
     expect(refresh.all).toContain("e2e: delete the synthetic users and the soak that depends on them");
     expect(refresh.all).toContain("e2e: seed the synthetic users again");
     expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(46);
     // New identities, not the old ones kept: the resource was deleted and created again.
-    const usersCreated = (state: typeof before) => state.deployment.resources.find((resource: { type: string }) => resource.type.endsWith("SyntheticUsers"))?.created;
+    const usersCreated = (state: typeof before) =>
+      state.deployment.resources.find((resource: { type: string }) => resource.type.endsWith("SyntheticUsers"))
+        ?.created;
     expect(usersCreated(await stack.exportStack())).not.toBe(usersCreated(before));
   });
 
   describe("sleep, kept in the backend", () => {
     const dead = "http://127.0.0.1:9";
     const pointAt = async (url: string) => {
-      for (const key of ["kratosAdminUrl", "kratosPublicUrl", "mailpitUrl"]) await stack.setConfig(key, { value: url === dead ? dead : config(0)[key as keyof ReturnType<typeof config>]! });
+      for (const key of ["kratosAdminUrl", "kratosPublicUrl", "mailpitUrl"])
+        await stack.setConfig(key, { value: url === dead ? dead : config(0)[key as keyof ReturnType<typeof config>]! });
     };
     const power = (request?: "sleep" | "wake") => setPower(stack, request);
-    const releaseStatus = () => execa("npm", ["run", "--silent", "release-status", "--", "e2e", "--cwd", workDir], { cwd: projectDir, env, all: true });
+    const releaseStatus = () =>
+      execa("npm", ["run", "--silent", "release-status", "--", "e2e", "--cwd", workDir], {
+        cwd: projectDir,
+        env,
+        all: true,
+      });
     let soakedAt: string;
 
     it("records a sleep request; every later run stays asleep, contacts nothing, and holds a new release back", async () => {
-      soakedAt = ((await stack.outputs()).lastSoak?.value as { finishedAt: string }).finishedAt;
+      soakedAt = ((await stack.outputs()).lastSoak!.value as { finishedAt: string }).finishedAt;
       // Every service address is dead from here on: any contact would fail the run.
       await pointAt(dead);
       power("sleep");
@@ -173,9 +190,14 @@ describe("the real engine", () => {
       const deploy = await stack.up({ onOutput });
       expect(deploy.outputs.awake?.value).toBe(false);
       expect(deploy.outputs.releaseFingerprint?.value).toBe("local-release-47");
-      expect(deploy.outputs.lastSoak?.value).toMatchObject({ releaseFingerprint: "local-release-46", finishedAt: soakedAt });
+      expect(deploy.outputs.lastSoak?.value).toMatchObject({
+        releaseFingerprint: "local-release-46",
+        finishedAt: soakedAt,
+      });
       expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(46);
-      expect((await releaseStatus()).all).toMatch(/e2e is asleep: release \S+ waits for the wake's soak before it may reach prod\npromote=false awake=false/);
+      expect((await releaseStatus()).all).toMatch(
+        /e2e is asleep: release \S+ waits for the wake's soak before it may reach prod\npromote=false awake=false/,
+      );
       // refresh and preview of the sleeping stack contact nothing either.
       expect((await stack.refresh({ onOutput })).summary.result).toBe("succeeded");
       await stack.preview({ expectNoChanges: true, onOutput });
@@ -191,7 +213,7 @@ describe("the real engine", () => {
       const status = await releaseStatus();
       expect(status.all).toMatch(/e2e's soak passed release \S+ at /);
       expect(status.all).toContain("promote=true awake=true");
-      soakedAt = (woken.outputs.lastSoak?.value as { finishedAt: string }).finishedAt;
+      soakedAt = (woken.outputs.lastSoak!.value as { finishedAt: string }).finishedAt;
     });
 
     it("does not soak again when a night passes without a new release", async () => {
@@ -199,7 +221,7 @@ describe("the real engine", () => {
       await stack.up({ onOutput });
       power("wake");
       const morning = await stack.up({ onOutput });
-      expect((morning.outputs.lastSoak?.value as { finishedAt: string }).finishedAt).toBe(soakedAt);
+      expect((morning.outputs.lastSoak!.value as { finishedAt: string }).finishedAt).toBe(soakedAt);
       power();
     });
 
@@ -207,7 +229,11 @@ describe("the real engine", () => {
       power("sleep");
       await stack.up({ onOutput });
       power();
-      const refresh = await execa("npm", ["run", "--silent", "refresh-staging", "--", "--stack", "e2e", "--cwd", workDir], { cwd: projectDir, env, all: true });
+      const refresh = await execa(
+        "npm",
+        ["run", "--silent", "refresh-staging", "--", "--stack", "e2e", "--cwd", workDir],
+        { cwd: projectDir, env, all: true },
+      );
       const steps = refresh.all!.split("\n").filter((line) => line.startsWith("==> "));
       expect(steps.map((line) => line.split(":")[1]!.trim())).toEqual([
         "asleep; wake it, the synthetic users live in its database",
@@ -224,7 +250,12 @@ describe("the real engine", () => {
     await stack.setConfig("protect", { value: "true" });
     await stack.up({ onOutput });
     const before = (await stack.exportStack()).deployment.resources.length;
-    const teardown = await execa("npm", ["run", "--silent", "teardown", "--", "--stack", "e2e", "--cwd", workDir], { cwd: projectDir, env, all: true, reject: false });
+    const teardown = await execa("npm", ["run", "--silent", "teardown", "--", "--stack", "e2e", "--cwd", workDir], {
+      cwd: projectDir,
+      env,
+      all: true,
+      reject: false,
+    });
     expect(teardown.exitCode).toBe(1);
     expect(teardown.all).toMatch(/refusing to destroy e2e: 1 resources are protected \(users\); nothing was deleted/);
     expect((await stack.exportStack()).deployment.resources.length).toBe(before);
@@ -237,9 +268,16 @@ describe("the real engine", () => {
     setPower(sleeper, "sleep");
     await sleeper.up({ onOutput });
     setPower(sleeper);
-    for (const key of ["kratosAdminUrl", "kratosPublicUrl", "mailpitUrl"]) await sleeper.setConfig(key, { value: "http://127.0.0.1:9" });
-    const teardown = await execa("npm", ["run", "--silent", "teardown", "--", "--stack", "e2e-asleep", "--cwd", workDir], { cwd: projectDir, env, all: true });
-    expect(teardown.all).toContain("synthetic users e2e-asleep/seed-7: the host is asleep, so they stay in its database");
+    for (const key of ["kratosAdminUrl", "kratosPublicUrl", "mailpitUrl"])
+      await sleeper.setConfig(key, { value: "http://127.0.0.1:9" });
+    const teardown = await execa(
+      "npm",
+      ["run", "--silent", "teardown", "--", "--stack", "e2e-asleep", "--cwd", workDir],
+      { cwd: projectDir, env, all: true },
+    );
+    expect(teardown.all).toContain(
+      "synthetic users e2e-asleep/seed-7: the host is asleep, so they stay in its database",
+    );
     expect((await sleeper.exportStack()).deployment.resources ?? []).toEqual([]);
   });
 
@@ -247,7 +285,11 @@ describe("the real engine", () => {
     setPower(stack, "wake");
     await stack.up({ onOutput });
     setPower(stack);
-    await execa("npm", ["run", "--silent", "teardown", "--", "--stack", "e2e", "--cwd", workDir], { cwd: projectDir, env, all: true });
+    await execa("npm", ["run", "--silent", "teardown", "--", "--stack", "e2e", "--cwd", workDir], {
+      cwd: projectDir,
+      env,
+      all: true,
+    });
     expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(0);
   });
 });

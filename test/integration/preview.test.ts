@@ -37,40 +37,56 @@ const countTypes = (steps: PlannedStep[]) => {
   for (const step of steps) counts[typeOf(step)] = (counts[typeOf(step)] ?? 0) + 1;
   return counts;
 };
-const inputsOf = (steps: PlannedStep[], type: string) => steps.filter((step) => typeOf(step) === type).map((step) => step.newState!.inputs);
+const inputsOf = (steps: PlannedStep[], type: string) =>
+  steps.filter((step) => typeOf(step) === type).map((step) => step.newState!.inputs);
 
 describe("a real preview of each committed stack", () => {
   it.each([
     ["staging", "cax11"],
     ["prod", "cax21"],
-  ] as const)("plans %s: only creates, a %s with its firewall, addresses, volume, DNS, deploy steps and secrets", async (stack, serverType) => {
-    const steps = await plan(stack);
-    expect(new Set(steps.map((step) => step.op))).toEqual(new Set(["create"]));
-    const counts = countTypes(steps);
-    expect(counts).toMatchObject({
-      "hcloud:index/server:Server": 1,
-      "hcloud:index/firewall:Firewall": 1,
-      "hcloud:index/primaryIp:PrimaryIp": 2,
-      "hcloud:index/rdns:Rdns": 2,
-      "hcloud:index/volume:Volume": 1,
-      "hcloud:index/volumeAttachment:VolumeAttachment": 1,
-      "hcloud:index/zone:Zone": 1,
-      "command:remote:Command": 4,
-      "random:index/randomPassword:RandomPassword": 9,
-      "random:index/randomBytes:RandomBytes": 12,
-    });
-    // A/AAAA for seven public names and the host, CAA; SPF and DMARC only where real mail is sent.
-    expect(counts["hcloud:index/zoneRrset:ZoneRrset"]).toBe(stack === "prod" ? 19 : 17);
-    expect(inputsOf(steps, "hcloud:index/server:Server")[0]).toMatchObject({ serverType, image: "ubuntu-24.04", location: "fsn1" });
-    const synthetic = ["pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers", "pulumi-nodejs:dynamic/olympus:seed:Soak"];
-    for (const type of synthetic) expect(counts[type] ?? 0, type).toBe(stack === "staging" ? 1 : 0);
-    const protections = inputsOf(steps, "hcloud:index/volume:Volume")[0];
-    expect(protections?.deleteProtection).toBe(stack === "prod");
-  });
+  ] as const)(
+    "plans %s: only creates, a %s with its firewall, addresses, volume, DNS, deploy steps and secrets",
+    async (stack, serverType) => {
+      const steps = await plan(stack);
+      expect(new Set(steps.map((step) => step.op))).toEqual(new Set(["create"]));
+      const counts = countTypes(steps);
+      expect(counts).toMatchObject({
+        "hcloud:index/server:Server": 1,
+        "hcloud:index/firewall:Firewall": 1,
+        "hcloud:index/primaryIp:PrimaryIp": 2,
+        "hcloud:index/rdns:Rdns": 2,
+        "hcloud:index/volume:Volume": 1,
+        "hcloud:index/volumeAttachment:VolumeAttachment": 1,
+        "hcloud:index/zone:Zone": 1,
+        "command:remote:Command": 4,
+        "random:index/randomPassword:RandomPassword": 9,
+        "random:index/randomBytes:RandomBytes": 12,
+      });
+      // A/AAAA for seven public names and the host, CAA; SPF and DMARC only where real mail is sent.
+      expect(counts["hcloud:index/zoneRrset:ZoneRrset"]).toBe(stack === "prod" ? 19 : 17);
+      expect(inputsOf(steps, "hcloud:index/server:Server")[0]).toMatchObject({
+        serverType,
+        image: "ubuntu-24.04",
+        location: "fsn1",
+      });
+      const synthetic = [
+        "pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers",
+        "pulumi-nodejs:dynamic/olympus:seed:Soak",
+      ];
+      for (const type of synthetic) expect(counts[type] ?? 0, type).toBe(stack === "staging" ? 1 : 0);
+      const protections = inputsOf(steps, "hcloud:index/volume:Volume")[0];
+      expect(protections?.deleteProtection).toBe(stack === "prod");
+    },
+  );
 
   it("prints the full plan for a pull request, with the policy pack, and puts no secret in the comment", async () => {
     const commentFile = join(backend, "staging-comment.md");
-    const preview = await execa("npx", ["tsx", "scripts/preview.ts", "staging", "--comment", commentFile], { cwd: projectDir, env, all: true, reject: false });
+    const preview = await execa("npx", ["tsx", "scripts/preview.ts", "staging", "--comment", commentFile], {
+      cwd: projectDir,
+      env,
+      all: true,
+      reject: false,
+    });
     expect(preview.exitCode, preview.all).toBe(0);
     expect(preview.all).toContain("olympus-guardrails");
     expect(preview.all).toMatch(/serverType\s*: "cax11"/);
@@ -79,7 +95,9 @@ describe("a real preview of each committed stack", () => {
     expect(comment).toMatch(/### `pulumi preview` of \*\*staging\*\*: \+ \d+ to create/);
     expect(comment).toContain("hcloud:index/server:Server");
     const { stdout } = await pulumi(["config", "--json", "--show-secrets", "--stack", "staging"]);
-    const secrets = Object.values(JSON.parse(stdout) as Record<string, { value?: string; secret?: boolean }>).filter((entry) => entry.secret);
+    const secrets = Object.values(JSON.parse(stdout) as Record<string, { value?: string; secret?: boolean }>).filter(
+      (entry) => entry.secret,
+    );
     expect(secrets.length).toBeGreaterThanOrEqual(2);
     for (const { value } of secrets) {
       expect(value!.length).toBeGreaterThanOrEqual(8);
@@ -96,7 +114,10 @@ describe("the policy pack stops a real preview on its own", () => {
     await pulumi(["stack", "select", "--create", stack, "--non-interactive"], fixture);
     await pulumi(["config", "set", "--stack", stack, "violation", violation], fixture);
     await pulumi(["config", "set", "--stack", stack, "--secret", "hcloud:token", "x".repeat(64)], fixture);
-    return pulumi(["preview", "--non-interactive", "--stack", stack, "--policy-pack", join(projectDir, "policy")], fixture);
+    return pulumi(
+      ["preview", "--non-interactive", "--stack", stack, "--policy-pack", join(projectDir, "policy")],
+      fixture,
+    );
   };
 
   it("passes resources that break nothing", async () => {
@@ -107,7 +128,10 @@ describe("the policy pack stops a real preview on its own", () => {
   it.each([
     ["firewall-exposure", "inbound tcp/5432 from 0.0.0.0/0 is not allowed"],
     ["prod-protection", "unprotected (hcloud:index/volume:Volume) is not protected (Pulumi protect)"],
-    ["no-synthetic-traffic-in-prod", "deploys the login-simulator service, which simulates synthetic users, in a prod stack"],
+    [
+      "no-synthetic-traffic-in-prod",
+      "deploys the login-simulator service, which simulates synthetic users, in a prod stack",
+    ],
     ["one-version-table", "hera runs ghcr.io/evil/hera:latest, which is not in the version table"],
   ])("%s fails the preview with its own message", async (policy, message) => {
     const preview = await previewBreaking(policy);

@@ -5,9 +5,9 @@ import execa from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { securityHeadersSnippet, serializeCaddyfile } from "../../render/caddyfile";
 import { hostConfiguration, hostConfigurationRecords } from "../../render/hostConfig";
+import { binary, freePort } from "../../scripts/localServices";
 import { powerPlan, promotion, refreshPlan, teardownPlan } from "../../scripts/stagingOps";
 import { projectDir, pulumiEnvironment } from "../../scripts/toolchain";
-import { binary, freePort } from "../../scripts/localServices";
 
 /** The scripts the workflows call, run as the workflows run them. */
 describe("npm run smoke, against a real Caddy over HTTPS", () => {
@@ -16,33 +16,60 @@ describe("npm run smoke, against a real Caddy over HTTPS", () => {
   const ports = { good: 0, bare: 0, issuer: 0 };
   const url = (port: number) => `https://127.0.0.1:${port}`;
   const smoke = (urls: Record<string, string>, issuers: string[]) =>
-    execa("npm", ["run", "--silent", "smoke", "--", "--urls", JSON.stringify(urls), "--issuers", JSON.stringify(issuers)], {
-      cwd: projectDir,
-      reject: false,
-      all: true,
-      env: { NODE_EXTRA_CA_CERTS: join(dir, "caddy", "pki", "authorities", "local", "root.crt") },
-    });
+    execa(
+      "npm",
+      ["run", "--silent", "smoke", "--", "--urls", JSON.stringify(urls), "--issuers", JSON.stringify(issuers)],
+      {
+        cwd: projectDir,
+        reject: false,
+        all: true,
+        env: { NODE_EXTRA_CA_CERTS: join(dir, "caddy", "pki", "authorities", "local", "root.crt") },
+      },
+    );
 
   beforeAll(async () => {
     ports.good = await freePort();
     ports.bare = await freePort();
     ports.issuer = await freePort();
     const caddyfile = serializeCaddyfile([
-      { keys: [], directives: [{ name: "local_certs" }, { name: "skip_install_trust" }, { name: "admin", args: ["off"] }, { name: "auto_https", args: ["disable_redirects"] }] },
+      {
+        keys: [],
+        directives: [
+          { name: "local_certs" },
+          { name: "skip_install_trust" },
+          { name: "admin", args: ["off"] },
+          { name: "auto_https", args: ["disable_redirects"] },
+        ],
+      },
       securityHeadersSnippet,
-      { keys: [url(ports.good)], directives: [{ name: "import", args: ["security_headers"] }, { name: "respond", args: ["hello", "200"] }] },
+      {
+        keys: [url(ports.good)],
+        directives: [
+          { name: "import", args: ["security_headers"] },
+          { name: "respond", args: ["hello", "200"] },
+        ],
+      },
       { keys: [url(ports.bare)], directives: [{ name: "respond", args: ["no headers here", "200"] }] },
       {
         keys: [url(ports.issuer)],
-        directives: [{ name: "import", args: ["security_headers"] }, { name: "respond", args: [JSON.stringify({ issuer: url(ports.issuer) }), "200"] }],
+        directives: [
+          { name: "import", args: ["security_headers"] },
+          { name: "respond", args: [JSON.stringify({ issuer: url(ports.issuer) }), "200"] },
+        ],
       },
     ]);
     writeFileSync(join(dir, "Caddyfile"), caddyfile);
-    caddy = execa(binary("caddy"), ["run", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"], { env: { XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir }, reject: false, all: true });
+    caddy = execa(binary("caddy"), ["run", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"], {
+      env: { XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+      reject: false,
+      all: true,
+    });
     // Readiness through curl -k: this process does not trust Caddy's fresh local CA.
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      const probe = await execa("curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", url(ports.good)], { reject: false });
+      const probe = await execa("curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", url(ports.good)], {
+        reject: false,
+      });
       if (probe.stdout === "200") break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -63,57 +90,113 @@ describe("npm run smoke, against a real Caddy over HTTPS", () => {
   it("fails, naming the host and the missing headers, when a site lacks them", async () => {
     const result = await smoke({ site: `${url(ports.good)}/`, bare: `${url(ports.bare)}/` }, []);
     expect(result.exitCode).toBe(1);
-    expect(result.all).toMatch(new RegExp(`FAIL https ${url(ports.bare).replace(/\./g, "\\.")}/: missing or wrong headers: Strict-Transport-Security=\\(absent\\)`));
+    expect(result.all).toMatch(
+      new RegExp(
+        `FAIL https ${url(ports.bare).replace(/\./g, "\\.")}/: missing or wrong headers: Strict-Transport-Security=\\(absent\\)`,
+      ),
+    );
     expect(result.all).toContain("smoke test failed: 1 of 2 checks");
   });
 });
 
 describe("staging sleep, wake, refresh, teardown and promotion", () => {
-  const usersUrn = "urn:pulumi:staging::olympus::olympus:seed:ReleaseGate$pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers::olympus-gate-synthetic-users";
+  const usersUrn =
+    "urn:pulumi:staging::olympus::olympus:seed:ReleaseGate$pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers::olympus-gate-synthetic-users";
   const state = {
     deployment: {
       resources: [
         { type: "pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers", urn: usersUrn },
-        { type: "hcloud:index/server:Server", urn: "urn:pulumi:prod::olympus::hcloud:index/server:Server::olympus-host-server", protect: true },
+        {
+          type: "hcloud:index/server:Server",
+          urn: "urn:pulumi:prod::olympus::hcloud:index/server:Server::olympus-host-server",
+          protect: true,
+        },
       ],
     },
   };
 
   it("asks for sleep or wake through OLYMPUS_POWER, never through a config edit in the checkout", () => {
     const [sleep] = powerPlan("sleep", "staging", "staging");
-    expect(sleep).toMatchObject({ args: ["up", "--yes", "--non-interactive", "--stack", "staging", "--policy-pack", join(projectDir, "policy")], env: { OLYMPUS_POWER: "sleep" } });
+    expect(sleep).toMatchObject({
+      args: ["up", "--yes", "--non-interactive", "--stack", "staging", "--policy-pack", join(projectDir, "policy")],
+      env: { OLYMPUS_POWER: "sleep" },
+    });
     expect(powerPlan("wake", "staging", "staging")[0]!.env).toEqual({ OLYMPUS_POWER: "wake" });
   });
 
   it("refuses to put prod to sleep or refresh it, also from the command line", async () => {
     expect(() => powerPlan("sleep", "prod", "prod")).toThrow("refusing to put to sleep prod: it is a prod environment");
     expect(() => refreshPlan("prod", "prod", false, {}, true)).toThrow("refusing to refresh prod");
-    const result = await execa("npm", ["run", "--silent", "staging-power", "--", "sleep", "prod"], { cwd: projectDir, reject: false, all: true, env: pulumiEnvironment() });
+    const result = await execa("npm", ["run", "--silent", "staging-power", "--", "sleep", "prod"], {
+      cwd: projectDir,
+      reject: false,
+      all: true,
+      env: pulumiEnvironment(),
+    });
     expect(result.exitCode).toBe(1);
     expect(result.all).toContain("refusing to put to sleep prod: it is a prod environment");
   });
 
   it("refreshes by deleting exactly the synthetic users and what depends on them, waking a sleeping stack around it", () => {
     const awake = refreshPlan("staging", "staging", false, state, true);
-    expect(awake.map((step) => step.args.slice(0, 1).concat(step.env ? [step.env.OLYMPUS_POWER!] : []))).toEqual([["destroy"], ["up"]]);
-    expect(awake[0]!.args).toEqual(["destroy", "--yes", "--non-interactive", "--stack", "staging", "--target-dependents", "--target", usersUrn]);
+    expect(awake.map((step) => step.args.slice(0, 1).concat(step.env ? [step.env.OLYMPUS_POWER!] : []))).toEqual([
+      ["destroy"],
+      ["up"],
+    ]);
+    expect(awake[0]!.args).toEqual([
+      "destroy",
+      "--yes",
+      "--non-interactive",
+      "--stack",
+      "staging",
+      "--target-dependents",
+      "--target",
+      usersUrn,
+    ]);
     const asleep = refreshPlan("staging", "staging", false, state, false);
-    expect(asleep.map((step) => `${step.args[0]} ${step.env?.OLYMPUS_POWER ?? ""}`.trim())).toEqual(["up wake", "destroy", "up", "up sleep"]);
-    expect(refreshPlan("staging", "staging", true, state, false).map((step) => `${step.args[0]} ${step.env?.OLYMPUS_POWER ?? ""}`.trim())).toEqual(["destroy", "up", "up sleep"]);
+    expect(asleep.map((step) => `${step.args[0]} ${step.env?.OLYMPUS_POWER ?? ""}`.trim())).toEqual([
+      "up wake",
+      "destroy",
+      "up",
+      "up sleep",
+    ]);
+    expect(
+      refreshPlan("staging", "staging", true, state, false).map((step) =>
+        `${step.args[0]} ${step.env?.OLYMPUS_POWER ?? ""}`.trim(),
+      ),
+    ).toEqual(["destroy", "up", "up sleep"]);
   });
 
   it("refuses a teardown before deleting anything while a resource is protected, and prod without its name", () => {
-    expect(() => teardownPlan("prod", "prod", "prod", state)).toThrow(/refusing to destroy prod: 1 resources are protected \(olympus-host-server\); nothing was deleted/);
-    expect(() => teardownPlan("prod", "prod", undefined, { deployment: { resources: [] } })).toThrow("confirm with --confirm prod");
-    expect(teardownPlan("staging", "staging", undefined, { deployment: { resources: [state.deployment.resources[0]!] } })[0]!.args[0]).toBe("destroy");
+    expect(() => teardownPlan("prod", "prod", "prod", state)).toThrow(
+      /refusing to destroy prod: 1 resources are protected \(olympus-host-server\); nothing was deleted/,
+    );
+    expect(() => teardownPlan("prod", "prod", undefined, { deployment: { resources: [] } })).toThrow(
+      "confirm with --confirm prod",
+    );
+    expect(
+      teardownPlan("staging", "staging", undefined, { deployment: { resources: [state.deployment.resources[0]!] } })[0]!
+        .args[0],
+    ).toBe("destroy");
   });
 
   it("promotes to prod only the release staging's soak passed while awake", () => {
     const soaked = { releaseFingerprint: "a".repeat(64), finishedAt: "2026-11-26T08:00:00Z", successRate: 1 };
-    expect(promotion("staging", { awake: true, releaseFingerprint: "a".repeat(64), lastSoak: soaked })).toMatchObject({ promote: true, soakedAt: soaked.finishedAt });
-    expect(promotion("staging", { awake: false, releaseFingerprint: "b".repeat(64), lastSoak: soaked })).toMatchObject({ promote: false, awake: false });
-    expect(promotion("staging", { awake: true, releaseFingerprint: "b".repeat(64), lastSoak: soaked }).promote).toBe(false);
-    expect(promotion("dev", { awake: true, releaseFingerprint: "c".repeat(64), lastSoak: "no soak gate in this stack" }).promote).toBe(true);
+    expect(promotion("staging", { awake: true, releaseFingerprint: "a".repeat(64), lastSoak: soaked })).toMatchObject({
+      promote: true,
+      soakedAt: soaked.finishedAt,
+    });
+    expect(promotion("staging", { awake: false, releaseFingerprint: "b".repeat(64), lastSoak: soaked })).toMatchObject({
+      promote: false,
+      awake: false,
+    });
+    expect(promotion("staging", { awake: true, releaseFingerprint: "b".repeat(64), lastSoak: soaked }).promote).toBe(
+      false,
+    );
+    expect(
+      promotion("dev", { awake: true, releaseFingerprint: "c".repeat(64), lastSoak: "no soak gate in this stack" })
+        .promote,
+    ).toBe(true);
   });
 });
 
@@ -123,12 +206,18 @@ describe("the host-config step's script, on this machine under a scratch root", 
   // Packages this machine has: the script's package handling runs for real without installing anything.
   const config = { ...hostConfiguration("deploy"), packages: ["bash", "coreutils"] };
   const apply = () =>
-    execa("bash", ["-c", `bash -c "$(base64 -w0 < ${script} | base64 -d)" olympus-host`], { input: hostConfigurationRecords(config), env: { OLYMPUS_HOST_ROOT: root }, all: true });
+    execa("bash", ["-c", `bash -c "$(base64 -w0 < ${script} | base64 -d)" olympus-host`], {
+      input: hostConfigurationRecords(config),
+      env: { OLYMPUS_HOST_ROOT: root },
+      all: true,
+    });
   const sshd = join(root, "etc", "ssh", "sshd_config.d", "10-olympus.conf");
 
   it("writes what differs, changes nothing on a second run, and restores a file edited by hand", async () => {
     expect((await apply()).all).toContain("host configuration applied: 0 packages installed, 2 files replaced");
-    expect(readFileSync(sshd, "utf8")).toBe("PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\nPubkeyAuthentication yes\nAllowUsers deploy\n");
+    expect(readFileSync(sshd, "utf8")).toBe(
+      "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\nPubkeyAuthentication yes\nAllowUsers deploy\n",
+    );
     expect((await apply()).all).toContain("0 packages installed, 0 files replaced");
     writeFileSync(sshd, "PasswordAuthentication yes\n");
     const restored = await apply();

@@ -1,13 +1,21 @@
+import { hashSync } from "bcryptjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSshKeyPair } from "../../lib/keys";
+import {
+  type Hydra,
+  type Kratos,
+  type Mailpit,
+  startHydra,
+  startKratos,
+  startMailpit,
+  startSshd,
+} from "../../scripts/localServices";
 import { syntheticIdentity } from "../../seed/identities";
 import { createIdentity, listIdentities } from "../../seed/kratosAdmin";
 import { convergeSyntheticUsers, countSyntheticUsers, syntheticIdentitiesByIndex } from "../../seed/seeder";
 import { runSoakGate, type SoakGateError, type SoakPlan } from "../../seed/soakRuntime";
-import { syntheticUsersProvider, type SyntheticUsersInputs } from "../../seed/syntheticUsers";
+import { type SyntheticUsersInputs, syntheticUsersProvider } from "../../seed/syntheticUsers";
 import { seedSyntheticUsers, syntheticPasswordCost } from "../../seed/syntheticUsersRuntime";
-import { hashSync } from "bcryptjs";
-import { startHydra, startKratos, startMailpit, startSshd, type Hydra, type Kratos, type Mailpit } from "../../scripts/localServices";
 
 const password = "synthetic-Passw0rd-staging";
 const plan = { stack: "staging", seed: 20261126, run: "seed-20261126" };
@@ -33,7 +41,10 @@ async function login(identifier: string, secret: string) {
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ method: "password", identifier, password: secret }),
   });
-  return { status: response.status, body: (await response.json()) as { session?: { identity: { traits: { email: string } } } } };
+  return {
+    status: response.status,
+    body: (await response.json()) as { session?: { identity: { traits: { email: string } } } },
+  };
 }
 
 beforeAll(async () => {
@@ -60,7 +71,9 @@ describe("seeding against a real Kratos", () => {
     expect(await census()).toEqual({ total: 1000, duplicates: 0, indices: 1000 });
     const sample = syntheticIdentity(plan, 437).traits.email;
     // Each identity carries its external_id, so it can be found without listing everything.
-    const byExternalId = await fetch(`${kratos.adminUrl}/admin/identities/by/external/${encodeURIComponent("synthetic:staging:seed-20261126:437")}`);
+    const byExternalId = await fetch(
+      `${kratos.adminUrl}/admin/identities/by/external/${encodeURIComponent("synthetic:staging:seed-20261126:437")}`,
+    );
     expect(byExternalId.status).toBe(200);
     expect(((await byExternalId.json()) as { traits: { email: string } }).traits.email).toBe(sample);
     const result = await login(sample, password);
@@ -99,7 +112,10 @@ describe("seeding against a real Kratos", () => {
   it("converges 1,000 -> 1,500 -> 200, then deletes only its own identities", async () => {
     expect(await converge(1500)).toMatchObject({ created: 500, deleted: 0, total: 1500 });
     expect(await converge(200)).toMatchObject({ created: 0, deleted: 1300, total: 200 });
-    await syntheticUsersProvider.delete!("staging/seed-20261126", { ...providerInputs(200, { kind: "direct", url: kratos.adminUrl }), total: 200 });
+    await syntheticUsersProvider.delete!("staging/seed-20261126", {
+      ...providerInputs(200, { kind: "direct", url: kratos.adminUrl }),
+      total: 200,
+    });
     expect(await countSyntheticUsers(kratos.adminUrl, plan)).toBe(0);
     const remaining = await listIdentities(kratos.adminUrl);
     expect(remaining.map((identity) => identity.id)).toEqual([humanId]);
@@ -107,7 +123,9 @@ describe("seeding against a real Kratos", () => {
 
   it("fails clearly when Kratos is unreachable", async () => {
     const closed = { kind: "direct" as const, url: "http://127.0.0.1:9" };
-    await expect(syntheticUsersProvider.create!(providerInputs(10, closed))).rejects.toThrow(/GET http:\/\/127\.0\.0\.1:9\/admin\/identities\S* failed: fetch failed/);
+    await expect(syntheticUsersProvider.create!(providerInputs(10, closed))).rejects.toThrow(
+      /GET http:\/\/127\.0\.0\.1:9\/admin\/identities\S* failed: fetch failed/,
+    );
   });
 
   it("seeds through an SSH tunnel to a Kratos admin API bound to 127.0.0.1", async () => {
@@ -116,12 +134,25 @@ describe("seeding against a real Kratos", () => {
     const sshd = await startSshd(hostKey, clientKey);
     try {
       const adminPort = Number(new URL(kratos.adminUrl).port);
-      const tunnel = { kind: "ssh" as const, ssh: { host: "127.0.0.1", port: sshd.port, user: sshd.user, privateKey: sshd.privateKey, hostKey: hostKey.publicKey }, remoteHost: "127.0.0.1", remotePort: adminPort };
+      const tunnel = {
+        kind: "ssh" as const,
+        ssh: {
+          host: "127.0.0.1",
+          port: sshd.port,
+          user: sshd.user,
+          privateKey: sshd.privateKey,
+          hostKey: hostKey.publicKey,
+        },
+        remoteHost: "127.0.0.1",
+        remotePort: adminPort,
+      };
       expect(await seedSyntheticUsers(providerInputs(25, tunnel))).toBe(25);
       expect(await countSyntheticUsers(kratos.adminUrl, plan)).toBe(25);
       // A different host key is refused: the tunnel pins it.
       const wrongKey = generateSshKeyPair("impostor").publicKey;
-      await expect(seedSyntheticUsers(providerInputs(25, { ...tunnel, ssh: { ...tunnel.ssh, hostKey: wrongKey } }))).rejects.toThrow(/SSH to .* failed/);
+      await expect(
+        seedSyntheticUsers(providerInputs(25, { ...tunnel, ssh: { ...tunnel.ssh, hostKey: wrongKey } })),
+      ).rejects.toThrow(/SSH to .* failed/);
     } finally {
       await sshd.stop();
     }
@@ -129,7 +160,17 @@ describe("seeding against a real Kratos", () => {
 });
 
 function providerInputs(count: number, endpoint: SyntheticUsersInputs["endpoint"]): SyntheticUsersInputs {
-  return { providerVersion: "1", environment: "staging", hostAwake: true, ...plan, count, endpoint, password, batchSize: 250, concurrency: 4 };
+  return {
+    providerVersion: "1",
+    environment: "staging",
+    hostAwake: true,
+    ...plan,
+    count,
+    endpoint,
+    password,
+    batchSize: 250,
+    concurrency: 4,
+  };
 }
 
 describe("the soak gate against real services", () => {
@@ -187,11 +228,15 @@ describe("the soak gate against real services", () => {
 
   it("fails discovery when Hydra names another issuer than the one the release is reached at", async () => {
     const elsewhere = hydra.publicUrl.replace("127.0.0.1", "localhost");
-    await expect(runSoakGate({ ...soakPlan(1), oidcIssuers: [elsewhere] })).rejects.toThrow(new RegExp(`oidc discovery ${elsewhere}: 200: .*"issuer":"${hydra.publicUrl}`));
+    await expect(runSoakGate({ ...soakPlan(1), oidcIssuers: [elsewhere] })).rejects.toThrow(
+      new RegExp(`oidc discovery ${elsewhere}: 200: .*"issuer":"${hydra.publicUrl}`),
+    );
   });
 
   it("stops at the smoke checks when a check fails, quoting the failing response", async () => {
     const broken = { ...soakPlan(1), users: { ...plan, count: 50, password: "not-the-password" } };
-    await expect(runSoakGate(broken)).rejects.toThrow(/smoke checks failed for staging:\n.*synthetic user login: POST \/self-service\/login for .* answered 400/);
+    await expect(runSoakGate(broken)).rejects.toThrow(
+      /smoke checks failed for staging:\n.*synthetic user login: POST \/self-service\/login for .* answered 400/,
+    );
   });
 });

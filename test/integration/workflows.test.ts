@@ -1,26 +1,45 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import execa from "execa";
-import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { parsePlainConfig } from "../../lib/config";
 import { readStackFile } from "../../lib/stackFiles";
-import { projectDir } from "../../scripts/toolchain";
 import { binary } from "../../scripts/localServices";
+import { projectDir } from "../../scripts/toolchain";
 
 /** GitHub Actions cannot run here: the workflows are linted with actionlint and their essentials asserted. */
 const workflowDir = join(projectDir, ".github", "workflows");
 const workflowFiles = readdirSync(workflowDir).filter((file) => file.endsWith(".yml"));
 type Step = { uses?: string; run?: string; if?: string; with?: Record<string, unknown>; name?: string };
-type Job = { needs?: string | string[]; environment?: string; permissions?: Record<string, string>; concurrency?: { group: string; "cancel-in-progress": boolean }; steps: Step[]; if?: string; strategy?: { matrix: Record<string, unknown> } };
+type Job = {
+  needs?: string | string[];
+  environment?: string;
+  permissions?: Record<string, string>;
+  concurrency?: { group: string; "cancel-in-progress": boolean };
+  steps: Step[];
+  if?: string;
+  strategy?: { matrix: Record<string, unknown> };
+};
+// biome-ignore lint/suspicious/noExplicitAny: triggers are free-form YAML; each test reads the one it checks
 type Workflow = { on: Record<string, any>; permissions?: Record<string, string>; jobs: Record<string, Job> };
 const workflow = (name: string) => parse(readFileSync(join(workflowDir, `${name}.yml`), "utf8")) as Workflow;
 const pulumiStep = (job: Job) => job.steps.find((step) => step.uses === "pulumi/actions@v7" && step.with?.command);
 
 describe("the workflows", () => {
   it("pass actionlint (with shellcheck on their run steps)", async () => {
-    expect(workflowFiles.sort()).toEqual(["deploy.yml", "preview.yml", "refresh-staging.yml", "staging-sleep.yml", "teardown.yml"]);
-    const result = await execa(binary("actionlint"), workflowFiles.map((file) => join(workflowDir, file)), { reject: false, all: true });
+    expect(workflowFiles.sort()).toEqual([
+      "deploy.yml",
+      "preview.yml",
+      "refresh-staging.yml",
+      "staging-sleep.yml",
+      "teardown.yml",
+    ]);
+    const result = await execa(
+      binary("actionlint"),
+      workflowFiles.map((file) => join(workflowDir, file)),
+      { reject: false, all: true },
+    );
     expect(result.all).toBe("");
     expect(result.exitCode).toBe(0);
   });
@@ -44,8 +63,14 @@ describe("the workflows", () => {
       for (const job of Object.values(workflow(file.replace(".yml", "")).jobs)) {
         const step = pulumiStep(job);
         if (step) expect(step.with?.["cloud-url"], file).toBe("${{ secrets.PULUMI_BACKEND_URL }}");
-        for (const run of job.steps.filter((candidate) => /npm run (preview|smoke|staging-power|refresh-staging|teardown|release-status)/.test(candidate.run ?? ""))) {
-          const env = { ...(job as Job & { env?: Record<string, string> }).env, ...(workflow(file.replace(".yml", "")) as Workflow & { env?: Record<string, string> }).env, ...(run as Step & { env?: Record<string, string> }).env };
+        for (const run of job.steps.filter((candidate) =>
+          /npm run (preview|smoke|staging-power|refresh-staging|teardown|release-status)/.test(candidate.run ?? ""),
+        )) {
+          const env = {
+            ...(job as Job & { env?: Record<string, string> }).env,
+            ...(workflow(file.replace(".yml", "")) as Workflow & { env?: Record<string, string> }).env,
+            ...(run as Step & { env?: Record<string, string> }).env,
+          };
           expect(env.PULUMI_BACKEND_URL, `${file}: ${run.run}`).toBe("${{ secrets.PULUMI_BACKEND_URL }}");
         }
       }
@@ -60,9 +85,15 @@ describe("preview.yml", () => {
   it("previews staging and prod on pull requests with the tested preview script and the pinned CLI", () => {
     expect(Object.keys(flow.on)).toEqual(["pull_request"]);
     expect(job.strategy?.matrix.stack).toEqual(["staging", "prod"]);
-    const lock = JSON.parse(readFileSync(join(projectDir, "package-lock.json"), "utf8")) as { packages: Record<string, { version: string }> };
-    expect(job.steps.find((step) => step.uses === "pulumi/actions@v7")?.with).toEqual({ "pulumi-version": lock.packages["node_modules/@pulumi/pulumi"]!.version });
-    expect(job.steps.find((step) => step.run?.startsWith("npm run preview"))?.run).toBe('npm run preview -- "$STACK" --comment preview-comment.md');
+    const lock = JSON.parse(readFileSync(join(projectDir, "package-lock.json"), "utf8")) as {
+      packages: Record<string, { version: string }>;
+    };
+    expect(job.steps.find((step) => step.uses === "pulumi/actions@v7")?.with).toEqual({
+      "pulumi-version": lock.packages["node_modules/@pulumi/pulumi"]!.version,
+    });
+    expect(job.steps.find((step) => step.run?.startsWith("npm run preview"))?.run).toBe(
+      'npm run preview -- "$STACK" --comment preview-comment.md',
+    );
     expect(job.concurrency?.group).toContain("${{ matrix.stack }}");
   });
 
@@ -85,11 +116,15 @@ describe("deploy.yml", () => {
     expect(Object.keys(flow.on)).toEqual(["push", "workflow_dispatch"]);
     const staging = flow.jobs.staging! as Job & { outputs: Record<string, string> };
     expect(pulumiStep(staging)?.with).toMatchObject({ command: "up", "stack-name": "staging", policyPacks: "policy" });
-    const status = staging.steps.find((step) => step.run?.startsWith("npm run release-status")) as Step & { id: string };
+    const status = staging.steps.find((step) => step.run?.startsWith("npm run release-status")) as Step & {
+      id: string;
+    };
     expect(status.run).toBe("npm run release-status -- staging");
     expect(staging.outputs.promote).toBe(`\${{ steps.${status.id}.outputs.promote }}`);
     // A sleeping staging has nothing to smoke-test from outside.
-    expect(staging.steps.find((step) => step.run?.startsWith("npm run smoke"))?.if).toBe(`steps.${status.id}.outputs.awake == 'true'`);
+    expect(staging.steps.find((step) => step.run?.startsWith("npm run smoke"))?.if).toBe(
+      `steps.${status.id}.outputs.awake == 'true'`,
+    );
     expect(flow.jobs.prod!.needs).toBe("staging");
     expect(flow.jobs.prod!.if).toBe("needs.staging.outputs.promote == 'true'");
     expect(flow.jobs.prod!.environment).toBe("production");
@@ -125,9 +160,13 @@ describe("teardown.yml and refresh-staging.yml", () => {
   it("refreshes staging monthly in its awake hours and on demand, with the script that wakes it if need be", () => {
     const flow = workflow("refresh-staging");
     const [refreshCron] = (flow.on.schedule as { cron: string }[]).map((entry) => entry.cron.split(" "));
-    const [sleepCron, wakeCron] = (workflow("staging-sleep").on.schedule as { cron: string }[]).map((entry) => Number(entry.cron.split(" ")[1]));
+    const [sleepCron, wakeCron] = (workflow("staging-sleep").on.schedule as { cron: string }[]).map((entry) =>
+      Number(entry.cron.split(" ")[1]),
+    );
     const hour = Number(refreshCron![1]);
-    expect(hour >= wakeCron! && hour < sleepCron!, `refresh at ${hour}:00, awake ${wakeCron}:00-${sleepCron}:00`).toBe(true);
+    expect(hour >= wakeCron! && hour < sleepCron!, `refresh at ${hour}:00, awake ${wakeCron}:00-${sleepCron}:00`).toBe(
+      true,
+    );
     expect(flow.on.workflow_dispatch.inputs.full.type).toBe("boolean");
     const steps = flow.jobs.refresh!.steps;
     expect(steps.at(-1)?.run).toBe("npm run refresh-staging -- ${{ inputs.full && '--full' || '' }}");
@@ -154,6 +193,8 @@ describe("staging-sleep.yml", () => {
     expect(status.run).toBe('npm run release-status -- staging --soaked-since "$POWER_STARTED"');
     const dispatch = steps.at(-1)!;
     expect(dispatch.run).toContain("gh workflow run deploy.yml");
-    expect(dispatch.if).toBe(`steps.${status.id}.outputs.promote == 'true' && steps.${status.id}.outputs.fresh == 'true'`);
+    expect(dispatch.if).toBe(
+      `steps.${status.id}.outputs.promote == 'true' && steps.${status.id}.outputs.fresh == 'true'`,
+    );
   });
 });

@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { projectDir } from "../../scripts/toolchain";
 import { ConfigError, crossStackRules, parseStackConfig, turnstileTestKeys } from "../../lib/config";
+import { projectDir } from "../../scripts/toolchain";
 import { committedStackConfig } from "../helpers/stackConfig";
 
 const parse = (stack: string, raw: Record<string, string>) => parseStackConfig(stack, raw);
@@ -40,51 +40,353 @@ describe("the committed stacks", () => {
  * Each bad value must stop the program with a message naming the key, showing the bad value where it
  * is not secret, and saying what is allowed.
  */
-const badValues: { title: string; stack: "staging" | "prod"; overrides: Record<string, string>; key: string; mentions: string[] }[] = [
-  { title: "unknown server type", stack: "staging", overrides: { "olympus:serverType": "cx99" }, key: "olympus:serverType", mentions: ["cx99", "cax11"] },
-  { title: "x86 server type", stack: "prod", overrides: { "olympus:serverType": "cpx31" }, key: "olympus:serverType", mentions: ["cpx31", "cax21"] },
-  { title: "malformed domain", stack: "staging", overrides: { "olympus:domain": "Staging_Example..com" }, key: "olympus:domain", mentions: ["Staging_Example..com", "DNS name"] },
-  { title: "staging domain equal to prod's", stack: "staging", overrides: { "olympus:domain": "example.com" }, key: "olympus:domain", mentions: ["production domain", "staging.example.com"] },
-  { title: "prod serving another domain", stack: "prod", overrides: { "olympus:domain": "other.example.org" }, key: "olympus:domain", mentions: ["other.example.org", "example.com"] },
-  { title: "empty admin CIDRs", stack: "staging", overrides: { "olympus:adminCidrs": "[]" }, key: "olympus:adminCidrs", mentions: ["at least one"] },
-  { title: "malformed admin CIDR", stack: "staging", overrides: { "olympus:adminCidrs": json(["10.0.0.300/24"]) }, key: "olympus:adminCidrs.0", mentions: ["10.0.0.300/24", "CIDR"] },
-  { title: "SSH open to the world in prod", stack: "prod", overrides: { "olympus:adminCidrs": json(["0.0.0.0/0"]) }, key: "olympus:adminCidrs", mentions: ["0.0.0.0/0", "whole internet"] },
-  { title: "seeding enabled in prod", stack: "prod", overrides: { "olympus:seeding": json({ enabled: true, count: 10, seed: 1 }), "olympus:syntheticPassword": "correct-horse-battery" }, key: "olympus:seeding.enabled", mentions: ["never seeded into prod"] },
-  { title: "a missing secret", stack: "staging", overrides: { "olympus:syntheticPassword": "" }, key: "olympus:syntheticPassword", mentions: ["missing secret"] },
-  { title: "a missing Hetzner token", stack: "prod", overrides: { "hcloud:token": "" }, key: "hcloud:token", mentions: ["missing secret"] },
-  { title: "zero rate limit", stack: "staging", overrides: { "olympus:rateLimits": json({ login: { events: 0, window: "1m" }, lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 }, captcha: "test-keys", captchaSiteKey: null }) }, key: "olympus:rateLimits.login.events", mentions: ["0", ">0"] },
-  { title: "negative rate limit", stack: "prod", overrides: { "olympus:rateLimits": json({ login: { events: -5, window: "1m" }, lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 }, captcha: "turnstile", captchaSiteKey: "0x4AAAAAAAexampleSiteKey" }) }, key: "olympus:rateLimits.login.events", mentions: ["-5"] },
-  { title: "malformed rate-limit window", stack: "staging", overrides: { "olympus:rateLimits": json({ login: { events: 10, window: "1 minute" }, lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 }, captcha: "test-keys", captchaSiteKey: null }) }, key: "olympus:rateLimits.login.window", mentions: ["1 minute", "10s, 1m or 1h"] },
-  { title: "mail sandbox off in staging without a sandbox provider", stack: "staging", overrides: { "olympus:mail": json({ mode: "smtp", sandbox: null, spfInclude: null }), "olympus:smtpUri": "smtp://user:pw@smtp.sendgrid.net:587" }, key: "olympus:mail.sandbox", mentions: ["must not send live mail", "postmark-test"] },
-  { title: "a named sandbox whose URI points at a live provider", stack: "staging", overrides: { "olympus:mail": json({ mode: "smtp", sandbox: "postmark-test", spfInclude: null }), "olympus:smtpUri": "smtp://realtoken:realtoken@smtp.postmarkapp.com:587" }, key: "olympus:smtpUri", mentions: ["does not point at that sandbox"] },
-  { title: "Mailpit in prod", stack: "prod", overrides: { "olympus:mail": json({ mode: "mailpit", sandbox: null, spfInclude: null }) }, key: "olympus:mail.mode", mentions: ["mailpit", "smtp"] },
-  { title: "CAPTCHA test keys in prod", stack: "prod", overrides: { "olympus:rateLimits": json({ login: { events: 10, window: "1m" }, lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 }, captcha: "test-keys", captchaSiteKey: null }) }, key: "olympus:rateLimits.captcha", mentions: ["test-keys", "turnstile"] },
-  { title: "prod unprotected", stack: "prod", overrides: { "olympus:protect": "false" }, key: "olympus:protect", mentions: ["false", "true"] },
-  { title: "prod without backups", stack: "prod", overrides: { "olympus:backups": "false" }, key: "olympus:backups", mentions: ["false", "true"] },
-  { title: "a staged rollout in prod", stack: "prod", overrides: { "olympus:stagedRollout": json({ hera: "v9.9.9" }) }, key: "olympus:stagedRollout", mentions: ["v9.9.9", "{}"] },
-  { title: "a staged rollout of an unknown service", stack: "staging", overrides: { "olympus:stagedRollout": json({ nginx: "1.0" }) }, key: "olympus:stagedRollout", mentions: ["nginx"] },
-  { title: "unknown environment kind", stack: "staging", overrides: { "olympus:environment": "qa" }, key: "olympus:environment", mentions: ["qa", "staging", "prod", "dev"] },
-  { title: "location without ARM servers", stack: "staging", overrides: { "olympus:location": "ash" }, key: "olympus:location", mentions: ["ash", "fsn1"] },
-  { title: "lockout below the SDK minimum", stack: "staging", overrides: { "olympus:rateLimits": json({ login: { events: 10, window: "1m" }, lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 10 }, captcha: "test-keys", captchaSiteKey: null }) }, key: "olympus:rateLimits.lockout.lockoutSeconds", mentions: ["10", "at least 60"] },
-  { title: "a typo in a key", stack: "staging", overrides: { "olympus:serverTyp": "cax11" }, key: "olympus:serverTyp", mentions: ["unknown key", "serverType"] },
-  { title: "a malformed Hetzner token", stack: "staging", overrides: { "hcloud:token": "short" }, key: "hcloud:token", mentions: ["64 letters and digits"] },
-  { title: "an existing host for staging", stack: "staging", overrides: { "olympus:existingHost": json({ address: "10.0.0.5", port: 22, user: "deploy", hostKeyFile: "host.pub", identityFile: "id" }) }, key: "olympus:existingHost", mentions: ["dev tier only"] },
-  { title: "a malformed production domain", stack: "staging", overrides: { "olympus:productionDomain": "example..com" }, key: "olympus:productionDomain", mentions: ["example..com", "DNS name"] },
-  { title: "a site subdomain of two labels", stack: "staging", overrides: { "olympus:siteSubdomain": "www.olympus" }, key: "olympus:siteSubdomain", mentions: ["www.olympus", "single DNS label"] },
-  { title: "an image cloud-init is not tested on", stack: "prod", overrides: { "olympus:image": "debian-12" }, key: "olympus:image", mentions: ["debian-12", "ubuntu-24.04"] },
-  { title: "a volume below Hetzner's minimum", stack: "staging", overrides: { "olympus:volumeSizeGb": "5" }, key: "olympus:volumeSizeGb", mentions: ["5", "10"] },
-  { title: "a night longer than a day", stack: "staging", overrides: { "olympus:sleepSchedule": json({ nightlyHours: 30, weekendsAsleep: true }) }, key: "olympus:sleepSchedule.nightlyHours", mentions: ["30", "23"] },
-  { title: "an unknown DNS zone mode", stack: "prod", overrides: { "olympus:dnsZone": "maybe" }, key: "olympus:dnsZone", mentions: ["maybe", "create", "existing"] },
-  { title: "an admin key that is no SSH public key", stack: "prod", overrides: { "olympus:adminSshPublicKeys": json(["my laptop"]) }, key: "olympus:adminSshPublicKeys.0", mentions: ["my laptop", "ssh-ed25519"] },
-  { title: "a negative login simulation", stack: "staging", overrides: { "olympus:loginSimulation": json({ loginsPerHour: -1 }) }, key: "olympus:loginSimulation.loginsPerHour", mentions: ["-1", "0"] },
-  { title: "a soak success rate above 1", stack: "staging", overrides: { "olympus:soak": json({ enabled: true, durationSeconds: 600, loginsPerMinute: 6, minSuccessRate: 1.5, maxP95Ms: 1500 }) }, key: "olympus:soak.minSuccessRate", mentions: ["1.5", "1"] },
-  { title: "Turnstile in prod without its secret key", stack: "prod", overrides: { "olympus:captchaSecretKey": "" }, key: "olympus:captchaSecretKey", mentions: ["missing secret"] },
-  { title: "images built on a host outside dev", stack: "staging", overrides: { "olympus:imageSource": "local-build" }, key: "olympus:imageSource", mentions: ["only the dev tier", "registry"] },
+const badValues: {
+  title: string;
+  stack: "staging" | "prod";
+  overrides: Record<string, string>;
+  key: string;
+  mentions: string[];
+}[] = [
+  {
+    title: "unknown server type",
+    stack: "staging",
+    overrides: { "olympus:serverType": "cx99" },
+    key: "olympus:serverType",
+    mentions: ["cx99", "cax11"],
+  },
+  {
+    title: "x86 server type",
+    stack: "prod",
+    overrides: { "olympus:serverType": "cpx31" },
+    key: "olympus:serverType",
+    mentions: ["cpx31", "cax21"],
+  },
+  {
+    title: "malformed domain",
+    stack: "staging",
+    overrides: { "olympus:domain": "Staging_Example..com" },
+    key: "olympus:domain",
+    mentions: ["Staging_Example..com", "DNS name"],
+  },
+  {
+    title: "staging domain equal to prod's",
+    stack: "staging",
+    overrides: { "olympus:domain": "example.com" },
+    key: "olympus:domain",
+    mentions: ["production domain", "staging.example.com"],
+  },
+  {
+    title: "prod serving another domain",
+    stack: "prod",
+    overrides: { "olympus:domain": "other.example.org" },
+    key: "olympus:domain",
+    mentions: ["other.example.org", "example.com"],
+  },
+  {
+    title: "empty admin CIDRs",
+    stack: "staging",
+    overrides: { "olympus:adminCidrs": "[]" },
+    key: "olympus:adminCidrs",
+    mentions: ["at least one"],
+  },
+  {
+    title: "malformed admin CIDR",
+    stack: "staging",
+    overrides: { "olympus:adminCidrs": json(["10.0.0.300/24"]) },
+    key: "olympus:adminCidrs.0",
+    mentions: ["10.0.0.300/24", "CIDR"],
+  },
+  {
+    title: "SSH open to the world in prod",
+    stack: "prod",
+    overrides: { "olympus:adminCidrs": json(["0.0.0.0/0"]) },
+    key: "olympus:adminCidrs",
+    mentions: ["0.0.0.0/0", "whole internet"],
+  },
+  {
+    title: "seeding enabled in prod",
+    stack: "prod",
+    overrides: {
+      "olympus:seeding": json({ enabled: true, count: 10, seed: 1 }),
+      "olympus:syntheticPassword": "correct-horse-battery",
+    },
+    key: "olympus:seeding.enabled",
+    mentions: ["never seeded into prod"],
+  },
+  {
+    title: "a missing secret",
+    stack: "staging",
+    overrides: { "olympus:syntheticPassword": "" },
+    key: "olympus:syntheticPassword",
+    mentions: ["missing secret"],
+  },
+  {
+    title: "a missing Hetzner token",
+    stack: "prod",
+    overrides: { "hcloud:token": "" },
+    key: "hcloud:token",
+    mentions: ["missing secret"],
+  },
+  {
+    title: "zero rate limit",
+    stack: "staging",
+    overrides: {
+      "olympus:rateLimits": json({
+        login: { events: 0, window: "1m" },
+        lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 },
+        captcha: "test-keys",
+        captchaSiteKey: null,
+      }),
+    },
+    key: "olympus:rateLimits.login.events",
+    mentions: ["0", ">0"],
+  },
+  {
+    title: "negative rate limit",
+    stack: "prod",
+    overrides: {
+      "olympus:rateLimits": json({
+        login: { events: -5, window: "1m" },
+        lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 },
+        captcha: "turnstile",
+        captchaSiteKey: "0x4AAAAAAAexampleSiteKey",
+      }),
+    },
+    key: "olympus:rateLimits.login.events",
+    mentions: ["-5"],
+  },
+  {
+    title: "malformed rate-limit window",
+    stack: "staging",
+    overrides: {
+      "olympus:rateLimits": json({
+        login: { events: 10, window: "1 minute" },
+        lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 },
+        captcha: "test-keys",
+        captchaSiteKey: null,
+      }),
+    },
+    key: "olympus:rateLimits.login.window",
+    mentions: ["1 minute", "10s, 1m or 1h"],
+  },
+  {
+    title: "mail sandbox off in staging without a sandbox provider",
+    stack: "staging",
+    overrides: {
+      "olympus:mail": json({ mode: "smtp", sandbox: null, spfInclude: null }),
+      "olympus:smtpUri": "smtp://user:pw@smtp.sendgrid.net:587",
+    },
+    key: "olympus:mail.sandbox",
+    mentions: ["must not send live mail", "postmark-test"],
+  },
+  {
+    title: "a named sandbox whose URI points at a live provider",
+    stack: "staging",
+    overrides: {
+      "olympus:mail": json({ mode: "smtp", sandbox: "postmark-test", spfInclude: null }),
+      "olympus:smtpUri": "smtp://realtoken:realtoken@smtp.postmarkapp.com:587",
+    },
+    key: "olympus:smtpUri",
+    mentions: ["does not point at that sandbox"],
+  },
+  {
+    title: "Mailpit in prod",
+    stack: "prod",
+    overrides: { "olympus:mail": json({ mode: "mailpit", sandbox: null, spfInclude: null }) },
+    key: "olympus:mail.mode",
+    mentions: ["mailpit", "smtp"],
+  },
+  {
+    title: "CAPTCHA test keys in prod",
+    stack: "prod",
+    overrides: {
+      "olympus:rateLimits": json({
+        login: { events: 10, window: "1m" },
+        lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 },
+        captcha: "test-keys",
+        captchaSiteKey: null,
+      }),
+    },
+    key: "olympus:rateLimits.captcha",
+    mentions: ["test-keys", "turnstile"],
+  },
+  {
+    title: "prod unprotected",
+    stack: "prod",
+    overrides: { "olympus:protect": "false" },
+    key: "olympus:protect",
+    mentions: ["false", "true"],
+  },
+  {
+    title: "prod without backups",
+    stack: "prod",
+    overrides: { "olympus:backups": "false" },
+    key: "olympus:backups",
+    mentions: ["false", "true"],
+  },
+  {
+    title: "a staged rollout in prod",
+    stack: "prod",
+    overrides: { "olympus:stagedRollout": json({ hera: "v9.9.9" }) },
+    key: "olympus:stagedRollout",
+    mentions: ["v9.9.9", "{}"],
+  },
+  {
+    title: "a staged rollout of an unknown service",
+    stack: "staging",
+    overrides: { "olympus:stagedRollout": json({ nginx: "1.0" }) },
+    key: "olympus:stagedRollout",
+    mentions: ["nginx"],
+  },
+  {
+    title: "unknown environment kind",
+    stack: "staging",
+    overrides: { "olympus:environment": "qa" },
+    key: "olympus:environment",
+    mentions: ["qa", "staging", "prod", "dev"],
+  },
+  {
+    title: "location without ARM servers",
+    stack: "staging",
+    overrides: { "olympus:location": "ash" },
+    key: "olympus:location",
+    mentions: ["ash", "fsn1"],
+  },
+  {
+    title: "lockout below the SDK minimum",
+    stack: "staging",
+    overrides: {
+      "olympus:rateLimits": json({
+        login: { events: 10, window: "1m" },
+        lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 10 },
+        captcha: "test-keys",
+        captchaSiteKey: null,
+      }),
+    },
+    key: "olympus:rateLimits.lockout.lockoutSeconds",
+    mentions: ["10", "at least 60"],
+  },
+  {
+    title: "a typo in a key",
+    stack: "staging",
+    overrides: { "olympus:serverTyp": "cax11" },
+    key: "olympus:serverTyp",
+    mentions: ["unknown key", "serverType"],
+  },
+  {
+    title: "a malformed Hetzner token",
+    stack: "staging",
+    overrides: { "hcloud:token": "short" },
+    key: "hcloud:token",
+    mentions: ["64 letters and digits"],
+  },
+  {
+    title: "an existing host for staging",
+    stack: "staging",
+    overrides: {
+      "olympus:existingHost": json({
+        address: "10.0.0.5",
+        port: 22,
+        user: "deploy",
+        hostKeyFile: "host.pub",
+        identityFile: "id",
+      }),
+    },
+    key: "olympus:existingHost",
+    mentions: ["dev tier only"],
+  },
+  {
+    title: "a malformed production domain",
+    stack: "staging",
+    overrides: { "olympus:productionDomain": "example..com" },
+    key: "olympus:productionDomain",
+    mentions: ["example..com", "DNS name"],
+  },
+  {
+    title: "a site subdomain of two labels",
+    stack: "staging",
+    overrides: { "olympus:siteSubdomain": "www.olympus" },
+    key: "olympus:siteSubdomain",
+    mentions: ["www.olympus", "single DNS label"],
+  },
+  {
+    title: "an image cloud-init is not tested on",
+    stack: "prod",
+    overrides: { "olympus:image": "debian-12" },
+    key: "olympus:image",
+    mentions: ["debian-12", "ubuntu-24.04"],
+  },
+  {
+    title: "a volume below Hetzner's minimum",
+    stack: "staging",
+    overrides: { "olympus:volumeSizeGb": "5" },
+    key: "olympus:volumeSizeGb",
+    mentions: ["5", "10"],
+  },
+  {
+    title: "a night longer than a day",
+    stack: "staging",
+    overrides: { "olympus:sleepSchedule": json({ nightlyHours: 30, weekendsAsleep: true }) },
+    key: "olympus:sleepSchedule.nightlyHours",
+    mentions: ["30", "23"],
+  },
+  {
+    title: "an unknown DNS zone mode",
+    stack: "prod",
+    overrides: { "olympus:dnsZone": "maybe" },
+    key: "olympus:dnsZone",
+    mentions: ["maybe", "create", "existing"],
+  },
+  {
+    title: "an admin key that is no SSH public key",
+    stack: "prod",
+    overrides: { "olympus:adminSshPublicKeys": json(["my laptop"]) },
+    key: "olympus:adminSshPublicKeys.0",
+    mentions: ["my laptop", "ssh-ed25519"],
+  },
+  {
+    title: "a negative login simulation",
+    stack: "staging",
+    overrides: { "olympus:loginSimulation": json({ loginsPerHour: -1 }) },
+    key: "olympus:loginSimulation.loginsPerHour",
+    mentions: ["-1", "0"],
+  },
+  {
+    title: "a soak success rate above 1",
+    stack: "staging",
+    overrides: {
+      "olympus:soak": json({
+        enabled: true,
+        durationSeconds: 600,
+        loginsPerMinute: 6,
+        minSuccessRate: 1.5,
+        maxP95Ms: 1500,
+      }),
+    },
+    key: "olympus:soak.minSuccessRate",
+    mentions: ["1.5", "1"],
+  },
+  {
+    title: "Turnstile in prod without its secret key",
+    stack: "prod",
+    overrides: { "olympus:captchaSecretKey": "" },
+    key: "olympus:captchaSecretKey",
+    mentions: ["missing secret"],
+  },
+  {
+    title: "images built on a host outside dev",
+    stack: "staging",
+    overrides: { "olympus:imageSource": "local-build" },
+    key: "olympus:imageSource",
+    mentions: ["only the dev tier", "registry"],
+  },
 ];
 
 describe("bad configuration", () => {
   it("has a bad-value case for every key Pulumi.yaml declares", () => {
-    const declared = Object.keys((parseYaml(readFileSync(join(projectDir, "Pulumi.yaml"), "utf8")) as { config: Record<string, unknown> }).config);
+    const declared = Object.keys(
+      (parseYaml(readFileSync(join(projectDir, "Pulumi.yaml"), "utf8")) as { config: Record<string, unknown> }).config,
+    );
     const covered = new Set(badValues.map(({ key }) => key.split(":")[1]!.split(".")[0]));
     expect(declared.filter((key) => !covered.has(key))).toEqual([]);
   });
@@ -99,20 +401,31 @@ describe("bad configuration", () => {
 
   it("never echoes a secret value in its messages", () => {
     const leaked = "smtp://user:Sup3rSecretValue@smtp.sendgrid.net:587";
-    const problems = problemsOf("staging", staging({ "olympus:mail": json({ mode: "smtp", sandbox: "mailtrap-sandbox", spfInclude: null }), "olympus:smtpUri": leaked }));
+    const problems = problemsOf(
+      "staging",
+      staging({
+        "olympus:mail": json({ mode: "smtp", sandbox: "mailtrap-sandbox", spfInclude: null }),
+        "olympus:smtpUri": leaked,
+      }),
+    );
     expect(problems.join("\n")).not.toContain("Sup3rSecretValue");
     expect(problems.some((line) => line.startsWith("olympus:smtpUri:"))).toBe(true);
   });
 
   it("lists every problem at once", () => {
     const problems = problemsOf("staging", staging({ "olympus:serverType": "nope", "olympus:location": "nowhere" }));
-    expect(problems.map((line) => line.split(":").slice(0, 2).join(":"))).toEqual(expect.arrayContaining(["olympus:serverType", "olympus:location"]));
+    expect(problems.map((line) => line.split(":").slice(0, 2).join(":"))).toEqual(
+      expect.arrayContaining(["olympus:serverType", "olympus:location"]),
+    );
   });
 
   it("accepts a named sandbox whose URI really is that sandbox", () => {
     const config = parse(
       "staging",
-      staging({ "olympus:mail": json({ mode: "smtp", sandbox: "postmark-test", spfInclude: null }), "olympus:smtpUri": "smtp://POSTMARK_API_TEST:POSTMARK_API_TEST@smtp.postmarkapp.com:587" }),
+      staging({
+        "olympus:mail": json({ mode: "smtp", sandbox: "postmark-test", spfInclude: null }),
+        "olympus:smtpUri": "smtp://POSTMARK_API_TEST:POSTMARK_API_TEST@smtp.postmarkapp.com:587",
+      }),
     );
     expect(config.mail.sandbox).toBe("postmark-test");
   });
@@ -124,11 +437,16 @@ describe("rules across stacks", () => {
 
   it("rejects prod limits looser than staging's", () => {
     const looser = { ...p, rateLimits: { ...p.rateLimits, login: { events: 1000, window: "1m" } } };
-    expect(crossStackRules(s, looser).join("\n")).toMatch(/olympus:rateLimits.login: prod allows 1000 per 1m, looser than staging's 100 per 1m/);
+    expect(crossStackRules(s, looser).join("\n")).toMatch(
+      /olympus:rateLimits.login: prod allows 1000 per 1m, looser than staging's 100 per 1m/,
+    );
   });
 
   it("rejects a prod lockout looser than staging's", () => {
-    const looser = { ...p, rateLimits: { ...p.rateLimits, lockout: { maxAttempts: 50, windowSeconds: 600, lockoutSeconds: 60 } } };
+    const looser = {
+      ...p,
+      rateLimits: { ...p.rateLimits, lockout: { maxAttempts: 50, windowSeconds: 600, lockoutSeconds: 60 } },
+    };
     expect(crossStackRules(s, looser).join("\n")).toContain("olympus:rateLimits.lockout");
   });
 
@@ -139,7 +457,10 @@ describe("rules across stacks", () => {
   });
 
   it("keeps the Turnstile test key out of prod", () => {
-    const problems = problemsOf("prod", prod({ "olympus:rateLimits": json({ ...p.rateLimits, captchaSiteKey: turnstileTestKeys.siteKey }) }));
+    const problems = problemsOf(
+      "prod",
+      prod({ "olympus:rateLimits": json({ ...p.rateLimits, captchaSiteKey: turnstileTestKeys.siteKey }) }),
+    );
     expect(problems.join("\n")).toContain("always-pass test key");
   });
 });

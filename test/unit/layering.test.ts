@@ -16,13 +16,18 @@ const allowed: Record<string, string[]> = {
   ops: ["lib", "render", "seed", "ops"],
 };
 
-const importsOf = (file: string) => [...readFileSync(file, "utf8").matchAll(/from "\.\.\/([a-z]+)\//g)].map((match) => match[1]!);
+const importsOf = (file: string) =>
+  [...readFileSync(file, "utf8").matchAll(/from "\.\.\/([a-z]+)\//g)].map((match) => match[1]!);
 
 describe("the layers", () => {
   it.each(Object.keys(allowed))("%s imports only from its own layer or below", (layer) => {
     const offending = readdirSync(join(root, layer))
       .filter((file) => file.endsWith(".ts"))
-      .flatMap((file) => importsOf(join(root, layer, file)).filter((target) => !allowed[layer]!.includes(target)).map((target) => `${layer}/${file} -> ${target}/`));
+      .flatMap((file) =>
+        importsOf(join(root, layer, file))
+          .filter((target) => !allowed[layer]!.includes(target))
+          .map((target) => `${layer}/${file} -> ${target}/`),
+      );
     expect(offending).toEqual([]);
   });
 });

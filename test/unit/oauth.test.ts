@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { oauthClients, redirectProblems } from "../../lib/oauthClients";
 import { hostnames } from "../../lib/topology";
-import { hydraClientsProvider, type HydraClientsInputs } from "../../seed/hydraClients";
+import { type HydraClientsInputs, hydraClientsProvider } from "../../seed/hydraClients";
 
 describe("OAuth2 client definitions", () => {
   const clients = oauthClients(hostnames("example.com", "olympus"));
@@ -13,7 +13,9 @@ describe("OAuth2 client definitions", () => {
   it("refuse a localhost redirect outside dev, and accept it in dev", () => {
     const local = { ...clients[0]!, redirect_uris: ["http://localhost:3000/api/auth/callback"] };
     expect(redirectProblems(local, "staging")).toEqual(["http://localhost:3000/api/auth/callback"]);
-    expect(redirectProblems({ ...clients[0]!, redirect_uris: ["https://localhost/cb"] }, "prod")).toEqual(["https://localhost/cb"]);
+    expect(redirectProblems({ ...clients[0]!, redirect_uris: ["https://localhost/cb"] }, "prod")).toEqual([
+      "https://localhost/cb",
+    ]);
     expect(redirectProblems(local, "dev")).toEqual([]);
   });
 
@@ -21,14 +23,36 @@ describe("OAuth2 client definitions", () => {
     const byId = Object.fromEntries(clients.map((client) => [client.client_id, client]));
     expect(byId["athena-ciam-client"]).toMatchObject({ token_endpoint_auth_method: "none", subject_type: "public" });
     expect(byId["athena-ciam-client"]!.secret).toBeUndefined();
-    expect(byId["site-ciam-client"]).toMatchObject({ hydra: "ciam", secret: "siteCiam", token_endpoint_auth_method: "client_secret_basic", skip_consent: false });
+    expect(byId["site-ciam-client"]).toMatchObject({
+      hydra: "ciam",
+      secret: "siteCiam",
+      token_endpoint_auth_method: "client_secret_basic",
+      skip_consent: false,
+    });
     expect(byId.pgadmin).toMatchObject({ hydra: "iam", secret: "pgadmin" });
   });
 });
 
 describe("the HydraClients provider", () => {
-  const inputs: HydraClientsInputs = { providerVersion: "1", environment: "staging", hostAwake: true, stack: "staging", endpoint: { kind: "direct", url: "http://x" }, clients: [] };
-  const client = { client_id: "c", client_name: "c", redirect_uris: [], post_logout_redirect_uris: [], grant_types: [], response_types: [], scope: "openid", subject_type: "public" as const, skip_consent: true };
+  const inputs: HydraClientsInputs = {
+    providerVersion: "1",
+    environment: "staging",
+    hostAwake: true,
+    stack: "staging",
+    endpoint: { kind: "direct", url: "http://x" },
+    clients: [],
+  };
+  const client = {
+    client_id: "c",
+    client_name: "c",
+    redirect_uris: [],
+    post_logout_redirect_uris: [],
+    grant_types: [],
+    response_types: [],
+    scope: "openid",
+    subject_type: "public" as const,
+    skip_consent: true,
+  };
 
   it("refuses a public client with a secret and a confidential one without", async () => {
     const result = await hydraClientsProvider.check!(inputs, {
@@ -47,6 +71,14 @@ describe("the HydraClients provider", () => {
   it("changes when the clients change, not when the tunnel does", async () => {
     const moved = { ...inputs, endpoint: { kind: "direct" as const, url: "http://y" } };
     expect((await hydraClientsProvider.diff!("id", { ...inputs, registered: [] }, moved)).changes).toBe(false);
-    expect((await hydraClientsProvider.diff!("id", { ...inputs, registered: [] }, { ...inputs, clients: [{ ...client, token_endpoint_auth_method: "none" }] })).changes).toBe(true);
+    expect(
+      (
+        await hydraClientsProvider.diff!(
+          "id",
+          { ...inputs, registered: [] },
+          { ...inputs, clients: [{ ...client, token_endpoint_auth_method: "none" }] },
+        )
+      ).changes,
+    ).toBe(true);
   });
 });

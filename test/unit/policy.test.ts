@@ -7,19 +7,40 @@ import { firewallExposure, noSyntheticTrafficInProd, oneVersionTable, prodProtec
  * The policies against hand-written resources: nothing here comes from the components the policies
  * guard, so a component that drifts cannot drag its policy along with it.
  */
+// biome-ignore lint/suspicious/noExplicitAny: resource properties as the policy pack receives them
 type Props = Record<string, any>;
 const urn = (stack: string, type: string, name: string) => `urn:pulumi:${stack}::olympus::${type}::${name}`;
 
-function resourceViolations(policy: typeof firewallExposure, type: string, props: Props, stack = "staging", name = "r"): string[] {
+function resourceViolations(
+  policy: typeof firewallExposure,
+  type: string,
+  props: Props,
+  stack = "staging",
+  name = "r",
+): string[] {
   const violations: string[] = [];
   const validate = policy.validateResource as (args: unknown, report: (message: string) => void) => void;
-  void validate({ type, props, urn: urn(stack, type, name), name, opts: { protect: false } } as never, (message: string) => violations.push(message));
+  void validate(
+    { type, props, urn: urn(stack, type, name), name, opts: { protect: false } } as never,
+    (message: string) => violations.push(message),
+  );
   return violations;
 }
 
-function stackViolations(policy: typeof prodProtection, resources: { type: string; name: string; props: Props; protect: boolean; stack: string }[]): string[] {
+function stackViolations(
+  policy: typeof prodProtection,
+  resources: { type: string; name: string; props: Props; protect: boolean; stack: string }[],
+): string[] {
   const violations: string[] = [];
-  const args = { resources: resources.map((r) => ({ type: r.type, name: r.name, props: r.props, urn: urn(r.stack, r.type, r.name), opts: { protect: r.protect } })) };
+  const args = {
+    resources: resources.map((r) => ({
+      type: r.type,
+      name: r.name,
+      props: r.props,
+      urn: urn(r.stack, r.type, r.name),
+      opts: { protect: r.protect },
+    })),
+  };
   const validate = policy.validateStack as (args: unknown, report: (message: string) => void) => void;
   void validate(args, (message: string) => violations.push(message));
   return violations;
@@ -35,19 +56,37 @@ describe("firewall-exposure", () => {
   const ssh = (sourceIps: string[]) => ({ direction: "in", protocol: "tcp", port: "22", sourceIps });
 
   it("passes web from anywhere and SSH from admin networks", () => {
-    expect(resourceViolations(firewallExposure, firewall, { rules: [...web, ssh(["203.0.113.0/24", "2001:db8::/48"])] })).toEqual([]);
+    expect(
+      resourceViolations(firewallExposure, firewall, { rules: [...web, ssh(["203.0.113.0/24", "2001:db8::/48"])] }),
+    ).toEqual([]);
   });
 
   it("fails on PostgreSQL opened to the world and on SSH from anywhere", () => {
     const postgres = { direction: "in", protocol: "tcp", port: "5432", sourceIps: ["0.0.0.0/0"] };
-    expect(resourceViolations(firewallExposure, firewall, { rules: [...web, ssh(["203.0.113.0/24"]), postgres] })).toEqual([expect.stringContaining("inbound tcp/5432 from 0.0.0.0/0 is not allowed")]);
-    expect(resourceViolations(firewallExposure, firewall, { rules: [...web, ssh(["::/0"])] })).toEqual([expect.stringContaining("tcp/22")]);
+    expect(
+      resourceViolations(firewallExposure, firewall, { rules: [...web, ssh(["203.0.113.0/24"]), postgres] }),
+    ).toEqual([expect.stringContaining("inbound tcp/5432 from 0.0.0.0/0 is not allowed")]);
+    expect(resourceViolations(firewallExposure, firewall, { rules: [...web, ssh(["::/0"])] })).toEqual([
+      expect.stringContaining("tcp/22"),
+    ]);
   });
 });
 
 describe("prod-protection", () => {
-  const types = ["hcloud:index/server:Server", "hcloud:index/primaryIp:PrimaryIp", "hcloud:index/volume:Volume", "hcloud:index/zone:Zone"];
-  const stack = (protect: boolean, env = "prod") => types.map((type, i) => ({ type, name: `r${i}`, props: { labels: { env }, deleteProtection: protect }, protect, stack: env }));
+  const types = [
+    "hcloud:index/server:Server",
+    "hcloud:index/primaryIp:PrimaryIp",
+    "hcloud:index/volume:Volume",
+    "hcloud:index/zone:Zone",
+  ];
+  const stack = (protect: boolean, env = "prod") =>
+    types.map((type, i) => ({
+      type,
+      name: `r${i}`,
+      props: { labels: { env }, deleteProtection: protect },
+      protect,
+      stack: env,
+    }));
 
   it("passes a protected prod and an unprotected staging", () => {
     expect(stackViolations(prodProtection, stack(true))).toEqual([]);
@@ -66,40 +105,76 @@ describe("prod-protection", () => {
 
 /** A deploy step whose configuration bundle holds a compose file with these services and images. */
 function deployStep(environment: string, images: Record<string, string>, stack = environment) {
-  const compose = stringify({ "x-olympus": { environment }, services: Object.fromEntries(Object.entries(images).map(([service, image]) => [service, { image }])) });
+  const compose = stringify({
+    "x-olympus": { environment },
+    services: Object.fromEntries(Object.entries(images).map(([service, image]) => [service, { image }])),
+  });
   const stdin = `Caddyfile\t0644\t${Buffer.from("{}").toString("base64")}\ncompose.yml\t0644\t${Buffer.from(compose).toString("base64")}\n`;
-  return { type: "command:remote:Command", name: "app-install-config", props: { create: "bash -c '...' olympus-deploy install-config", stdin }, protect: false, stack };
+  return {
+    type: "command:remote:Command",
+    name: "app-install-config",
+    props: { create: "bash -c '...' olympus-deploy install-config", stdin },
+    protect: false,
+    stack,
+  };
 }
 
-const table = Object.fromEntries(Object.entries(versionTable).map(([name, pin]) => [name, `${pin.repository}:${pin.tag}`]));
+const table = Object.fromEntries(
+  Object.entries(versionTable).map(([name, pin]) => [name, `${pin.repository}:${pin.tag}`]),
+);
 
 describe("no-synthetic-traffic-in-prod", () => {
-  const users = { type: "pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers", name: "users", props: { environment: "staging" }, protect: false };
+  const users = {
+    type: "pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers",
+    name: "users",
+    props: { environment: "staging" },
+    protect: false,
+  };
 
   it("passes synthetic users and the login simulator in staging", () => {
-    expect(stackViolations(noSyntheticTrafficInProd, [{ ...users, stack: "staging" }, deployStep("staging", { "login-simulator": table.loginSimulator! })])).toEqual([]);
+    expect(
+      stackViolations(noSyntheticTrafficInProd, [
+        { ...users, stack: "staging" },
+        deployStep("staging", { "login-simulator": table.loginSimulator! }),
+      ]),
+    ).toEqual([]);
   });
 
   it("fails on synthetic users in a prod stack, and on a login simulator deployed by a prod project", () => {
     expect(stackViolations(noSyntheticTrafficInProd, [{ ...users, stack: "prod" }])).toHaveLength(1);
     // The stack is not named prod: the compose file's environment gives it away.
-    const simulator = deployStep("prod", { caddy: table.caddy!, "login-simulator": table.loginSimulator! }, "production-eu");
-    expect(stackViolations(noSyntheticTrafficInProd, [simulator])).toEqual([expect.stringContaining("deploys the login-simulator service")]);
+    const simulator = deployStep(
+      "prod",
+      { caddy: table.caddy!, "login-simulator": table.loginSimulator! },
+      "production-eu",
+    );
+    expect(stackViolations(noSyntheticTrafficInProd, [simulator])).toEqual([
+      expect.stringContaining("deploys the login-simulator service"),
+    ]);
   });
 });
 
 describe("one-version-table", () => {
-  const check = (step: ReturnType<typeof deployStep>) => resourceViolations(oneVersionTable, step.type, step.props, step.stack, step.name);
+  const check = (step: ReturnType<typeof deployStep>) =>
+    resourceViolations(oneVersionTable, step.type, step.props, step.stack, step.name);
 
   it("passes the table everywhere, a staged tag in staging, and local builds of table versions in dev", () => {
     expect(check(deployStep("prod", { ciamKratos: table.kratos!, caddy: table.caddy! }))).toEqual([]);
     expect(check(deployStep("staging", { hera: `${versionTable.hera.repository}:v9.9.9` }))).toEqual([]);
-    expect(check(deployStep("dev", { kratos: `localhost/olympus-local/kratos:${versionTable.kratos.tag}` }))).toEqual([]);
+    expect(check(deployStep("dev", { kratos: `localhost/olympus-local/kratos:${versionTable.kratos.tag}` }))).toEqual(
+      [],
+    );
   });
 
   it("fails on an image outside the table, a staged tag in prod, and a local build outside dev", () => {
-    expect(check(deployStep("staging", { hera: "ghcr.io/evil/hera:latest" }))).toEqual([expect.stringContaining("hera runs ghcr.io/evil/hera:latest, which is not in the version table")]);
-    expect(check(deployStep("prod", { hera: `${versionTable.hera.repository}:v9.9.9` }))).toEqual([expect.stringContaining("prod runs the version table only")]);
-    expect(check(deployStep("staging", { kratos: `localhost/olympus-local/kratos:${versionTable.kratos.tag}` }))).toHaveLength(1);
+    expect(check(deployStep("staging", { hera: "ghcr.io/evil/hera:latest" }))).toEqual([
+      expect.stringContaining("hera runs ghcr.io/evil/hera:latest, which is not in the version table"),
+    ]);
+    expect(check(deployStep("prod", { hera: `${versionTable.hera.repository}:v9.9.9` }))).toEqual([
+      expect.stringContaining("prod runs the version table only"),
+    ]);
+    expect(
+      check(deployStep("staging", { kratos: `localhost/olympus-local/kratos:${versionTable.kratos.tag}` })),
+    ).toHaveLength(1);
   });
 });

@@ -1,19 +1,25 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
-import type * as pulumi from "@pulumi/pulumi";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type * as pulumi from "@pulumi/pulumi";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { generateSshKeyPair } from "../../lib/keys";
 import { hostConfiguration, hostConfigurationDigest, hostConfigurationRecords } from "../../render/hostConfig";
-import { installMocks, ofType, secretInput, settled, valueOf, type RecordedResource } from "../helpers/pulumiMocks";
+import { installMocks, ofType, outputValue, type RecordedResource, secretInput, settled } from "../helpers/pulumiMocks";
 import { committedStackConfig, secretConfigKeys } from "../helpers/stackConfig";
 
 vi.mock("@pulumi/hcloud", async (importOriginal) =>
-  (await import("../helpers/pulumiMocks.js")).recordingOptions(await importOriginal<typeof import("@pulumi/hcloud")>(), ["Server", "PrimaryIp", "Volume", "Zone"]),
+  (await import("../helpers/pulumiMocks.js")).recordingOptions(
+    await importOriginal<typeof import("@pulumi/hcloud")>(),
+    ["Server", "PrimaryIp", "Volume", "Zone"],
+  ),
 );
 vi.mock("../../components/olympusStack", async (importOriginal) =>
-  (await import("../helpers/pulumiMocks.js")).recordingOptions(await importOriginal<typeof import("../../components/olympusStack")>(), ["OlympusStack"]),
+  (await import("../helpers/pulumiMocks.js")).recordingOptions(
+    await importOriginal<typeof import("../../components/olympusStack")>(),
+    ["OlympusStack"],
+  ),
 );
 
 type Program = Awaited<ReturnType<typeof import("../../index")>>;
@@ -22,23 +28,37 @@ type Program = Awaited<ReturnType<typeof import("../../index")>>;
  * Runs index.ts under mocks with a committed stack's config, as `pulumi up` would: `previousOutputs`
  * are what the backend holds from the last run, `power` is OLYMPUS_POWER.
  */
-async function runProgram(
+function runProgram(
   stack: string,
   overrides: Record<string, string> = {},
-  { previousOutputs = {}, power }: { previousOutputs?: Record<string, unknown>; power?: string } = {},
+  options: { previousOutputs?: Record<string, unknown>; power?: string } = {},
+): Promise<{ recorded: RecordedResource[]; program: Program }> {
+  // A run is only read afterwards, so each distinct run happens once per file (most tests share the committed stacks).
+  const key = JSON.stringify([stack, overrides, options]);
+  if (!runs.has(key)) runs.set(key, freshRun(stack, overrides, options));
+  return runs.get(key)!;
+}
+const runs = new Map<string, ReturnType<typeof freshRun>>();
+
+async function freshRun(
+  stack: string,
+  overrides: Record<string, string>,
+  { previousOutputs = {}, power }: { previousOutputs?: Record<string, unknown>; power?: string },
 ): Promise<{ recorded: RecordedResource[]; program: Program }> {
   vi.resetModules();
   vi.stubEnv("OLYMPUS_POWER", power ?? "");
-  const recorded = installMocks({ stack, config: committedStackConfig(stack, overrides), secretKeys: secretConfigKeys, previousOutputs });
+  const recorded = installMocks({
+    stack,
+    config: committedStackConfig(stack, overrides),
+    secretKeys: secretConfigKeys,
+    previousOutputs,
+  });
   const { default: run } = (await import("../../index.js")) as unknown as { default: () => Promise<Program> };
   const program = await run();
-  await valueOf(program.releaseFingerprint);
+  await outputValue(program.releaseFingerprint);
   await settled();
   return { recorded, program };
 }
-
-const secretValues = (recorded: RecordedResource[]) =>
-  recorded.flatMap((resource) => (resource.type.startsWith("random:") ? [resource.name] : []));
 
 afterEach(() => {
   vi.resetModules();
@@ -47,10 +67,18 @@ afterEach(() => {
 
 describe("the program for each committed stack", () => {
   it("gives staging a cax11 and prod a cax21, both ARM Ubuntu 24.04 with labels", async () => {
-    for (const [stack, serverType] of [["staging", "cax11"], ["prod", "cax21"]] as const) {
+    for (const [stack, serverType] of [
+      ["staging", "cax11"],
+      ["prod", "cax21"],
+    ] as const) {
       const { recorded } = await runProgram(stack);
       const [server] = ofType(recorded, "hcloud:index/server:Server");
-      expect(server?.inputs).toMatchObject({ serverType, image: "ubuntu-24.04", location: "fsn1", shutdownBeforeDeletion: true });
+      expect(server?.inputs).toMatchObject({
+        serverType,
+        image: "ubuntu-24.04",
+        location: "fsn1",
+        shutdownBeforeDeletion: true,
+      });
       expect(server?.inputs.labels).toEqual({ env: stack, stack, "managed-by": "pulumi" });
     }
   });
@@ -60,9 +88,10 @@ describe("the program for each committed stack", () => {
     const [server] = ofType(prod.recorded, "hcloud:index/server:Server");
     expect(server?.inputs).toMatchObject({ backups: true, deleteProtection: true, rebuildProtection: true });
     for (const type of ["hcloud:index/primaryIp:PrimaryIp", "hcloud:index/volume:Volume", "hcloud:index/zone:Zone"]) {
-      for (const resource of ofType(prod.recorded, type)) expect(resource.inputs.deleteProtection, `${type} ${resource.name}`).toBe(true);
+      for (const resource of ofType(prod.recorded, type))
+        expect(resource.inputs.deleteProtection, `${type} ${resource.name}`).toBe(true);
     }
-    expect(await valueOf(prod.program.protections)).toMatchObject({ pulumiProtect: true, backups: true });
+    expect(await outputValue(prod.program.protections)).toMatchObject({ pulumiProtect: true, backups: true });
 
     const staging = await runProgram("staging");
     const [stagingServer] = ofType(staging.recorded, "hcloud:index/server:Server");
@@ -78,26 +107,63 @@ describe("the program for each committed stack", () => {
       // hcloud 1.35 warns that assigneeType is only for use with assigneeId.
       expect(ip.inputs.assigneeType).toBeUndefined();
     }
-    expect(ofType(recorded, "hcloud:index/rdns:Rdns").map((r) => r.inputs.dnsPtr)).toEqual(["host.staging.example.com", "host.staging.example.com"]);
+    expect(ofType(recorded, "hcloud:index/rdns:Rdns").map((r) => r.inputs.dnsPtr)).toEqual([
+      "host.staging.example.com",
+      "host.staging.example.com",
+    ]);
     const [volume] = ofType(recorded, "hcloud:index/volume:Volume");
     expect(volume?.inputs).toMatchObject({ size: 20, format: "ext4", automount: false });
     const [server] = ofType(recorded, "hcloud:index/server:Server");
-    expect(server?.inputs.publicNets).toEqual([{ ipv4Enabled: true, ipv4: Number(ips.find((ip) => ip.inputs.type === "ipv4")!.id), ipv6Enabled: true, ipv6: Number(ips.find((ip) => ip.inputs.type === "ipv6")!.id) }]);
+    expect(server?.inputs.publicNets).toEqual([
+      {
+        ipv4Enabled: true,
+        ipv4: Number(ips.find((ip) => ip.inputs.type === "ipv4")!.id),
+        ipv6Enabled: true,
+        ipv6: Number(ips.find((ip) => ip.inputs.type === "ipv6")!.id),
+      },
+    ]);
   });
 
   it("creates DNS for every public hostname under each stack's own domain", async () => {
-    const expected = ["olympus", "login.ciam", "oauth.ciam", "admin.ciam", "login.iam", "oauth.iam", "admin.iam", "host"];
-    for (const [stack, domain] of [["staging", "staging.example.com"], ["prod", "example.com"]] as const) {
+    const expected = [
+      "olympus",
+      "login.ciam",
+      "oauth.ciam",
+      "admin.ciam",
+      "login.iam",
+      "oauth.iam",
+      "admin.iam",
+      "host",
+    ];
+    for (const [stack, domain] of [
+      ["staging", "staging.example.com"],
+      ["prod", "example.com"],
+    ] as const) {
       const { recorded } = await runProgram(stack);
       const [zone] = ofType(recorded, "hcloud:index/zone:Zone");
       expect(zone?.inputs.name).toBe(domain);
       const rrsets = ofType(recorded, "hcloud:index/zoneRrset:ZoneRrset");
       expect(rrsets.every((set) => set.inputs.zone === domain)).toBe(true);
-      expect(rrsets.filter((set) => set.inputs.type === "A").map((set) => set.inputs.name).sort()).toEqual([...expected].sort());
-      expect(rrsets.filter((set) => set.inputs.type === "AAAA").map((set) => set.inputs.name).sort()).toEqual([...expected].sort());
+      expect(
+        rrsets
+          .filter((set) => set.inputs.type === "A")
+          .map((set) => set.inputs.name)
+          .sort(),
+      ).toEqual([...expected].sort());
+      expect(
+        rrsets
+          .filter((set) => set.inputs.type === "AAAA")
+          .map((set) => set.inputs.name)
+          .sort(),
+      ).toEqual([...expected].sort());
       const caa = rrsets.find((set) => set.inputs.type === "CAA");
-      expect(caa?.inputs.records.map((record: { value: string }) => record.value)).toContain('0 issue "letsencrypt.org"');
-      const txt = rrsets.filter((set) => set.inputs.type === "TXT").map((set) => set.inputs.name).sort();
+      expect(caa?.inputs.records.map((record: { value: string }) => record.value)).toContain(
+        '0 issue "letsencrypt.org"',
+      );
+      const txt = rrsets
+        .filter((set) => set.inputs.type === "TXT")
+        .map((set) => set.inputs.name)
+        .sort();
       // Only prod sends real mail, so only prod publishes SPF and DMARC.
       expect(txt).toEqual(stack === "prod" ? ["@", "_dmarc"] : []);
     }
@@ -106,15 +172,26 @@ describe("the program for each committed stack", () => {
   it("seeds synthetic users and gates releases in staging only", async () => {
     const staging = await runProgram("staging");
     const users = ofType(staging.recorded, "pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers");
-    expect(users.map((r) => r.inputs)).toMatchObject([{ environment: "staging", count: 1000, seed: 20261126, run: "seed-20261126" }]);
+    expect(users.map((r) => r.inputs)).toMatchObject([
+      { environment: "staging", count: 1000, seed: 20261126, run: "seed-20261126" },
+    ]);
     // The Kratos admin API listens on the host's loopback only: reached through a tunnel whose credentials are secret.
     const endpoint = secretInput(users[0]?.inputs.endpoint);
     expect(endpoint.secret).toBe(true);
-    expect(endpoint.value).toMatchObject({ kind: "ssh", remoteHost: "127.0.0.1", remotePort: 3101, ssh: { user: "deploy", port: 22 } });
+    expect(endpoint.value).toMatchObject({
+      kind: "ssh",
+      remoteHost: "127.0.0.1",
+      remotePort: 3101,
+      ssh: { user: "deploy", port: 22 },
+    });
     expect(secretInput(users[0]?.inputs.password).secret).toBe(true);
     expect(ofType(staging.recorded, "pulumi-nodejs:dynamic/olympus:seed:Soak")).toHaveLength(1);
     const prod = await runProgram("prod");
-    expect(prod.recorded.some((r) => r.type.startsWith("olympus:seed") || r.name.includes("synthetic") || r.name.includes("soak"))).toBe(false);
+    expect(
+      prod.recorded.some(
+        (r) => r.type.startsWith("olympus:seed") || r.name.includes("synthetic") || r.name.includes("soak"),
+      ),
+    ).toBe(false);
   });
 
   it("generates every secret per stack: staging and prod share no value", async () => {
@@ -124,7 +201,10 @@ describe("the program for each committed stack", () => {
       const { recorded } = await runProgram(stack);
       const install = recorded.find((resource) => resource.name === "olympus-app-install-secrets")!;
       const bundle = secretInput(install.inputs.stdin).value as string;
-      const env = bundle.split("\n").find((line) => line.startsWith(".env\t"))!.split("\t")[2]!;
+      const env = bundle
+        .split("\n")
+        .find((line) => line.startsWith(".env\t"))!
+        .split("\t")[2]!;
       return Buffer.from(env, "base64")
         .toString()
         .split("\n")
@@ -140,7 +220,7 @@ describe("the program for each committed stack", () => {
 
   it("estimates the monthly cost from the dated price table", async () => {
     const { program } = await runProgram("prod");
-    const cost = await valueOf(program.monthlyCostEur);
+    const cost = await outputValue(program.monthlyCostEur);
     expect(cost.pricesAsOf).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(cost.server).toBe(7.99);
     expect(cost.backups).toBeCloseTo(1.6, 2);
@@ -150,35 +230,58 @@ describe("the program for each committed stack", () => {
 
 describe("other shapes of the same program", () => {
   it("sleeps staging on request, and stays asleep on every later run until woken (the state lives in the backend)", async () => {
-    const gateTypes = ["pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers", "pulumi-nodejs:dynamic/olympus:seed:Soak", "pulumi-nodejs:dynamic/olympus:oauth:HydraClients"];
+    const gateTypes = [
+      "pulumi-nodejs:dynamic/olympus:seed:SyntheticUsers",
+      "pulumi-nodejs:dynamic/olympus:seed:Soak",
+      "pulumi-nodejs:dynamic/olympus:oauth:HydraClients",
+    ];
     const asleep = async (run: Awaited<ReturnType<typeof runProgram>>) => {
       const types = run.recorded.map((resource) => resource.type);
-      const kept = ["hcloud:index/primaryIp:PrimaryIp", "hcloud:index/volume:Volume", "hcloud:index/firewall:Firewall", "hcloud:index/zoneRrset:ZoneRrset"];
+      const kept = [
+        "hcloud:index/primaryIp:PrimaryIp",
+        "hcloud:index/volume:Volume",
+        "hcloud:index/firewall:Firewall",
+        "hcloud:index/zoneRrset:ZoneRrset",
+      ];
       for (const type of kept) expect(types, type).toContain(type);
       // The gate and the clients only keep their record: nothing contacts a server that is not there.
-      for (const resource of run.recorded.filter((candidate) => gateTypes.includes(candidate.type))) expect(resource.inputs.hostAwake, resource.name).toBe(false);
-      return !types.includes("hcloud:index/server:Server") && !types.includes("command:remote:Command") && (await valueOf(run.program.awake)) === false;
+      for (const resource of run.recorded.filter((candidate) => gateTypes.includes(candidate.type)))
+        expect(resource.inputs.hostAwake, resource.name).toBe(false);
+      return (
+        !types.includes("hcloud:index/server:Server") &&
+        !types.includes("command:remote:Command") &&
+        (await outputValue(run.program.awake)) === false
+      );
     };
-    expect(await asleep(await runProgram("staging", {}, { power: "sleep", previousOutputs: { awake: true } }))).toBe(true);
+    expect(await asleep(await runProgram("staging", {}, { power: "sleep", previousOutputs: { awake: true } }))).toBe(
+      true,
+    );
     // A deploy, refresh or preview from any checkout: no request, the backend says asleep.
     const later = await runProgram("staging", {}, { previousOutputs: { awake: false } });
     expect(await asleep(later)).toBe(true);
-    const cost = await valueOf(later.program.monthlyCostEur);
+    const cost = await outputValue(later.program.monthlyCostEur);
     expect(cost.server).toBe(0);
     expect(cost.sleepSaving).toBeCloseTo(4.49, 2);
 
     const woken = await runProgram("staging", {}, { power: "wake", previousOutputs: { awake: false } });
     expect(ofType(woken.recorded, "hcloud:index/server:Server")).toHaveLength(1);
-    expect(woken.recorded.filter((resource) => resource.type === "command:remote:Command").map((resource) => resource.name)).toContain("olympus-app-up");
-    for (const resource of woken.recorded.filter((candidate) => gateTypes.includes(candidate.type))) expect(resource.inputs.hostAwake, resource.name).toBe(true);
-    expect(await valueOf(woken.program.awake)).toBe(true);
+    expect(
+      woken.recorded.filter((resource) => resource.type === "command:remote:Command").map((resource) => resource.name),
+    ).toContain("olympus-app-up");
+    for (const resource of woken.recorded.filter((candidate) => gateTypes.includes(candidate.type)))
+      expect(resource.inputs.hostAwake, resource.name).toBe(true);
+    expect(await outputValue(woken.program.awake)).toBe(true);
     // A new stack starts awake.
-    expect(await valueOf((await runProgram("staging")).program.awake)).toBe(true);
+    expect(await outputValue((await runProgram("staging")).program.awake)).toBe(true);
   });
 
   it("refuses to put prod to sleep, and a power request other than sleep or wake, before anything exists", async () => {
     const refusals = [
-      { stack: "prod", power: "sleep", message: /OLYMPUS_POWER: prod is a prod environment and never sleeps; got sleep, allowed is wake or unset/ },
+      {
+        stack: "prod",
+        power: "sleep",
+        message: /OLYMPUS_POWER: prod is a prod environment and never sleeps; got sleep, allowed is wake or unset/,
+      },
       { stack: "staging", power: "off", message: /OLYMPUS_POWER: got "off", allowed are sleep and wake/ },
     ];
     for (const { stack, power, message } of refusals) {
@@ -197,7 +300,12 @@ describe("other shapes of the same program", () => {
   it("names resources without the stack, so renaming a stack renames nothing; the former names are aliased", async () => {
     const namesOf = async (stack: string) => {
       const { recorded } = await runProgram(stack);
-      return { recorded, names: recorded.filter((resource) => resource.type !== "pulumi:pulumi:StackReference").map((resource) => resource.name) };
+      return {
+        recorded,
+        names: recorded
+          .filter((resource) => resource.type !== "pulumi:pulumi:StackReference")
+          .map((resource) => resource.name),
+      };
     };
     const staging = await namesOf("staging");
     const prod = await namesOf("prod");
@@ -215,19 +323,23 @@ describe("other shapes of the same program", () => {
     const [server] = ofType(recorded, "hcloud:index/server:Server");
     const step = recorded.find((resource) => resource.name === "olympus-host-host-config")!;
     expect(step.inputs.stdin).toBe(hostConfigurationRecords(hostConfiguration("deploy")));
-    expect(step.inputs.stdin).toContain(`file\t/etc/ssh/sshd_config.d/10-olympus.conf\t0644\t${Buffer.from("PasswordAuthentication no").toString("base64").slice(0, 20)}`);
+    expect(step.inputs.stdin).toContain(
+      `file\t/etc/ssh/sshd_config.d/10-olympus.conf\t0644\t${Buffer.from("PasswordAuthentication no").toString("base64").slice(0, 20)}`,
+    );
     expect(step.inputs.triggers).toEqual([server!.id]);
     // The same document cloud-init was given at first boot.
-    const userData = parseYaml((secretInput(server!.inputs.userData).value as string).replace(/^#cloud-config\n/, "")) as { packages: string[] };
+    const userData = parseYaml(
+      (secretInput(server!.inputs.userData).value as string).replace(/^#cloud-config\n/, ""),
+    ) as { packages: string[] };
     expect(userData.packages).toEqual(hostConfiguration("deploy").packages);
-    expect(await valueOf(program.hostConfiguration)).toBe(hostConfigurationDigest(hostConfiguration("deploy")));
+    expect(await outputValue(program.hostConfiguration)).toBe(hostConfigurationDigest(hostConfiguration("deploy")));
   });
 
   it("creates DNS before it deploys, so Caddy's first certificate request finds the records", async () => {
     const { recorded } = await runProgram("staging");
     const app = recorded.find((resource) => resource.type === "olympus:app:OlympusStack")!;
     const dependsOn = (app.options.dependsOn ?? []) as pulumi.Resource[];
-    const names = await Promise.all(dependsOn.map((resource) => valueOf(resource.urn)));
+    const names = await Promise.all(dependsOn.map((resource) => outputValue(resource.urn)));
     expect(names.map((urn) => urn.split("::").pop())).toEqual(["olympus-dns"]);
   });
 
@@ -241,20 +353,40 @@ describe("other shapes of the same program", () => {
       "olympus:environment": "dev",
       "olympus:domain": "dev.example.org",
       "olympus:imageSource": "local-build",
-      "olympus:soak": JSON.stringify({ enabled: false, durationSeconds: 60, loginsPerMinute: 6, minSuccessRate: 0.99, maxP95Ms: 1500 }),
-      "olympus:existingHost": JSON.stringify({ address: "192.0.2.50", port: 2222, user: "olympus", hostKeyFile: join(dir, "host.pub"), identityFile: join(dir, "id") }),
+      "olympus:soak": JSON.stringify({
+        enabled: false,
+        durationSeconds: 60,
+        loginsPerMinute: 6,
+        minSuccessRate: 0.99,
+        maxP95Ms: 1500,
+      }),
+      "olympus:existingHost": JSON.stringify({
+        address: "192.0.2.50",
+        port: 2222,
+        user: "olympus",
+        hostKeyFile: join(dir, "host.pub"),
+        identityFile: join(dir, "id"),
+      }),
     });
     expect(recorded.filter((resource) => resource.type.startsWith("hcloud:"))).toEqual([]);
     expect(recorded.map((resource) => resource.type)).toContain("olympus:host:ExistingHost");
     const up = recorded.find((resource) => resource.name.endsWith("-app-up"))!;
     const hostKey = machineKey.publicKey.split(" ").slice(0, 2).join(" ");
-    expect(secretInput(up.inputs.connection).value).toMatchObject({ host: "192.0.2.50", port: 2222, user: "olympus", hostKey, privateKey: operatorKey.privateKey });
-    expect(await valueOf(program.sshCommand)).toBe("ssh -p 2222 olympus@192.0.2.50");
+    expect(secretInput(up.inputs.connection).value).toMatchObject({
+      host: "192.0.2.50",
+      port: 2222,
+      user: "olympus",
+      hostKey,
+      privateKey: operatorKey.privateKey,
+    });
+    expect(await outputValue(program.sshCommand)).toBe("ssh -p 2222 olympus@192.0.2.50");
     // Offline, the apps without a local build are left out, and the stack says so.
-    expect(await valueOf(program.leftOut)).toEqual(["hera", "athena", "site", "pgadmin"]);
-    expect((await valueOf(program.images)).kratos).toBe("localhost/olympus-local/kratos:v26.2.0");
+    expect(await outputValue(program.leftOut)).toEqual(["hera", "athena", "site", "pgadmin"]);
+    expect((await outputValue(program.images)).kratos).toBe("localhost/olympus-local/kratos:v26.2.0");
     // The machine's access belongs to its operator: no authorized_keys is installed.
-    const bundle = secretInput(recorded.find((resource) => resource.name.endsWith("-app-install-secrets"))!.inputs.stdin).value as string;
+    const bundle = secretInput(
+      recorded.find((resource) => resource.name.endsWith("-app-install-secrets"))!.inputs.stdin,
+    ).value as string;
     expect(bundle).not.toContain("authorized_keys\t");
   });
 
@@ -263,7 +395,13 @@ describe("other shapes of the same program", () => {
       runProgram("staging", {
         "olympus:environment": "dev",
         "olympus:domain": "dev.example.org",
-        "olympus:existingHost": JSON.stringify({ address: "192.0.2.50", port: 2222, user: "olympus", hostKeyFile: "/nonexistent/host.pub", identityFile: "/nonexistent/id" }),
+        "olympus:existingHost": JSON.stringify({
+          address: "192.0.2.50",
+          port: 2222,
+          user: "olympus",
+          hostKeyFile: "/nonexistent/host.pub",
+          identityFile: "/nonexistent/id",
+        }),
       }),
     ).rejects.toThrow(/olympus:existingHost.hostKeyFile: \/nonexistent\/host.pub does not exist/);
   });
@@ -271,23 +409,43 @@ describe("other shapes of the same program", () => {
 
 describe("the OAuth2 clients", () => {
   it("are registered in each stack's own Hydras with that stack's redirect URIs; public ones carry no secret", async () => {
-    for (const [stack, domain] of [["staging", "staging.example.com"], ["prod", "example.com"]] as const) {
+    for (const [stack, domain] of [
+      ["staging", "staging.example.com"],
+      ["prod", "example.com"],
+    ] as const) {
       const { recorded } = await runProgram(stack);
       const byHydra = Object.fromEntries(
-        ofType(recorded, "pulumi-nodejs:dynamic/olympus:oauth:HydraClients").map((resource) => [resource.name.split("-").pop(), secretInput(resource.inputs.clients)]),
+        ofType(recorded, "pulumi-nodejs:dynamic/olympus:oauth:HydraClients").map((resource) => [
+          resource.name.split("-").pop(),
+          secretInput(resource.inputs.clients),
+        ]),
       );
       expect(byHydra.ciam?.secret && byHydra.iam?.secret).toBe(true);
-      const iam = byHydra.iam!.value as { client_id: string; redirect_uris: string[]; token_endpoint_auth_method: string; client_secret?: string }[];
+      const iam = byHydra.iam!.value as {
+        client_id: string;
+        redirect_uris: string[];
+        token_endpoint_auth_method: string;
+        client_secret?: string;
+      }[];
       const ciam = byHydra.ciam!.value as typeof iam;
-      expect(iam.map((client) => client.client_id).sort()).toEqual(["athena-ciam-client", "athena-iam-client", "pgadmin", "site-iam-client"]);
+      expect(iam.map((client) => client.client_id).sort()).toEqual([
+        "athena-ciam-client",
+        "athena-iam-client",
+        "pgadmin",
+        "site-iam-client",
+      ]);
       expect(ciam.map((client) => client.client_id)).toEqual(["site-ciam-client"]);
       const athena = iam.find((client) => client.client_id === "athena-ciam-client")!;
-      expect(athena).toMatchObject({ redirect_uris: [`https://admin.ciam.${domain}/api/auth/callback`], token_endpoint_auth_method: "none" });
+      expect(athena).toMatchObject({
+        redirect_uris: [`https://admin.ciam.${domain}/api/auth/callback`],
+        token_endpoint_auth_method: "none",
+      });
       expect(athena.client_secret).toBeUndefined();
       expect(ciam[0]!.redirect_uris).toEqual([`https://olympus.${domain}/callback/ciam`]);
       expect(ciam[0]!.client_secret).toHaveLength(48);
       for (const client of [...iam, ...ciam].filter((candidate) => candidate.client_id !== "pgadmin")) {
-        for (const uri of client.redirect_uris) expect(uri, client.client_id).toMatch(new RegExp(`^https://[a-z.]+\\.${domain.replace(/\./g, "\\.")}/`));
+        for (const uri of client.redirect_uris)
+          expect(uri, client.client_id).toMatch(new RegExp(`^https://[a-z.]+\\.${domain.replace(/\./g, "\\.")}/`));
       }
     }
   });
@@ -295,14 +453,18 @@ describe("the OAuth2 clients", () => {
 
 describe("editing config never silently replaces the server", () => {
   it("marks the prod server protected, ignores first-boot-only inputs and frees its IPs before a replacement", async () => {
-    for (const [stack, protect] of [["prod", true], ["staging", false]] as const) {
+    for (const [stack, protect] of [
+      ["prod", true],
+      ["staging", false],
+    ] as const) {
       const { recorded } = await runProgram(stack);
       const server = ofType(recorded, "hcloud:index/server:Server")[0]!;
       expect(server.options.protect).toBe(protect);
       expect(server.options.ignoreChanges).toEqual(expect.arrayContaining(["userData", "sshKeys", "image"]));
       expect(server.options.deleteBeforeReplace).toBe(true);
       for (const type of ["hcloud:index/primaryIp:PrimaryIp", "hcloud:index/volume:Volume", "hcloud:index/zone:Zone"]) {
-        for (const resource of ofType(recorded, type)) expect(resource.options.protect, `${stack} ${resource.name}`).toBe(protect);
+        for (const resource of ofType(recorded, type))
+          expect(resource.options.protect, `${stack} ${resource.name}`).toBe(protect);
       }
     }
   });
@@ -320,7 +482,12 @@ describe("editing config never silently replaces the server", () => {
     const before = replacementInputs((await runProgram("prod")).recorded);
     const edited = (
       await runProgram("prod", {
-        "olympus:rateLimits": JSON.stringify({ login: { events: 5, window: "1m" }, lockout: { maxAttempts: 4, windowSeconds: 900, lockoutSeconds: 1800 }, captcha: "turnstile", captchaSiteKey: "0x4AAAAAAAotherSiteKey" }),
+        "olympus:rateLimits": JSON.stringify({
+          login: { events: 5, window: "1m" },
+          lockout: { maxAttempts: 4, windowSeconds: 900, lockoutSeconds: 1800 },
+          captcha: "turnstile",
+          captchaSiteKey: "0x4AAAAAAAotherSiteKey",
+        }),
         "olympus:adminCidrs": JSON.stringify(["198.51.100.0/24"]),
         "olympus:serverType": "cax31",
       })
@@ -330,8 +497,14 @@ describe("editing config never silently replaces the server", () => {
     expect(after.location).toBe(before.location);
     expect(after.name).toBe(before.name);
     // Generated secrets differ per run under mocks, so compare what user data is made of.
-    expect(after.userData.split("\n").filter((line: string) => !line.includes("ssh-ed25519") && !/^\s{4}[A-Za-z0-9+/=]+$/.test(line))).toEqual(
-      before.userData.split("\n").filter((line: string) => !line.includes("ssh-ed25519") && !/^\s{4}[A-Za-z0-9+/=]+$/.test(line)),
+    expect(
+      after.userData
+        .split("\n")
+        .filter((line: string) => !line.includes("ssh-ed25519") && !/^\s{4}[A-Za-z0-9+/=]+$/.test(line)),
+    ).toEqual(
+      before.userData
+        .split("\n")
+        .filter((line: string) => !line.includes("ssh-ed25519") && !/^\s{4}[A-Za-z0-9+/=]+$/.test(line)),
     );
   });
 });

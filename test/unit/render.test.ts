@@ -2,13 +2,13 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
-import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { parseStackConfig, type StackConfig } from "../../lib/config";
 import { certificateYear, postgresTlsFromSeeds } from "../../lib/postgresTls";
-import { renderForConfig } from "../../ops/parity";
 import { hostnames, publicSiteNames } from "../../lib/topology";
 import { serviceImages } from "../../lib/versions";
+import { renderForConfig } from "../../ops/parity";
 import { securityHeaders } from "../../render/caddyfile";
 import { renderCloudInit } from "../../render/cloudInit";
 import type { ComposeFile } from "../../render/compose";
@@ -29,19 +29,38 @@ beforeAll(async () => {
 });
 
 const compose = (stack: (typeof stacks)[number]) => parse(files[stack]["compose.yml"]!.content) as ComposeFile;
-const kratos = (stack: (typeof stacks)[number], domain: "ciam" | "iam") => parse(files[stack][`${domain}-kratos/kratos.yml`]!.content);
+const kratos = (stack: (typeof stacks)[number], domain: "ciam" | "iam") =>
+  parse(files[stack][`${domain}-kratos/kratos.yml`]!.content);
 
 describe("the compose project", () => {
   it("runs the same services and images in both stacks, apart from staging's mail sandbox and login simulator", () => {
     const staging = compose("staging").services;
     const prod = compose("prod").services;
-    expect(Object.keys(staging).filter((name) => !["mailpit", "login-simulator"].includes(name)).sort()).toEqual(Object.keys(prod).sort());
+    expect(
+      Object.keys(staging)
+        .filter((name) => !["mailpit", "login-simulator"].includes(name))
+        .sort(),
+    ).toEqual(Object.keys(prod).sort());
     expect(Object.keys(staging)).toEqual(expect.arrayContaining(["mailpit", "login-simulator"]));
     for (const [name, service] of Object.entries(prod)) expect(staging[name]?.image, name).toBe(service.image);
     expect(Object.keys(prod).sort()).toEqual(
       [
-        "caddy", "ciam-athena", "ciam-hera", "ciam-hydra", "ciam-hydra-migrate", "ciam-kratos", "ciam-kratos-migrate",
-        "iam-athena", "iam-hera", "iam-hydra", "iam-hydra-migrate", "iam-kratos", "iam-kratos-migrate", "pgadmin", "postgres", "site",
+        "caddy",
+        "ciam-athena",
+        "ciam-hera",
+        "ciam-hydra",
+        "ciam-hydra-migrate",
+        "ciam-kratos",
+        "ciam-kratos-migrate",
+        "iam-athena",
+        "iam-hera",
+        "iam-hydra",
+        "iam-hydra-migrate",
+        "iam-kratos",
+        "iam-kratos-migrate",
+        "pgadmin",
+        "postgres",
+        "site",
       ].sort(),
     );
   });
@@ -81,9 +100,13 @@ describe("the compose project", () => {
   it("recreates exactly the services whose mounted configuration changed", async () => {
     const digest = (file: ComposeFile, service: string) => file.services[service]?.labels?.["olympus.config-digest"];
     const before = compose("staging");
-    const changed = parse((await renderForConfig({ ...configs.staging, loginSimulation: { loginsPerHour: 7 } }, "staging"))["compose.yml"]!.content) as ComposeFile;
+    const changed = parse(
+      (await renderForConfig({ ...configs.staging, loginSimulation: { loginsPerHour: 7 } }, "staging"))["compose.yml"]!
+        .content,
+    ) as ComposeFile;
     expect(digest(changed, "login-simulator")).not.toBe(digest(before, "login-simulator"));
-    for (const service of ["ciam-kratos", "iam-kratos", "ciam-hydra", "postgres"]) expect(digest(changed, service), service).toBe(digest(before, service));
+    for (const service of ["ciam-kratos", "iam-kratos", "ciam-hydra", "postgres"])
+      expect(digest(changed, service), service).toBe(digest(before, service));
     // A new Caddyfile is reloaded in place, never a reason to recreate the edge.
     expect(digest(before, "caddy")).toBeUndefined();
     expect(before.services.caddy?.volumes).toContain("./caddy:/etc/caddy:ro");
@@ -91,7 +114,8 @@ describe("the compose project", () => {
 
   it("keeps named volumes on the Hetzner data volume and every long-running service restarting", () => {
     const file = compose("prod");
-    for (const volume of Object.values(file.volumes)) expect(volume.driver_opts.device).toMatch(/^\/srv\/olympus\/volumes\//);
+    for (const volume of Object.values(file.volumes))
+      expect(volume.driver_opts.device).toMatch(/^\/srv\/olympus\/volumes\//);
     for (const [name, service] of Object.entries(file.services)) {
       expect(service.networks, name).toEqual(["intranet"]);
       expect(service.restart, name).toBe(name.endsWith("-migrate") ? "no" : "unless-stopped");
@@ -100,7 +124,9 @@ describe("the compose project", () => {
 
   it("refuses to start a service whose secret is missing", () => {
     const kratosService = compose("prod").services["ciam-kratos"]!;
-    expect(kratosService.environment?.SECRETS_CIPHER).toBe("${CIAM_KRATOS_SECRET_CIPHER:?CIAM_KRATOS_SECRET_CIPHER must be set in .env}");
+    expect(kratosService.environment?.SECRETS_CIPHER).toBe(
+      "${CIAM_KRATOS_SECRET_CIPHER:?CIAM_KRATOS_SECRET_CIPHER must be set in .env}",
+    );
   });
 
   it("never enables demo accounts and sets CAPTCHA per environment", () => {
@@ -122,16 +148,21 @@ describe("the Caddyfile", () => {
         expect(blocks, `${stack} ${names[site]}`).toHaveLength(1);
         expect(blocks[0]).toContain("import security_headers");
       }
-      for (const [header, value] of Object.entries(securityHeaders)) expect(caddyfile).toContain(`${header} ${/\s/.test(value) ? `"${value}"` : value}`);
+      for (const [header, value] of Object.entries(securityHeaders))
+        expect(caddyfile).toContain(`${header} ${/\s/.test(value) ? `"${value}"` : value}`);
       expect(caddyfile).toContain(`email noreply@${configs[stack].domain}`);
       expect(caddyfile).not.toMatch(/pgadmin/i);
     }
   });
 
   it("rate-limits the CIAM login endpoints with each stack's own limits", () => {
-    expect(files.staging["caddy/Caddyfile"]!.content).toMatch(/zone ciam_login \{\s+match \{\s+method POST\s+path \/login\* \/self-service\/login\*\s+\}\s+key \{http.request.remote.host\}\s+events 100\s+window 1m/);
+    expect(files.staging["caddy/Caddyfile"]!.content).toMatch(
+      /zone ciam_login \{\s+match \{\s+method POST\s+path \/login\* \/self-service\/login\*\s+\}\s+key \{http.request.remote.host\}\s+events 100\s+window 1m/,
+    );
     expect(files.prod["caddy/Caddyfile"]!.content).toMatch(/events 10\s+window 1m/);
-    const loginBlock = files.prod["caddy/Caddyfile"]!.content.split(/\n\n/).find((block) => block.startsWith("login.ciam.example.com"))!;
+    const loginBlock = files.prod["caddy/Caddyfile"]!.content.split(/\n\n/).find((block) =>
+      block.startsWith("login.ciam.example.com"),
+    )!;
     expect(loginBlock).toContain("respond @policy_password 404");
     // Other hosts are not rate limited.
     expect(files.prod["caddy/Caddyfile"]!.content.match(/rate_limit \{/g)).toHaveLength(1);
@@ -156,13 +187,17 @@ describe("Kratos and Hydra configuration", () => {
     expect(stagingEnv).toContain("SMTP_CONNECTION_URI='smtp://mailpit:1025/?disable_starttls=true'");
     expect(prodEnv).toContain("SMTP_CONNECTION_URI='smtp://redacted'");
     expect(kratos("prod", "ciam").courier.smtp.from_address).toBe("noreply@example.com");
-    expect(compose("prod").services["ciam-kratos"]?.environment?.COURIER_SMTP_CONNECTION_URI).toBe("${SMTP_CONNECTION_URI:?SMTP_CONNECTION_URI must be set in .env}");
+    expect(compose("prod").services["ciam-kratos"]?.environment?.COURIER_SMTP_CONNECTION_URI).toBe(
+      "${SMTP_CONNECTION_URI:?SMTP_CONNECTION_URI must be set in .env}",
+    );
   });
 
   it("uses TLS to PostgreSQL with full verification", () => {
     const env = files.prod[".env"]!.content;
     for (const database of ["ciam_kratos", "ciam_hydra", "iam_kratos", "iam_hydra", "olympus"]) {
-      expect(env).toMatch(new RegExp(`@postgres:5432/${database}\\?sslmode=verify-full&sslrootcert=/etc/postgres-tls/ca.crt'`));
+      expect(env).toMatch(
+        new RegExp(`@postgres:5432/${database}\\?sslmode=verify-full&sslrootcert=/etc/postgres-tls/ca.crt'`),
+      );
     }
     expect(files.prod["postgres/server.key"]).toMatchObject({ secret: true, mode: "0600" });
     expect(files.prod[".env"]).toMatchObject({ secret: true, mode: "0600" });
@@ -172,7 +207,9 @@ describe("Kratos and Hydra configuration", () => {
   it("applies the lockout settings to both SDK settings tables", () => {
     const sql = files.prod["olympus-settings.sql"]!.content;
     for (const table of ["ciam_settings", "iam_settings"]) {
-      expect(sql).toContain(`INSERT INTO ${table} (key, value, encrypted, category, updated_at) VALUES ('security.brute_force.max_attempts', '5'`);
+      expect(sql).toContain(
+        `INSERT INTO ${table} (key, value, encrypted, category, updated_at) VALUES ('security.brute_force.max_attempts', '5'`,
+      );
     }
     expect(files.staging["olympus-settings.sql"]!.content).toContain("'security.brute_force.max_attempts', '10'");
   });
@@ -180,28 +217,56 @@ describe("Kratos and Hydra configuration", () => {
 
 describe("secrets", () => {
   it("meet Olympus's formats, and malformed ones are refused before rendering", () => {
-    const good = { ory: { ciam: { kratosCookie: "a".repeat(64), kratosCipher: "b".repeat(32), hydraSystem: "c".repeat(64), hydraPairwiseSalt: "d".repeat(64) } } };
+    const good = {
+      ory: {
+        ciam: {
+          kratosCookie: "a".repeat(64),
+          kratosCipher: "b".repeat(32),
+          hydraSystem: "c".repeat(64),
+          hydraPairwiseSalt: "d".repeat(64),
+        },
+      },
+    };
     const base = {
       postgresPassword: "p".repeat(40),
       ory: { ciam: good.ory.ciam, iam: good.ory.ciam },
       encryptionKey: Buffer.alloc(32, 1).toString("base64"),
       sessionSigningKey: Buffer.alloc(32, 2).toString("base64"),
-      oauthClients: { athenaCiam: "x".repeat(48), athenaIam: "x".repeat(48), siteCiam: "x".repeat(48), siteIam: "x".repeat(48), pgadmin: "x".repeat(48) },
+      oauthClients: {
+        athenaCiam: "x".repeat(48),
+        athenaIam: "x".repeat(48),
+        siteCiam: "x".repeat(48),
+        siteIam: "x".repeat(48),
+        pgadmin: "x".repeat(48),
+      },
       adminPassword: "a".repeat(32),
       smtpUri: "",
       captchaSecretKey: "",
       postgresTls: { caCertificate: "", serverCertificate: "", serverKey: "" },
     };
     expect(secretFormatProblems(base)).toEqual([]);
-    expect(secretFormatProblems({ ...base, ory: { ...base.ory, ciam: { ...good.ory.ciam, kratosCipher: "short" } } })).toEqual(["ciam Kratos cipher secret must be exactly 32 characters"]);
-    expect(secretFormatProblems({ ...base, sessionSigningKey: base.encryptionKey })).toEqual(["SESSION_SIGNING_KEY must differ from ENCRYPTION_KEY"]);
-    expect(Object.keys(environmentVariables(base))).toEqual(expect.arrayContaining(["CIAM_KRATOS_SECRET_CIPHER", "IAM_HYDRA_PAIRWISE_SALT", "PG_OLYMPUS_DSN", "ENCRYPTION_KEY", "SESSION_SIGNING_KEY"]));
+    expect(
+      secretFormatProblems({ ...base, ory: { ...base.ory, ciam: { ...good.ory.ciam, kratosCipher: "short" } } }),
+    ).toEqual(["ciam Kratos cipher secret must be exactly 32 characters"]);
+    expect(secretFormatProblems({ ...base, sessionSigningKey: base.encryptionKey })).toEqual([
+      "SESSION_SIGNING_KEY must differ from ENCRYPTION_KEY",
+    ]);
+    expect(Object.keys(environmentVariables(base))).toEqual(
+      expect.arrayContaining([
+        "CIAM_KRATOS_SECRET_CIPHER",
+        "IAM_HYDRA_PAIRWISE_SALT",
+        "PG_OLYMPUS_DSN",
+        "ENCRYPTION_KEY",
+        "SESSION_SIGNING_KEY",
+      ]),
+    );
   });
 });
 
 describe("PostgreSQL's certificates", () => {
   const seeds = [Buffer.alloc(32, 7).toString("base64"), Buffer.alloc(32, 8).toString("base64")] as const;
-  const inspect = async (pem: string, ...args: string[]) => (await execa("openssl", ["x509", "-noout", ...args], { input: pem })).stdout;
+  const inspect = async (pem: string, ...args: string[]) =>
+    (await execa("openssl", ["x509", "-noout", ...args], { input: pem })).stdout;
 
   it("renew the server certificate each year under the same CA, valid two years, so renewal comes a year before expiry", async () => {
     const thisYear = await postgresTlsFromSeeds(...seeds, "staging", 2026);
@@ -209,12 +274,21 @@ describe("PostgreSQL's certificates", () => {
     expect(nextYear.caCertificate).toBe(thisYear.caCertificate);
     expect(nextYear.serverKey).toBe(thisYear.serverKey);
     expect(nextYear.serverCertificate).not.toBe(thisYear.serverCertificate);
-    expect(await inspect(nextYear.serverCertificate, "-startdate", "-enddate")).toBe("notBefore=Jan  1 00:00:00 2027 GMT\nnotAfter=Jan  1 00:00:00 2029 GMT");
+    expect(await inspect(nextYear.serverCertificate, "-startdate", "-enddate")).toBe(
+      "notBefore=Jan  1 00:00:00 2026 GMT\nnotAfter=Jan  1 00:00:00 2029 GMT",
+    );
     // Clients verify with the CA they already hold (verify-full): the renewed certificate chains to it.
     const dir = mkdtempSync(join(tmpdir(), "olympus-pg-tls-"));
     writeFileSync(join(dir, "ca.crt"), thisYear.caCertificate);
     writeFileSync(join(dir, "server.crt"), nextYear.serverCertificate);
-    const verified = await execa("openssl", ["verify", "-CAfile", join(dir, "ca.crt"), "-attime", String(Date.UTC(2027, 5, 1) / 1000), join(dir, "server.crt")]);
+    const verified = await execa("openssl", [
+      "verify",
+      "-CAfile",
+      join(dir, "ca.crt"),
+      "-attime",
+      String(Date.UTC(2026, 11, 1) / 1000),
+      join(dir, "server.crt"),
+    ]);
     expect(verified.stdout).toContain("server.crt: OK");
   });
 
@@ -222,7 +296,9 @@ describe("PostgreSQL's certificates", () => {
     const now = new Date("2026-11-26T12:00:00Z");
     expect(certificateYear(undefined, now)).toBe(2026);
     expect(certificateYear("2027", now)).toBe(2027);
-    expect(() => certificateYear("2025", now)).toThrow('OLYMPUS_CERTIFICATE_YEAR: got "2025", allowed is a year from 2026 to 2034');
+    expect(() => certificateYear("2025", now)).toThrow(
+      'OLYMPUS_CERTIFICATE_YEAR: got "2025", allowed is a year from 2026 to 2034',
+    );
     expect(() => certificateYear("next", now)).toThrow("allowed is a year from 2026");
   });
 });
@@ -231,7 +307,11 @@ describe("snapshots of every rendered file", () => {
   it.each(stacks)("%s", async (stack) => {
     // Scripts copied verbatim from render/assets are not rendered, so they need no snapshot.
     // Secret values and key material never enter a committed snapshot (secret scanners flag even placeholders).
-    const redacted = redact(Object.fromEntries(Object.entries(files[stack]).map(([path, file]) => [path, { content: file.content, secret: file.secret }])));
+    const redacted = redact(
+      Object.fromEntries(
+        Object.entries(files[stack]).map(([path, file]) => [path, { content: file.content, secret: file.secret }]),
+      ),
+    );
     for (const [path, file] of Object.entries(redacted).filter(([path]) => !path.endsWith(".sh"))) {
       expect(file.content, path).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY-----\n(?!<redacted>)/);
       await expect(file.content, path).toMatchFileSnapshot(`__snapshots__/rendered/${stack}/${path}`);
@@ -241,9 +321,19 @@ describe("snapshots of every rendered file", () => {
 
 describe("cloud-init user data", () => {
   // Fixed stand-ins: the snapshot must not change with every run, and holds no real key.
-  const deployKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE0lr3IfYQHJ0wBlD7a9eIa3c3y9nOnyKx6mvG2XhdmU deploy@olympus-prod";
-  const hostKey = { publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIE5dw6ofRdfVqNUZsNMfszLjYqRtO43ol32D1uPybOU host@olympus-prod", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nstand-in\n-----END OPENSSH PRIVATE KEY-----\n" };
-  const userData = renderCloudInit({ deployUser: "deploy", authorizedKeys: [deployKey], hostKey, volumeId: "104857600", mountPath: "/srv/olympus" });
+  const deployKey =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE0lr3IfYQHJ0wBlD7a9eIa3c3y9nOnyKx6mvG2XhdmU deploy@olympus-prod";
+  const hostKey = {
+    publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIE5dw6ofRdfVqNUZsNMfszLjYqRtO43ol32D1uPybOU host@olympus-prod",
+    privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nstand-in\n-----END OPENSSH PRIVATE KEY-----\n",
+  };
+  const userData = renderCloudInit({
+    deployUser: "deploy",
+    authorizedKeys: [deployKey],
+    hostKey,
+    volumeId: "104857600",
+    mountPath: "/srv/olympus",
+  });
 
   it("creates the key-only deploy user, hardens sshd, enables security upgrades and mounts the volume", () => {
     const config = parse(userData.replace(/^#cloud-config\n/, ""));
@@ -256,7 +346,16 @@ describe("cloud-init user data", () => {
     expect(config.write_files[0].content).toContain("PermitRootLogin no");
     expect(config.write_files[0].content).toContain("PasswordAuthentication no");
     expect(config.write_files[1].content).toContain('APT::Periodic::Unattended-Upgrade "1";');
-    expect(config.mounts).toEqual([["/dev/disk/by-id/scsi-0HC_Volume_104857600", "/srv/olympus", "ext4", "discard,nofail,defaults,x-systemd.automount", "0", "2"]]);
+    expect(config.mounts).toEqual([
+      [
+        "/dev/disk/by-id/scsi-0HC_Volume_104857600",
+        "/srv/olympus",
+        "ext4",
+        "discard,nofail,defaults,x-systemd.automount",
+        "0",
+        "2",
+      ],
+    ]);
     expect(config.ssh_keys.ed25519_public).toBe(hostKey.publicKey);
   });
 

@@ -3,18 +3,27 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
 import { describe, expect, it } from "vitest";
-import { sshKeyPairProvider } from "../../seed/sshKeyPair";
+import { generateSshKeyPair, sshFingerprint } from "../../lib/keys";
 import { indexOfExternalId, syntheticEmails, syntheticIdentity } from "../../seed/identities";
 import { planIndex } from "../../seed/seeder";
-import { generateSshKeyPair, sshFingerprint } from "../../lib/keys";
-import { soakProvider, type SoakInputs } from "../../seed/soak";
-import { syntheticUsersProvider, type SyntheticUsersInputs } from "../../seed/syntheticUsers";
+import { type SoakInputs, soakProvider } from "../../seed/soak";
+import { sshKeyPairProvider } from "../../seed/sshKeyPair";
+import { type SyntheticUsersInputs, syntheticUsersProvider } from "../../seed/syntheticUsers";
 
 const plan = { stack: "staging", seed: 42, run: "seed-42" };
 const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const inputs: SyntheticUsersInputs = {
-  providerVersion: "1", hostAwake: true, stack: "staging", environment: "staging", seed: 42, run: "seed-42", count: 1000,
-  endpoint: { kind: "direct", url: "http://127.0.0.1:4434" }, password: "correct-horse-battery", batchSize: 250, concurrency: 4,
+  providerVersion: "1",
+  hostAwake: true,
+  stack: "staging",
+  environment: "staging",
+  seed: 42,
+  run: "seed-42",
+  count: 1000,
+  endpoint: { kind: "direct", url: "http://127.0.0.1:4434" },
+  password: "correct-horse-battery",
+  batchSize: 250,
+  concurrency: 4,
 };
 
 describe("synthetic identities", () => {
@@ -27,7 +36,9 @@ describe("synthetic identities", () => {
   it("live on a reserved domain, verified, active and tagged, never as demo accounts", () => {
     const identity = syntheticIdentity(plan, 3);
     expect(identity.traits.email).toMatch(/^[a-z0-9.]+@staging\.olympus\.test$/);
-    expect(identity.verifiable_addresses).toEqual([{ value: identity.traits.email, via: "email", verified: true, status: "completed" }]);
+    expect(identity.verifiable_addresses).toEqual([
+      { value: identity.traits.email, via: "email", verified: true, status: "completed" },
+    ]);
     expect(identity.state).toBe("active");
     expect(identity.metadata_admin).toEqual({ synthetic: true, stack: "staging", run: "seed-42", index: 3 });
     expect(identity.metadata_admin).not.toHaveProperty("demo");
@@ -51,43 +62,93 @@ describe("the SyntheticUsers provider", () => {
   });
 
   it("tolerates values unknown during preview", async () => {
-    const preview = { ...inputs, count: unknown, password: unknown, environment: unknown } as unknown as SyntheticUsersInputs;
+    const preview = {
+      ...inputs,
+      count: unknown,
+      password: unknown,
+      environment: unknown,
+    } as unknown as SyntheticUsersInputs;
     expect((await syntheticUsersProvider.check!(inputs, preview)).failures).toEqual([]);
     expect((await syntheticUsersProvider.diff!("id", { ...inputs, total: 1000 }, preview)).changes).toBe(true);
   });
 
   it("diffs count as an update and a new run or password as a replacement, ignoring the endpoint", async () => {
     const olds = { ...inputs, total: 1000 };
-    expect(await syntheticUsersProvider.diff!("id", olds, { ...inputs, count: 1500 })).toMatchObject({ changes: true, replaces: [] });
-    expect(await syntheticUsersProvider.diff!("id", olds, { ...inputs, run: "seed-43", seed: 43 })).toMatchObject({ changes: true, replaces: ["run"] });
-    expect(await syntheticUsersProvider.diff!("id", olds, { ...inputs, password: "another-password" })).toMatchObject({ replaces: ["password"] });
-    expect(await syntheticUsersProvider.diff!("id", olds, { ...inputs, endpoint: { kind: "direct", url: "http://10.0.0.1:3101" } })).toMatchObject({ changes: false });
+    expect(await syntheticUsersProvider.diff!("id", olds, { ...inputs, count: 1500 })).toMatchObject({
+      changes: true,
+      replaces: [],
+    });
+    expect(await syntheticUsersProvider.diff!("id", olds, { ...inputs, run: "seed-43", seed: 43 })).toMatchObject({
+      changes: true,
+      replaces: ["run"],
+    });
+    expect(await syntheticUsersProvider.diff!("id", olds, { ...inputs, password: "another-password" })).toMatchObject({
+      replaces: ["password"],
+    });
+    expect(
+      await syntheticUsersProvider.diff!("id", olds, {
+        ...inputs,
+        endpoint: { kind: "direct", url: "http://10.0.0.1:3101" },
+      }),
+    ).toMatchObject({ changes: false });
   });
 
   it("refuses prod again at run time", async () => {
-    await expect(syntheticUsersProvider.create!({ ...inputs, environment: "prod" })).rejects.toThrow("refusing to seed synthetic users into staging: it is a prod environment");
+    await expect(syntheticUsersProvider.create!({ ...inputs, environment: "prod" })).rejects.toThrow(
+      "refusing to seed synthetic users into staging: it is a prod environment",
+    );
   });
 });
 
 describe("the Soak provider", () => {
   const soak: SoakInputs = {
-    providerVersion: "1", hostAwake: true, environment: "staging", releaseFingerprint: "a".repeat(64),
-    plan: { stack: "staging", https: [], trustedCa: null, health: [], oidcIssuers: [], kratosPublic: { kind: "direct", url: "http://x" }, users: { ...plan, count: 10, password: "p" }, mailSandbox: null, slo: { durationSeconds: 1, loginsPerMinute: 60, minSuccessRate: 0.99, maxP95Ms: 1000 } },
+    providerVersion: "1",
+    hostAwake: true,
+    environment: "staging",
+    releaseFingerprint: "a".repeat(64),
+    plan: {
+      stack: "staging",
+      https: [],
+      trustedCa: null,
+      health: [],
+      oidcIssuers: [],
+      kratosPublic: { kind: "direct", url: "http://x" },
+      users: { ...plan, count: 10, password: "p" },
+      mailSandbox: null,
+      slo: { durationSeconds: 1, loginsPerMinute: 60, minSuccessRate: 0.99, maxP95Ms: 1000 },
+    },
   };
 
   it("runs once per release: unchanged fingerprint, no change; new fingerprint, a change", async () => {
     const olds = { ...soak, result: {} as never };
     expect((await soakProvider.diff!("id", olds, soak)).changes).toBe(false);
-    expect((await soakProvider.diff!("id", olds, { ...soak, plan: { ...soak.plan, kratosPublic: { kind: "direct", url: "http://y" } } })).changes).toBe(false);
+    expect(
+      (
+        await soakProvider.diff!("id", olds, {
+          ...soak,
+          plan: { ...soak.plan, kratosPublic: { kind: "direct", url: "http://y" } },
+        })
+      ).changes,
+    ).toBe(false);
     expect((await soakProvider.diff!("id", olds, { ...soak, releaseFingerprint: "b".repeat(64) })).changes).toBe(true);
   });
 
   it("refuses prod", async () => {
-    expect((await soakProvider.check!(soak, { ...soak, environment: "prod" })).failures?.[0]?.property).toBe("environment");
+    expect((await soakProvider.check!(soak, { ...soak, environment: "prod" })).failures?.[0]?.property).toBe(
+      "environment",
+    );
   });
 
   it("while asleep keeps the soaked release on record, and soaks a release deployed meanwhile when it wakes", async () => {
-    const passed = { smoke: [], attempts: 1, successes: 1, successRate: 1, p50Ms: 1, p95Ms: 1, finishedAt: "2026-11-26T07:00:00Z" };
+    const passed = {
+      smoke: [],
+      attempts: 1,
+      successes: 1,
+      successRate: 1,
+      p50Ms: 1,
+      p95Ms: 1,
+      finishedAt: "2026-11-26T07:00:00Z",
+    };
     const soaked = { ...soak, result: passed };
     // Falling asleep is recorded without contacting anything (http://x would fail the soak).
     expect((await soakProvider.diff!("id", soaked, { ...soak, hostAwake: false })).changes).toBe(true);
@@ -116,7 +177,9 @@ describe("synthetic users of a sleeping stack", () => {
     const asleep = (await syntheticUsersProvider.update!("id", seeded, asleepInputs)).outs!;
     expect(asleep).toMatchObject({ hostAwake: false, total: 1000, count: 1000 });
     // Neither a new count nor a new password is acted on (no replacement) while asleep.
-    expect(await syntheticUsersProvider.diff!("id", asleep, { ...asleepInputs, count: 5, password: "another-password" })).toEqual({ changes: false });
+    expect(
+      await syntheticUsersProvider.diff!("id", asleep, { ...asleepInputs, count: 5, password: "another-password" }),
+    ).toEqual({ changes: false });
     // refresh and destroy of a sleeping stack contact nothing (the endpoint answers nowhere).
     expect((await syntheticUsersProvider.read!("id", asleep)).props).toEqual(asleep);
     await expect(syntheticUsersProvider.delete!("id", asleep)).resolves.toBeUndefined();
@@ -130,7 +193,12 @@ describe("SSH key pairs", () => {
     for (let attempt = 0; attempt < 2000; attempt++) {
       const pair = generateSshKeyPair("check");
       const blob = Buffer.from(pair.publicKey.split(" ")[1]!, "base64");
-      expect([blob.readUInt32BE(0), blob.subarray(4, 15).toString(), blob.readUInt32BE(15), blob.length]).toEqual([11, "ssh-ed25519", 32, 51]);
+      expect([blob.readUInt32BE(0), blob.subarray(4, 15).toString(), blob.readUInt32BE(15), blob.length]).toEqual([
+        11,
+        "ssh-ed25519",
+        32,
+        51,
+      ]);
       const parsed = utils.parseKey(pair.privateKey);
       expect(parsed instanceof Error ? parsed.message : parsed.getPublicSSH().equals(blob)).toBe(true);
     }
@@ -138,7 +206,9 @@ describe("SSH key pairs", () => {
 
   it("are generated in OpenSSH's formats, with ssh-keygen's fingerprint, and never replaced", async () => {
     const outs = (await sshKeyPairProvider.create!({ comment: "host@olympus-test" })).outs!;
-    expect(outs.privateKey).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+\n-----END OPENSSH PRIVATE KEY-----\n$/);
+    expect(outs.privateKey).toMatch(
+      /^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+\n-----END OPENSSH PRIVATE KEY-----\n$/,
+    );
     expect(outs.publicKey).toMatch(/^ssh-ed25519 AAAA[A-Za-z0-9+/=]+ host@olympus-test$/);
     const dir = mkdtempSync(join(tmpdir(), "olympus-key-"));
     writeFileSync(join(dir, "key.pub"), `${outs.publicKey}\n`);
@@ -149,4 +219,3 @@ describe("SSH key pairs", () => {
     expect((await sshKeyPairProvider.diff!(outs.fingerprint, outs, { comment: "renamed" })).changes).toBe(false);
   });
 });
-
