@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { SshKeyPair as KeyPair } from "../lib/keys";
@@ -23,23 +24,32 @@ export interface StackSecretsArgs {
  * change after the first start (Hydra's pairwise salts re-key every subject, PostgreSQL keeps its first
  * password, the CA and keys are pinned by clients), so an edit of this file cannot rotate them.
  */
-const regenerating = {
-  bytes: ["length", "keepers"],
-  password: [
-    "length",
-    "special",
-    "upper",
-    "lower",
-    "numeric",
-    "number",
-    "minLower",
-    "minUpper",
-    "minNumeric",
-    "minSpecial",
-    "overrideSpecial",
-    "keepers",
-  ],
-};
+const regenerating = [
+  "length",
+  "special",
+  "upper",
+  "lower",
+  "numeric",
+  "number",
+  "minLower",
+  "minUpper",
+  "minNumeric",
+  "minSpecial",
+  "overrideSpecial",
+  "keepers",
+];
+
+/**
+ * 32 key bytes as hex and base64, derived (SHA-256) from a 64-character password of ~381 bits. Not
+ * random.RandomBytes: its resource id is the value itself, and ids are stored in the state unencrypted.
+ */
+const keyBytes = (password: pulumi.Output<string>) =>
+  pulumi.secret(
+    password.apply((value) => {
+      const digest = createHash("sha256").update(value).digest();
+      return { hex: digest.toString("hex"), base64: digest.toString("base64") };
+    }),
+  );
 
 /**
  * Every secret the stack generates, once: each stack gets its own set by construction, values live
@@ -56,33 +66,33 @@ export class StackSecrets extends pulumi.ComponentResource {
   constructor(name: string, args: StackSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("olympus:app:StackSecrets", name, {}, opts);
     const protect = args.protect ?? false;
-    const keep = (kind: keyof typeof regenerating) => ({ parent: this, protect, ignoreChanges: regenerating[kind] });
+    const keep = () => ({ parent: this, protect, ignoreChanges: regenerating });
     const password = (
       part: string,
       length: number,
       options: pulumi.CustomResourceOptions = { parent: this, protect },
     ) => new random.RandomPassword(`${name}-${part}`, { length, special: false }, options).result;
     const bytes = (part: string, options: pulumi.CustomResourceOptions = { parent: this, protect }) =>
-      new random.RandomBytes(`${name}-${part}`, { length: 32 }, options);
+      keyBytes(password(part, 64, options));
 
     const orySecrets = (domain: (typeof identityDomains)[number]): pulumi.Output<GeneratedSecrets["ory"]["ciam"]> =>
       pulumi.output({
         kratosCookie: bytes(`${domain}-kratos-cookie`).hex,
         // Kratos requires the cipher secret to be exactly 32 characters; a new one would make its data unreadable.
-        kratosCipher: password(`${domain}-kratos-cipher`, 32, keep("password")),
+        kratosCipher: password(`${domain}-kratos-cipher`, 32, keep()),
         hydraSystem: bytes(`${domain}-hydra-system`).hex,
-        hydraPairwiseSalt: bytes(`${domain}-hydra-pairwise-salt`, keep("bytes")).hex,
+        hydraPairwiseSalt: bytes(`${domain}-hydra-pairwise-salt`, keep()).hex,
       });
 
     const postgresTls = pulumi
-      .all([bytes("postgres-ca-seed", keep("bytes")).base64, bytes("postgres-server-seed").base64])
+      .all([bytes("postgres-ca-seed", keep()).base64, bytes("postgres-server-seed").base64])
       .apply(([caSeed, serverSeed]) => postgresTlsFromSeeds(caSeed, serverSeed, args.stack, args.certificateYear));
 
     this.generated = pulumi.secret<GeneratedSecrets>(
       pulumi.output({
-        postgresPassword: password("postgres-password", 40, keep("password")),
+        postgresPassword: password("postgres-password", 40, keep()),
         ory: pulumi.output({ ciam: orySecrets("ciam"), iam: orySecrets("iam") }),
-        encryptionKey: bytes("encryption-key", keep("bytes")).base64,
+        encryptionKey: bytes("encryption-key", keep()).base64,
         sessionSigningKey: bytes("session-signing-key").base64,
         oauthClients: pulumi.output({
           athenaCiam: password("athena-ciam-client-secret", 48),

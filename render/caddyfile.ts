@@ -142,10 +142,21 @@ const retryWhileRecreated: Directive[] = [
   { name: "lb_try_interval", args: ["250ms"] },
 ];
 
+/**
+ * A fresh connection per request: a kept-alive one can be closed by an upstream that a release is
+ * stopping just as Caddy sends a login POST on it, which Caddy must answer with 502 (it never resends
+ * a request that reached the upstream). A new dial to a stopped upstream fails cleanly and is retried.
+ */
+const freshConnections: Directive = {
+  name: "transport",
+  args: ["http"],
+  block: [{ name: "keepalive", args: ["off"] }],
+};
+
 const proxy = (upstream: string, site?: PublicSite, path?: string): Directive => ({
   name: "reverse_proxy",
   args: [...(path ? [path] : []), upstream],
-  block: [...retryWhileRecreated, ...((site && proxyBlocks[site]) ?? [])],
+  block: [...retryWhileRecreated, ...((site && proxyBlocks[site]) ?? [freshConnections])],
 });
 
 /** Where a site's requests go when its upstream is absent: a plain 503 that names what is missing. */

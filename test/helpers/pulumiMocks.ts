@@ -70,10 +70,6 @@ function providerOutputs(
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
       return { result: password(stack, name, inputs.length) };
-    case "random:index/randomBytes:RandomBytes": {
-      const bytes = bytesFor(stack, name, inputs.length);
-      return { base64: bytes.toString("base64"), hex: bytes.toString("hex") };
-    }
     case "pulumi-nodejs:dynamic/olympus:keys:SshKeyPair":
       return { ...generateSshKeyPair(inputs.comment) };
     case "hcloud:index/primaryIp:PrimaryIp":
