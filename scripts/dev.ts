@@ -9,7 +9,7 @@ import { parsePlainConfig } from "../lib/config";
 import { readStackFile } from "../lib/stackFiles";
 import { loopbackPorts } from "../lib/topology";
 import { syntheticEmailDomain } from "../seed/identities";
-import { devStack, prepareDevHost, releaseDevHost } from "./devHost";
+import { devStack, prepareDevHost, reachDevHost, releaseDevHost } from "./devHost";
 import { ensureStack } from "./stacks";
 import { projectDir, pulumiEnvironment } from "./toolchain";
 
@@ -52,6 +52,7 @@ Take it down with: npm run dev:down`);
 
 async function down() {
   await ensureStack(projectDir, devStack);
+  await reachDevHost();
   await pulumi(["destroy", "--yes"]);
   await releaseDevHost();
 }

@@ -157,10 +157,20 @@ export async function prepareDevHost(): Promise<void> {
   await createDeployUser();
   await keyPair(join(projectDir, devAccess.hostKeyFile.replace(/\.pub$/, "")), "olympus-dev-host");
   await authorize(await keyPair(join(projectDir, devAccess.identityFile), "olympus-dev-operator"));
-  await startSshd(join(projectDir, devAccess.hostKeyFile.replace(/\.pub$/, "")));
-  writeHostsEntries();
+  await reachDevHost();
   const built = await buildDevImages();
   log(built.length ? `built ${built.join(", ")}` : "images are up to date");
+}
+
+/**
+ * Starts the dev sshd and writes the names again, e.g. after this machine restarted: `pulumi destroy`
+ * runs its delete commands over SSH, so the host must be reachable to be taken down.
+ */
+export async function reachDevHost(): Promise<void> {
+  const hostKey = join(projectDir, devAccess.hostKeyFile.replace(/\.pub$/, ""));
+  if (!existsSync(hostKey)) throw new Error(`${hostKey} is missing: this machine was never prepared by npm run dev`);
+  await startSshd(hostKey);
+  writeHostsEntries();
 }
 
 /** Stops the dev sshd and removes the names from /etc/hosts; packages, user and images stay. */

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { rmSync } from "node:fs";
 import { connect } from "node:net";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
@@ -67,7 +68,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.close();
-  if (dir) await execa("npx", ["tsx", "scripts/dev.ts", "down"], { cwd: dir, env, reject: false });
+  if (!dir) return;
+  const down = await execa("npx", ["tsx", "scripts/dev.ts", "down"], { cwd: dir, env, reject: false });
+  // A copy whose stack could not be taken down keeps its state, so npm run dev:down can finish there.
+  if (down.exitCode === 0) rmSync(dir, { recursive: true, force: true });
+  else console.error(`dev stack left in ${dir}: run npm run dev:down there`);
 });
 
 describe("the dev tier on this machine", () => {
@@ -300,10 +305,10 @@ describe("the dev tier on this machine", () => {
     const generated = [...results, ...derived];
     const secrets = [password, ...generated];
     expect(generated.length).toBeGreaterThan(20);
-    // The .env the host received holds them (the check below would prove nothing otherwise).
-    expect(filesFromState(revealed)[".env"]!.content).toContain(
-      generated.find((value) => /^[0-9a-f]{64}$/.test(value)),
-    );
+    // The .env the host received holds both kinds (the check below would prove nothing otherwise).
+    const deployedEnv = filesFromState(revealed)[".env"]!.content;
+    expect(results.filter((value) => deployedEnv.includes(value)).length).toBeGreaterThan(5);
+    expect(derived.filter((value) => deployedEnv.includes(value)).length).toBeGreaterThan(5);
     const plainState = await exported();
     const hostLogs = (await execa("sh", ["-c", "cat /srv/olympus/logs/*.log"])).stdout;
     expect(hostLogs).toContain("podman-compose");
