@@ -10,10 +10,6 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           setupFiles: ["test/helpers/unitSetup.ts"],
-          // One module graph per worker: importing @pulumi/pulumi per file was a third of the run (18.5 s
-          // isolated, 12 s shared). The files share no state: each sets its own Pulumi mocks before running
-          // the program, and they pass in shuffled order.
-          isolate: false,
           testTimeout: 30_000,
         },
       },

@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { generateSshKeyPair } from "../../lib/keys";
 import { hostConfiguration, hostConfigurationDigest, hostConfigurationRecords } from "../../render/hostConfig";
@@ -345,6 +345,7 @@ describe("other shapes of the same program", () => {
 
   it("runs the dev tier on an existing machine over SSH, with the same Olympus stack and no Hetzner resources", async () => {
     const dir = mkdtempSync(join(tmpdir(), "olympus-dev-access-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const machineKey = generateSshKeyPair("host");
     const operatorKey = generateSshKeyPair("operator");
     writeFileSync(join(dir, "host.pub"), machineKey.publicKey);
