@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -199,6 +199,7 @@ export async function startHydra(): Promise<Hydra> {
     stop: async () => {
       process.kill("SIGTERM");
       await process;
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
@@ -78,6 +78,7 @@ describe("npm run smoke, against a real Caddy over HTTPS", () => {
   afterAll(async () => {
     caddy?.kill("SIGTERM");
     await caddy;
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("passes when every URL answers over HTTPS with the security headers and the issuer publishes discovery", async () => {
@@ -212,6 +213,7 @@ describe("the host-config step's script, on this machine under a scratch root", 
       all: true,
     });
   const sshd = join(root, "etc", "ssh", "sshd_config.d", "10-olympus.conf");
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it("writes what differs, changes nothing on a second run, and restores a file edited by hand", async () => {
     expect((await apply()).all).toContain("host configuration applied: 0 packages installed, 2 files replaced");
