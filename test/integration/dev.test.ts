@@ -23,7 +23,7 @@ import {
 import { filesFromState } from "../../scripts/renderedFiles";
 import { pulumiDir } from "../../scripts/toolchain";
 import { syntheticIdentity } from "../../seed/identities";
-import { authorizationFlow, type FlowHttp } from "../helpers/oauthFlow";
+import { authorizationFlow } from "../helpers/oauthFlow";
 
 /**
  * The dev tier's whole cycle on this machine, as a user runs it: `npm run dev` from nothing (real engine,
@@ -221,24 +221,7 @@ describe("the dev tier on this machine", () => {
     });
 
     // Through Caddy, as a browser would, with the login and consent accepted as Hera would accept them.
-    const http: FlowHttp = {
-      get: async (url, cookies) => {
-        const response = await client.get(url, cookies);
-        return {
-          status: response.status,
-          location: response.headers.get("location"),
-          setCookies: response.headers.getSetCookie(),
-        };
-      },
-      put: async (url, body) =>
-        (await (
-          await fetch(url, {
-            method: "PUT",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify(body),
-          })
-        ).json()) as { redirect_to: string },
-    };
+    const http = (url: string, cookies: string) => client.get(url, cookies);
     const query = {
       response_type: "code",
       client_id: "athena-iam-client",

@@ -4,7 +4,7 @@ import { hostnames } from "../../lib/topology";
 import { type Hydra, startHydra } from "../../scripts/localServices";
 import { convergeClients, registeredClients, removeClients } from "../../seed/hydraAdmin";
 import type { HydraClientBody, HydraClientsInputs } from "../../seed/hydraClients";
-import { authorizationFlow, type FlowHttp } from "../helpers/oauthFlow";
+import { authorizationFlow } from "../helpers/oauthFlow";
 
 /** Client registration against a real Hydra v26.2.0 running the staging hydra.yml. */
 let hydra: Hydra;
@@ -58,24 +58,8 @@ describe("OAuth2 client registration against a real Hydra", () => {
   });
 
   it("refuses an authorization request of a public client without code_challenge, and completes one with it", async () => {
-    const http: FlowHttp = {
-      get: async (url, cookies) => {
-        const response = await fetch(url, { redirect: "manual", headers: cookies ? { cookie: cookies } : {} });
-        return {
-          status: response.status,
-          location: response.headers.get("location"),
-          setCookies: response.headers.getSetCookie(),
-        };
-      },
-      put: async (url, body) =>
-        (await (
-          await fetch(url, {
-            method: "PUT",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify(body),
-          })
-        ).json()) as { redirect_to: string },
-    };
+    const http = (url: string, cookies: string) =>
+      fetch(url, { redirect: "manual", headers: cookies ? { cookie: cookies } : {} });
     const query = {
       response_type: "code",
       client_id: "athena-ciam-client",
