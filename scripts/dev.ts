@@ -10,7 +10,7 @@ import { readStackFile } from "../lib/stackFiles";
 import { loopbackPorts } from "../lib/topology";
 import { syntheticEmailDomain } from "../seed/identities";
 import { devStack, prepareDevHost, reachDevHost, releaseDevHost } from "./devHost";
-import { ensureStack } from "./stacks";
+import { ensureStack, stackOutputs } from "./stacks";
 import { projectDir, pulumiEnvironment } from "./toolchain";
 
 const pulumi = (args: string[]) =>
@@ -20,21 +20,15 @@ const pulumi = (args: string[]) =>
     stdio: "inherit",
   });
 
-async function output<T>(name: string): Promise<T> {
-  const { stdout } = await execa("pulumi", ["stack", "output", name, "--json", "--stack", devStack], {
-    cwd: projectDir,
-    env: pulumiEnvironment(),
-  });
-  return JSON.parse(stdout) as T;
-}
-
 async function up() {
   await prepareDevHost();
   await ensureStack(projectDir, devStack);
   await pulumi(["up", "--yes", "--policy-pack", "policy"]);
   const { config } = parsePlainConfig(readStackFile(projectDir, devStack).raw);
-  const urls = await output<Record<string, string>>("urls");
-  const leftOut = await output<string[]>("leftOut");
+  const { urls, leftOut } = (await stackOutputs(projectDir, devStack)) as {
+    urls: Record<string, string>;
+    leftOut: string[];
+  };
   console.log(`
 The dev tier runs on this machine (everything on 127.0.0.1; certificates from Caddy's internal CA,
 its root: pulumi stack output edgeCa --stack dev).

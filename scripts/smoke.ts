@@ -4,18 +4,10 @@
  * security headers, and both Hydras publish their OIDC discovery. Exits non-zero naming what failed.
  */
 import { parseArgs } from "node:util";
-import execa from "execa";
 import { securityHeaders } from "../render/caddyfile";
 import { checkDiscovery, checkHttps } from "../seed/soakRuntime";
-import { projectDir, pulumiEnvironment } from "./toolchain";
-
-async function stackUrls(stack: string): Promise<Record<string, string>> {
-  const { stdout } = await execa("pulumi", ["stack", "output", "urls", "--json", "--stack", stack], {
-    cwd: projectDir,
-    env: pulumiEnvironment(),
-  });
-  return JSON.parse(stdout) as Record<string, string>;
-}
+import { stackOutputs } from "./stacks";
+import { projectDir } from "./toolchain";
 
 async function main() {
   const { values, positionals } = parseArgs({
@@ -24,7 +16,7 @@ async function main() {
   });
   const urls = values.urls
     ? (JSON.parse(values.urls) as Record<string, string>)
-    : await stackUrls(positionals[0] ?? "staging");
+    : ((await stackOutputs(projectDir, positionals[0] ?? "staging")).urls as Record<string, string>);
   const issuers = values.issuers
     ? (JSON.parse(values.issuers) as string[])
     : [urls.ciamOauth, urls.iamOauth].filter((url): url is string => Boolean(url));

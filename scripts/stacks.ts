@@ -50,12 +50,18 @@ export async function runSteps(dir: string, steps: PulumiStep[]): Promise<void> 
 
 /** A stack's exported state: resources with their URNs, types and protection. */
 export async function exportedState(dir: string, stack: string): Promise<StateExport> {
-  const { stdout } = await execa("pulumi", ["stack", "export", "--stack", stack], { cwd: dir });
+  const { stdout } = await execa("pulumi", ["stack", "export", "--stack", stack], {
+    cwd: dir,
+    env: pulumiEnvironment(),
+  });
   return JSON.parse(stdout) as StateExport;
 }
 
 /** A stack's outputs from its last run (secret ones masked); {} for a stack that never ran. */
 export async function stackOutputs(dir: string, stack: string): Promise<Record<string, unknown>> {
-  const { stdout } = await execa("pulumi", ["stack", "output", "--json", "--stack", stack], { cwd: dir });
+  const { stdout } = await execa("pulumi", ["stack", "output", "--json", "--stack", stack], {
+    cwd: dir,
+    env: pulumiEnvironment(),
+  });
   return JSON.parse(stdout || "{}") as Record<string, unknown>;
 }

@@ -11,6 +11,16 @@ const staging = (overrides: Record<string, string> = {}) => committedStackConfig
 const prod = (overrides: Record<string, string> = {}) => committedStackConfig("prod", overrides);
 const json = (value: unknown) => JSON.stringify(value);
 
+/** Staging's kind of rate limits as JSON config, with the parts a case breaks replaced. */
+const rateLimits = (changes: { login?: object; lockout?: object; captcha?: string; captchaSiteKey?: string | null }) =>
+  json({
+    login: { events: 10, window: "1m" },
+    lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 },
+    captcha: "test-keys",
+    captchaSiteKey: null,
+    ...changes,
+  });
+
 function problemsOf(stack: string, raw: Record<string, string>): string[] {
   try {
     parse(stack, raw);
@@ -131,12 +141,7 @@ const badValues: {
     title: "zero rate limit",
     stack: "staging",
     overrides: {
-      "olympus:rateLimits": json({
-        login: { events: 0, window: "1m" },
-        lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 },
-        captcha: "test-keys",
-        captchaSiteKey: null,
-      }),
+      "olympus:rateLimits": rateLimits({ login: { events: 0, window: "1m" } }),
     },
     key: "olympus:rateLimits.login.events",
     mentions: ["0", ">0"],
@@ -145,9 +150,8 @@ const badValues: {
     title: "negative rate limit",
     stack: "prod",
     overrides: {
-      "olympus:rateLimits": json({
+      "olympus:rateLimits": rateLimits({
         login: { events: -5, window: "1m" },
-        lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 },
         captcha: "turnstile",
         captchaSiteKey: "0x4AAAAAAAexampleSiteKey",
       }),
@@ -159,12 +163,7 @@ const badValues: {
     title: "malformed rate-limit window",
     stack: "staging",
     overrides: {
-      "olympus:rateLimits": json({
-        login: { events: 10, window: "1 minute" },
-        lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 },
-        captcha: "test-keys",
-        captchaSiteKey: null,
-      }),
+      "olympus:rateLimits": rateLimits({ login: { events: 10, window: "1 minute" } }),
     },
     key: "olympus:rateLimits.login.window",
     mentions: ["1 minute", "10s, 1m or 1h"],
@@ -200,12 +199,7 @@ const badValues: {
     title: "CAPTCHA test keys in prod",
     stack: "prod",
     overrides: {
-      "olympus:rateLimits": json({
-        login: { events: 10, window: "1m" },
-        lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 900 },
-        captcha: "test-keys",
-        captchaSiteKey: null,
-      }),
+      "olympus:rateLimits": rateLimits({ captcha: "test-keys" }),
     },
     key: "olympus:rateLimits.captcha",
     mentions: ["test-keys", "turnstile"],
@@ -256,12 +250,7 @@ const badValues: {
     title: "lockout below the SDK minimum",
     stack: "staging",
     overrides: {
-      "olympus:rateLimits": json({
-        login: { events: 10, window: "1m" },
-        lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 10 },
-        captcha: "test-keys",
-        captchaSiteKey: null,
-      }),
+      "olympus:rateLimits": rateLimits({ lockout: { maxAttempts: 5, windowSeconds: 600, lockoutSeconds: 10 } }),
     },
     key: "olympus:rateLimits.lockout.lockoutSeconds",
     mentions: ["10", "at least 60"],

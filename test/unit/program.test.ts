@@ -144,18 +144,10 @@ describe("the program for each committed stack", () => {
       expect(zone?.inputs.name).toBe(domain);
       const rrsets = ofType(recorded, "hcloud:index/zoneRrset:ZoneRrset");
       expect(rrsets.every((set) => set.inputs.zone === domain)).toBe(true);
-      expect(
-        rrsets
-          .filter((set) => set.inputs.type === "A")
-          .map((set) => set.inputs.name)
-          .sort(),
-      ).toEqual([...expected].sort());
-      expect(
-        rrsets
-          .filter((set) => set.inputs.type === "AAAA")
-          .map((set) => set.inputs.name)
-          .sort(),
-      ).toEqual([...expected].sort());
+      for (const type of ["A", "AAAA"]) {
+        const names = rrsets.filter((set) => set.inputs.type === type).map((set) => set.inputs.name);
+        expect(names.sort(), type).toEqual([...expected].sort());
+      }
       const caa = rrsets.find((set) => set.inputs.type === "CAA");
       expect(caa?.inputs.records.map((record: { value: string }) => record.value)).toContain(
         '0 issue "letsencrypt.org"',
