@@ -56,6 +56,8 @@ export interface CaddyfileInput {
   /** Upstream services this environment does not run; their sites answer 503 and say so. @default [] */
   absentServices?: string[];
   hostnames: Record<PublicSite, string>;
+  /** The name Caddy dials each upstream service by (its release alias, see releaseAliases). @default the service's name */
+  releaseAliases?: Record<string, string>;
   /** Zones per site; the rate-limit component decides which sites get which zones. */
   rateLimits: Partial<Record<PublicSite, RateLimitZone[]>>;
 }
@@ -160,7 +162,11 @@ const proxy = (upstream: string, site?: PublicSite, path?: string): Directive =>
 });
 
 /** Where a site's requests go when its upstream is absent: a plain 503 that names what is missing. */
-function absentUpstream(site: PublicSite, service: string): Directive[] {
+function absentUpstream(
+  site: PublicSite,
+  service: string,
+  dial: (service: string, port: number) => string,
+): Directive[] {
   const missing: Directive = {
     name: "respond",
     args: [`${service} is not part of this environment (no image of it can be built here)`, "503"],
@@ -168,7 +174,7 @@ function absentUpstream(site: PublicSite, service: string): Directive[] {
   // Without Hera, CIAM's login host still serves Kratos's self-service API, which Hera fronts in production.
   if (site !== "ciamLogin") return [missing];
   return [
-    { name: "handle", args: ["/self-service/*"], block: [proxy(`ciam-kratos:${oryPorts.ciam.kratosPublic}`)] },
+    { name: "handle", args: ["/self-service/*"], block: [proxy(dial("ciam-kratos", oryPorts.ciam.kratosPublic))] },
     { name: "handle", block: [missing] },
   ];
 }
@@ -183,17 +189,19 @@ export function caddyBlocks(input: CaddyfileInput): CaddyBlock[] {
       { name: "order", args: ["rate_limit", "before", "basic_auth"] },
     ],
   };
+  const dial = (service: string, port: number | string) => `${input.releaseAliases?.[service] ?? service}:${port}`;
   const sites = (Object.keys(publicSites) as PublicSite[]).map<CaddyBlock>((site) => {
     const zones = input.rateLimits[site] ?? [];
-    const upstream = publicSites[site].upstream;
-    const service = upstream.split(":")[0]!;
+    const [service, port] = publicSites[site].upstream.split(":") as [string, string];
     return {
       keys: [input.hostnames[site]],
       directives: [
         { name: "import", args: [snippet] },
         ...(zones.length ? [rateLimitNote, rateLimitDirective(zones)] : []),
         ...(extraRoutes[site] ?? []),
-        ...((input.absentServices ?? []).includes(service) ? absentUpstream(site, service) : [proxy(upstream, site)]),
+        ...((input.absentServices ?? []).includes(service)
+          ? absentUpstream(site, service, dial)
+          : [proxy(dial(service, port), site)]),
       ],
     };
   });

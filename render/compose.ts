@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Document, type Scalar, type YAMLMap } from "yaml";
 import type { Environment } from "../lib/config";
 import {
@@ -17,7 +18,8 @@ export interface ComposeService {
   environment?: Record<string, string>;
   ports?: string[];
   volumes?: string[];
-  networks: string[];
+  /** The intranet; a long-running service also answers there on its release alias (releaseAliases). */
+  networks: string[] | { intranet: { aliases: string[] } };
   restart?: "unless-stopped" | "no";
   healthcheck?: { test: string[]; interval: string; timeout: string; start_period: string; retries: number };
   labels?: Record<string, string>;
@@ -56,9 +58,10 @@ export interface ComposeInput {
 export const startupPhases = {
   database: ["postgres"],
   migrations: ["ciam-kratos-migrate", "iam-kratos-migrate", "ciam-hydra-migrate", "iam-hydra-migrate"],
+  // Before any service it routes to is replaced: see releaseAliases.
+  edge: ["caddy"],
   ory: ["ciam-kratos", "iam-kratos", "ciam-hydra", "iam-hydra"],
   apps: ["ciam-hera", "iam-hera", "ciam-athena", "iam-athena", "site", "pgadmin"],
-  edge: ["caddy"],
 } as const;
 
 /** Images an environment may run without (no offline build of them exists). */
@@ -361,6 +364,11 @@ export function composeFile(input: ComposeInput): ComposeFile {
     if (read.length > 0)
       definition.labels = { "olympus.config-digest": read.map((dir) => input.configDigests[dir]).join(",") };
   }
+  for (const [service, definition] of Object.entries(services)) {
+    if (definition.profiles) continue;
+    const release = createHash("sha256").update(JSON.stringify(definition)).digest("hex").slice(0, 12);
+    definition.networks = { intranet: { aliases: [`${service}-${release}`] } };
+  }
   // The project name is given on the command line (--project-name olympus) by the deploy script.
   return {
     "x-olympus": {
@@ -380,6 +388,20 @@ export function composeFile(input: ComposeInput): ComposeFile {
       ]),
     ),
   };
+}
+
+/**
+ * The name Caddy dials each long-running service by: `<service>-<digest of its definition>`, so every
+ * change that recreates a container also renames it. A release reloads Caddy onto the new names before
+ * it stops any container: a replaced container gets no new request while it shuts down (a request sent
+ * as its listener closes would be lost), and requests for it wait in Caddy until its successor answers.
+ */
+export function releaseAliases(file: ComposeFile): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(file.services).flatMap(([service, { networks }]) =>
+      Array.isArray(networks) ? [] : [[service, networks.intranet.aliases[0]!]],
+    ),
+  );
 }
 
 /** Notes for an operator reading the deployed file, kept next to the settings they explain. */

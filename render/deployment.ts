@@ -7,7 +7,7 @@ import type { MailSettings } from "../lib/mail";
 import { hostnames, mailSandboxService, type PublicSite, publicSites } from "../lib/topology";
 import type { ImageName } from "../lib/versions";
 import { renderCaddyfile } from "./caddyfile";
-import { composeFile, loginSimulatorService, renderCompose, startupPhases } from "./compose";
+import { composeFile, loginSimulatorService, releaseAliases, renderCompose, startupPhases } from "./compose";
 import { type DeploymentSecrets, environmentVariables, renderDotenv, secretFormatProblems } from "./environment";
 import { renderIdentitySchemas } from "./identitySchemas";
 import { renderOryConfigs } from "./ory";
@@ -128,6 +128,7 @@ export function renderConfigFiles(input: ConfigInput): RenderedFiles {
       .map((site) => site.upstream.split(":")[0]!)
       .filter((service) => !running.has(service)),
     hostnames: names,
+    releaseAliases: releaseAliases(compose),
     rateLimits: input.edge.caddyZones,
   });
   return {

@@ -68,7 +68,7 @@ async function main() {
       `\nspeedup: ${(batchRate / naiveRate).toFixed(1)}x; ${largeCount} identities in ${largeSeconds.toFixed(1)} s`,
     );
   } finally {
-    await kratos.kill();
+    await kratos.stop();
     await mailpit.stop();
   }
 }

@@ -83,6 +83,8 @@ export interface Kratos {
   kill: (signal?: NodeJS.Signals) => Promise<void>;
   start: () => Promise<void>;
   logs: () => string;
+  /** Stops the server for good and removes its database and configuration. */
+  stop: () => Promise<void>;
 }
 
 /** The staging CIAM kratos.yml and schemas as rendered, pointed at a local database, ports and Mailpit. */
@@ -150,6 +152,10 @@ export async function startKratos(mailpit: Mailpit): Promise<Kratos> {
       process = undefined;
     },
     logs: () => output,
+    stop: async () => {
+      await kratos.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
   await kratos.start();
   return kratos;
@@ -264,6 +270,7 @@ export async function startSshd(
     stop: async () => {
       process.kill("SIGTERM");
       await process;
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -4,9 +4,10 @@
 #   olympus-deploy.sh prepare   wait for cloud-init and the data volume, install the pinned podman-compose
 #   olympus-deploy.sh install-config|install-secrets
 #                               unpack rendered files read from stdin (path<TAB>mode<TAB>base64 per line)
-#   olympus-deploy.sh up        start the phases in order, each one healthy before the next; a service is
-#                               recreated only when its image, environment or mounted configuration changed,
-#                               and Caddy reloads a new Caddyfile in place
+#   olympus-deploy.sh up        start the phases in order, each one healthy before the next (the edge right
+#                               after the database, so Caddy reloads a new Caddyfile in place before any
+#                               service is replaced); a service is recreated only when its image,
+#                               environment or mounted configuration changed
 #   olympus-deploy.sh down      stop and remove the compose project (data stays)
 #   olympus-deploy.sh edge-ca   print the root certificate of Caddy's internal CA (dev tier)
 # Compose's own output goes to a log on the host, never to this script's output: it can name values
@@ -156,16 +157,20 @@ up() {
     log "running $migration"
     quietly "${compose[@]}" --profile migrations run --rm "$migration"
   done
+  # The edge first: Caddy (recreated only for a new image) moves to the new Caddyfile, which dials each
+  # service by its new release alias (compose.yml), before any other service is replaced. A stopping
+  # container then receives no new request, and requests for a replaced service wait in Caddy
+  # (lb_try_duration) until its successor answers. The reload closes no connection.
+  start "${edge[@]}"
+  "${podman[@]}" exec "$(container_of caddy)" caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile >/dev/null 2>&1 ||
+    fail "caddy refused the new Caddyfile; it keeps serving the previous one, and no other service was replaced"
+  log "caddy serves the new Caddyfile"
   start "${ory[@]}"
   log "applying Olympus SDK settings"
   # The deploy user owns the file, so the redirect needs no root; only podman does.
   # shellcheck disable=SC2024
   "${podman[@]}" exec -i "$(container_of postgres)" psql --quiet -v ON_ERROR_STOP=1 -U olympus -d olympus < "$project_dir/olympus-settings.sql" >/dev/null
   start "${apps[@]}" "${extras[@]}"
-  start "${edge[@]}"
-  # A new Caddyfile takes effect without closing a connection.
-  "${podman[@]}" exec "$(container_of caddy)" caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile >/dev/null 2>&1 ||
-    fail "caddy refused the new Caddyfile; it keeps serving the previous one"
   log "all services are up"
 }
 

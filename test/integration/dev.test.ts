@@ -59,6 +59,22 @@ const stagedKratos = async (tag: string) => {
   await stack.setConfig("stagedRollout.kratos", { value: tag }, true);
 };
 
+/** The name Caddy dials a service's running container by: its release alias (compose.yml). */
+const releaseAlias = async (service: string) => {
+  const { stdout } = await execa("podman", [
+    "inspect",
+    "--format",
+    "{{json .NetworkSettings.Networks}}",
+    `olympus_${service}_1`,
+  ]);
+  const networks = JSON.parse(stdout) as Record<string, { Aliases?: string[] }>;
+  const alias = Object.values(networks)
+    .flatMap((network) => network.Aliases ?? [])
+    .find((name) => new RegExp(`^${service}-[0-9a-f]{12}$`).test(name));
+  if (!alias) throw new Error(`${service} has no release alias: ${stdout}`);
+  return alias;
+};
+
 beforeAll(async () => {
   const running = await stackContainers();
   if (Object.keys(running).length > 0)
@@ -318,6 +334,7 @@ describe("the dev tier on this machine", () => {
     const postgresStarted = async () =>
       (await execa("podman", ["inspect", "--format", "{{.State.StartedAt}}", "olympus_postgres_1"])).stdout;
     const startedBefore = await postgresStarted();
+    const kratosAliasBefore = await releaseAlias("ciam-kratos");
     await stagedKratos("v26.2.0-release-1");
     // Next year's server certificate, as the first deploy of 2027 will issue it.
     (stack.workspace as LocalWorkspace).envVars.OLYMPUS_CERTIFICATE_YEAR = String(new Date().getUTCFullYear() + 1);
@@ -332,6 +349,19 @@ describe("the dev tier on this machine", () => {
     expect(counts.logins).toBeGreaterThan(20);
     expect((await stackContainers())["ciam-kratos"]?.image).toBe(localImage("kratos", "v26.2.0-release-1"));
     expect(soaksRun()).toBe(1);
+    // Caddy moved to the new Kratos's name before Kratos was replaced, and dials nothing else for it.
+    const deployLog = diagnostics.join("\n");
+    expect(deployLog).toContain("caddy serves the new Caddyfile");
+    expect(deployLog.indexOf("caddy serves the new Caddyfile")).toBeLessThan(
+      deployLog.indexOf("ciam-kratos is healthy"),
+    );
+    const kratosAlias = await releaseAlias("ciam-kratos");
+    expect(kratosAlias).not.toBe(kratosAliasBefore);
+    const caddyConfig = (
+      await execa("podman", ["exec", "olympus_caddy_1", "wget", "-qO-", "http://localhost:2019/config/"])
+    ).stdout;
+    expect(caddyConfig).toContain(`"${kratosAlias}:`);
+    expect(caddyConfig).not.toContain(kratosAliasBefore);
     expect(((await outputs()).lastSoak as { finishedAt: string }).finishedAt).not.toBe(before.finishedAt);
     expect(await postgresStarted()).toBe(startedBefore);
     const served = await execa("sh", [

@@ -54,7 +54,7 @@ afterAll(async () => {
     await stack.destroy({ onOutput }).catch(() => undefined);
     await stack.workspace.removeStack(stack.name).catch(() => undefined);
   }
-  await kratos?.kill();
+  await kratos?.stop();
   await mailpit?.stop();
   rmSync(backend, { recursive: true, force: true });
 });

@@ -60,7 +60,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await kratos?.kill();
+  await kratos?.stop();
   await mailpit?.stop();
 });
 

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Ajv from "ajv";
 import addFormats from "ajv-formats";
 import execa from "execa";
 import { Validator } from "jsonschema";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseStackConfig } from "../../lib/config";
 import { generateSshKeyPair } from "../../lib/keys";
@@ -31,6 +31,8 @@ beforeAll(async () => {
   for (const stack of stacks)
     files[stack] = await renderForConfig(parseStackConfig(stack, committedStackConfig(stack)), stack);
 });
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const write = (name: string, content: string) => {
   const path = join(scratch, name);

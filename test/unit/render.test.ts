@@ -1,17 +1,17 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { parse } from "yaml";
 import { parseStackConfig, type StackConfig } from "../../lib/config";
 import { certificateYear, postgresTlsFromSeeds } from "../../lib/postgresTls";
-import { hostnames, publicSiteNames } from "../../lib/topology";
+import { hostnames, oryPorts, publicSiteNames } from "../../lib/topology";
 import { serviceImages } from "../../lib/versions";
 import { renderForConfig } from "../../ops/parity";
 import { securityHeaders } from "../../render/caddyfile";
 import { renderCloudInit } from "../../render/cloudInit";
-import type { ComposeFile } from "../../render/compose";
+import { type ComposeFile, releaseAliases } from "../../render/compose";
 import type { RenderedFiles } from "../../render/deployment";
 import { environmentVariables, secretFormatProblems } from "../../render/environment";
 import { redact, redactPrivateKeys } from "../../scripts/renderedFiles";
@@ -84,11 +84,11 @@ describe("the compose project", () => {
     }
   });
 
-  it("starts postgres, then migrations, then Ory, then apps, with Caddy last, in the deploy script's phases", () => {
+  it("starts postgres, then migrations, then Caddy, then Ory, then apps, in the deploy script's phases", () => {
     const services = compose("prod").services;
     expect(services["ciam-kratos-migrate"]?.profiles).toEqual(["migrations"]);
     const phases = JSON.parse(files.prod["phases.json"]!.content) as Record<string, string[]>;
-    expect(Object.keys(phases)).toEqual(["database", "migrations", "ory", "apps", "edge", "extras"]);
+    expect(Object.keys(phases)).toEqual(["database", "migrations", "edge", "ory", "apps", "extras"]);
     expect(phases.edge).toEqual(["caddy"]);
     expect(phases.extras).toEqual([]);
     expect(JSON.parse(files.staging["phases.json"]!.content).extras).toEqual(["mailpit", "login-simulator"]);
@@ -112,12 +112,45 @@ describe("the compose project", () => {
     expect(before.services.caddy?.volumes).toContain("./caddy:/etc/caddy:ro");
   });
 
+  it("renames exactly the services a release recreates, and Caddy dials them by their new names", async () => {
+    const staged = await renderForConfig({ ...configs.staging, stagedRollout: { kratos: "v26.2.0-next" } }, "staging");
+    const before = releaseAliases(compose("staging"));
+    const after = releaseAliases(parse(staged["compose.yml"]!.content) as ComposeFile);
+    const renamed = Object.keys(before).filter((service) => before[service] !== after[service]);
+    expect(renamed.sort()).toEqual(["ciam-kratos", "iam-kratos"]);
+    expect(Object.keys(before)).toEqual(expect.arrayContaining(["ciam-hydra", "ciam-hera", "caddy", "mailpit"]));
+    const dialled = (files: RenderedFiles) =>
+      [...files["caddy/Caddyfile"]!.content.matchAll(/reverse_proxy (\S+)/g)].map((match) => match[1]).sort();
+    expect(dialled(files.staging)).toEqual(
+      [
+        "ciam-hera:3000",
+        "ciam-hydra:5002",
+        "ciam-athena:3000",
+        "iam-hera:4000",
+        "iam-hydra:7002",
+        "iam-athena:3000",
+        "site:3000",
+      ]
+        .map((upstream) => `${before[upstream.split(":")[0]!]}:${upstream.split(":")[1]}`)
+        .sort(),
+    );
+    // The dev tier, without Hera, sends CIAM's self-service API to Kratos: by its new name after the release.
+    const dev = parseStackConfig("dev", committedStackConfig("dev"));
+    const devAfter = await renderForConfig({ ...dev, stagedRollout: { kratos: "v26.2.0-next" } }, "dev");
+    const devAliases = releaseAliases(parse(devAfter["compose.yml"]!.content) as ComposeFile);
+    expect(devAfter["caddy/Caddyfile"]!.content).toContain(`reverse_proxy ${devAliases["ciam-kratos"]}:${oryPorts.ciam.kratosPublic} {`);
+  });
+
   it("keeps named volumes on the Hetzner data volume and every long-running service restarting", () => {
     const file = compose("prod");
     for (const volume of Object.values(file.volumes))
       expect(volume.driver_opts.device).toMatch(/^\/srv\/olympus\/volumes\//);
     for (const [name, service] of Object.entries(file.services)) {
-      expect(service.networks, name).toEqual(["intranet"]);
+      expect(service.networks, name).toEqual(
+        name.endsWith("-migrate")
+          ? ["intranet"]
+          : { intranet: { aliases: [expect.stringMatching(`^${name}-[0-9a-f]{12}$`)] } },
+      );
       expect(service.restart, name).toBe(name.endsWith("-migrate") ? "no" : "unless-stopped");
     }
   });
@@ -279,6 +312,7 @@ describe("PostgreSQL's certificates", () => {
     );
     // Clients verify with the CA they already hold (verify-full): the renewed certificate chains to it.
     const dir = mkdtempSync(join(tmpdir(), "olympus-pg-tls-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, "ca.crt"), thisYear.caCertificate);
     writeFileSync(join(dir, "server.crt"), nextYear.serverCertificate);
     const verified = await execa("openssl", [

@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { generateSshKeyPair, sshFingerprint } from "../../lib/keys";
 import { indexOfExternalId, syntheticEmails, syntheticIdentity } from "../../seed/identities";
 import { planIndex } from "../../seed/seeder";
@@ -211,6 +211,7 @@ describe("SSH key pairs", () => {
     );
     expect(outs.publicKey).toMatch(/^ssh-ed25519 AAAA[A-Za-z0-9+/=]+ host@olympus-test$/);
     const dir = mkdtempSync(join(tmpdir(), "olympus-key-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, "key.pub"), `${outs.publicKey}\n`);
     const { stdout } = await execa("ssh-keygen", ["-lf", join(dir, "key.pub")]);
     expect(stdout.split(" ")[1]).toBe(outs.fingerprint);
