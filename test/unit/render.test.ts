@@ -138,7 +138,9 @@ describe("the compose project", () => {
     const dev = parseStackConfig("dev", committedStackConfig("dev"));
     const devAfter = await renderForConfig({ ...dev, stagedRollout: { kratos: "v26.2.0-next" } }, "dev");
     const devAliases = releaseAliases(parse(devAfter["compose.yml"]!.content) as ComposeFile);
-    expect(devAfter["caddy/Caddyfile"]!.content).toContain(`reverse_proxy ${devAliases["ciam-kratos"]}:${oryPorts.ciam.kratosPublic} {`);
+    expect(devAfter["caddy/Caddyfile"]!.content).toContain(
+      `reverse_proxy ${devAliases["ciam-kratos"]}:${oryPorts.ciam.kratosPublic} {`,
+    );
   });
 
   it("keeps named volumes on the Hetzner data volume and every long-running service restarting", () => {
