@@ -155,9 +155,9 @@ const freshConnections: Directive = {
   block: [{ name: "keepalive", args: ["off"] }],
 };
 
-const proxy = (upstream: string, site?: PublicSite, path?: string): Directive => ({
+const proxy = (upstream: string, site?: PublicSite): Directive => ({
   name: "reverse_proxy",
-  args: [...(path ? [path] : []), upstream],
+  args: [upstream],
   block: [...retryWhileRecreated, ...((site && proxyBlocks[site]) ?? [freshConnections])],
 });
 

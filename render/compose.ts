@@ -363,8 +363,7 @@ export function composeFile(input: ComposeInput): ComposeFile {
       .filter((dir): dir is string => dir !== undefined && service !== "caddy" && dir in input.configDigests);
     if (read.length > 0)
       definition.labels = { "olympus.config-digest": read.map((dir) => input.configDigests[dir]).join(",") };
-  }
-  for (const [service, definition] of Object.entries(services)) {
+    // Last: the alias digests everything above, labels included (see releaseAliases).
     if (definition.profiles) continue;
     const release = createHash("sha256").update(JSON.stringify(definition)).digest("hex").slice(0, 12);
     definition.networks = { intranet: { aliases: [`${service}-${release}`] } };

@@ -111,9 +111,21 @@ export function steadyTraffic(
   };
 }
 
-/** The stack's containers, by compose service: image, state and health as podman reports them. */
+/**
+ * The stack's containers, by compose service: image, state and health as podman reports them, and the
+ * release alias Caddy dials the container by ("" for one without, such as a migration).
+ */
 export async function stackContainers(): Promise<
-  Record<string, { image: string; state: string; health: string; ports: { hostIp: string; hostPort: string }[] }>
+  Record<
+    string,
+    {
+      image: string;
+      state: string;
+      health: string;
+      releaseAlias: string;
+      ports: { hostIp: string; hostPort: string }[];
+    }
+  >
 > {
   const { stdout } = await execa("podman", [
     "ps",
@@ -129,20 +141,30 @@ export async function stackContainers(): Promise<
     ImageName: string;
     Config: { Labels: Record<string, string> };
     State: { Status: string; Health?: { Status: string } };
-    NetworkSettings: { Ports: Record<string, { HostIp: string; HostPort: string }[] | null> };
+    NetworkSettings: {
+      Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
+      Networks: Record<string, { Aliases?: string[] | null }>;
+    };
   }[];
   return Object.fromEntries(
-    inspected.map((container) => [
-      container.Config.Labels["com.docker.compose.service"]!,
-      {
-        image: container.ImageName,
-        state: container.State.Status,
-        health: container.State.Health?.Status ?? "",
-        ports: Object.values(container.NetworkSettings.Ports ?? {}).flatMap((bindings) =>
-          (bindings ?? []).map((binding) => ({ hostIp: binding.HostIp, hostPort: binding.HostPort })),
-        ),
-      },
-    ]),
+    inspected.map((container) => {
+      const service = container.Config.Labels["com.docker.compose.service"]!;
+      const releaseAlias = Object.values(container.NetworkSettings.Networks ?? {})
+        .flatMap((network) => network.Aliases ?? [])
+        .find((alias) => new RegExp(`^${service}-[0-9a-f]{12}$`).test(alias));
+      return [
+        service,
+        {
+          image: container.ImageName,
+          state: container.State.Status,
+          health: container.State.Health?.Status ?? "",
+          releaseAlias: releaseAlias ?? "",
+          ports: Object.values(container.NetworkSettings.Ports ?? {}).flatMap((bindings) =>
+            (bindings ?? []).map((binding) => ({ hostIp: binding.HostIp, hostPort: binding.HostPort })),
+          ),
+        },
+      ];
+    }),
   );
 }
 
