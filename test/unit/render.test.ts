@@ -342,7 +342,9 @@ describe("PostgreSQL's certificates", () => {
 describe("snapshots of every rendered file", () => {
   it.each([...stacks, "dev"] as const)("%s", async (stack) => {
     const rendered =
-      stack === "dev" ? await renderForConfig(parseStackConfig("dev", committedStackConfig("dev")), "dev") : files[stack];
+      stack === "dev"
+        ? await renderForConfig(parseStackConfig("dev", committedStackConfig("dev")), "dev")
+        : files[stack];
     // Scripts copied verbatim from render/assets are not rendered, so they need no snapshot.
     // Secret values and key material never enter a committed snapshot (secret scanners flag even placeholders).
     const redacted = redact(
