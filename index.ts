@@ -12,8 +12,9 @@ import { mailSettings } from "./lib/mail";
 import { decideAwake } from "./lib/power";
 import { lastRecorded } from "./lib/previousRun";
 import { estimateMonthlyCost, uptimeShare } from "./lib/pricing";
+import { loopbackPort } from "./lib/services";
 import { loadStackConfig } from "./lib/stackConfig";
-import { hostnames, hostRecordLabel, loopbackPorts } from "./lib/topology";
+import { hostnames, hostRecordLabel } from "./lib/topology";
 import { syntheticEmails } from "./seed/identities";
 import { syntheticPlan } from "./seed/syntheticUsers";
 
@@ -156,9 +157,9 @@ export = async () => {
     ipv6: host.ipv6,
     sshCommand,
     tunnels: {
-      kratosAdminCiam: tunnel(loopbackPorts.ciam.kratosAdmin),
-      pgadmin: tunnel(loopbackPorts.pgadmin),
-      ...(config.mail.mode === "mailpit" ? { mailpit: tunnel(loopbackPorts.mailpitUi) } : {}),
+      kratosAdminCiam: tunnel(loopbackPort("ciam-kratos", "admin")),
+      pgadmin: tunnel(loopbackPort("pgadmin", "http")),
+      ...(config.mail.mode === "mailpit" ? { mailpit: tunnel(loopbackPort("mailpit", "ui")) } : {}),
     },
     hostKeyFingerprint: pulumi.unsecret(secrets.hostKey.apply((key) => key.fingerprint)),
     deployPublicKey: pulumi.unsecret(secrets.deployKey.apply((key) => key.publicKey)),

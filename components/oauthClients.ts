@@ -2,8 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../lib/config";
 import { loopbackEndpoint } from "../lib/endpoint";
 import type { OlympusHost } from "../lib/host";
-import { oauthClients, redirectProblems } from "../lib/oauthClients";
-import { identityDomains, loopbackPorts, type PublicSite } from "../lib/topology";
+import { hydraClientBodies, oauthClients, redirectProblems } from "../lib/oauthClients";
+import { loopbackPort } from "../lib/services";
+import { identityDomains, type PublicSite } from "../lib/topology";
 import { HydraClients } from "../seed/hydraClients";
 import type { GeneratedSecrets } from "./stackSecrets";
 
@@ -41,20 +42,15 @@ export class OAuthClients extends pulumi.ComponentResource {
       );
     }
     const perHydra = identityDomains.map((hydra) => {
-      const bodies = pulumi.output(args.secrets).apply((secrets) =>
-        clients
-          .filter((client) => client.hydra === hydra)
-          .map(({ hydra: _hydra, secret, ...body }) => ({
-            ...body,
-            ...(secret ? { client_secret: secrets[secret] } : {}),
-          })),
-      );
+      const bodies = pulumi
+        .output(args.secrets)
+        .apply((secrets) => hydraClientBodies(clients, hydra, (clientId) => secrets[clientId]!));
       const resource = new HydraClients(
         `${name}-${hydra}`,
         {
           environment: args.environment,
           stack: args.stack,
-          endpoint: loopbackEndpoint(args.host, loopbackPorts[hydra].hydraAdmin),
+          endpoint: loopbackEndpoint(args.host, loopbackPort(`${hydra}-hydra`, "admin")),
           clients: pulumi.secret(bodies),
           hostAwake: args.host.awake,
         },

@@ -2,18 +2,16 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { remote } from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { parse } from "yaml";
 import type { Environment } from "../lib/config";
 import { captchaSecret, type EdgeSettings } from "../lib/edge";
 import type { OlympusHost } from "../lib/host";
 import { courierUri, type MailSettings } from "../lib/mail";
-import { composeProjectDir, hostnames, publicSites } from "../lib/topology";
+import { composeProjectDir } from "../lib/topology";
 import { deployedImages, type ImageName, type ImageSource, type StagedRollout } from "../lib/versions";
-import { publicHealthUrls } from "../render/caddyfile";
-import type { ComposeFile } from "../render/compose";
 import {
   bundleFiles,
   type RenderedFiles,
+  type RenderedRelease,
   releaseFingerprint,
   renderConfigFiles,
   renderSecretFiles,
@@ -87,60 +85,84 @@ export class OlympusStack extends pulumi.ComponentResource {
 
   constructor(name: string, args: OlympusStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("olympus:app:OlympusStack", name, {}, opts);
+    const parent = this;
 
-    const { images, leftOut } = deployedImages(args.stagedRollout, args.imageSource);
+    const { images } = deployedImages(args.stagedRollout, args.imageSource);
+    const release = renderRelease();
     this.images = images;
-    this.leftOut = leftOut;
-    this.configFiles = renderConfigFiles({
-      stack: args.stack,
-      environment: args.environment,
-      domain: args.domain,
-      siteSubdomain: args.siteSubdomain ?? "olympus",
-      images,
-      mail: args.mail,
-      edge: args.edge,
-      loginSimulation: args.loginSimulation ?? { loginsPerHour: 0, emails: [] },
-    });
-    this.services = Object.keys((parse(this.configFiles["compose.yml"]!.content) as ComposeFile).services);
-    const absentServices = Object.values(publicSites)
-      .map((site) => site.upstream.split(":")[0]!)
-      .filter((service) => !this.services.includes(service));
-    this.publicHealthUrls = publicHealthUrls(hostnames(args.domain, args.siteSubdomain ?? "olympus"), absentServices);
-    this.secretFiles = pulumi.secret(
-      pulumi
-        .all([args.secrets, args.smtpUri, args.captchaSecretKey, args.syntheticPassword, args.authorizedKeys])
-        .apply(([generated, smtpUri, captchaSecretKey, syntheticPassword, authorizedKeys]) =>
-          renderSecretFiles({
-            mail: args.mail,
-            authorizedKeys,
-            secrets: {
-              ...generated,
-              smtpUri: courierUri(args.mail, smtpUri),
-              captchaSecretKey: captchaSecret(args.edge.captchaMode, captchaSecretKey),
-              syntheticPassword,
-            },
-          }),
-        ),
-    );
+    this.configFiles = release.files;
+    this.services = release.services;
+    this.leftOut = release.leftOut;
+    this.publicHealthUrls = release.publicHealthUrls;
+    this.secretFiles = renderSecrets(release);
     // The hash reveals nothing about the secrets in it.
     this.releaseFingerprint = pulumi.unsecret(
-      this.secretFiles.apply((secretFiles) => releaseFingerprint({ ...this.configFiles, ...secretFiles }, images)),
+      this.secretFiles.apply((secretFiles) => releaseFingerprint({ ...release.files, ...secretFiles }, images)),
     );
+    if (args.host.awake) {
+      this.started = deploy(this.releaseFingerprint);
+      // Caddy's internal CA signs the dev tier's certificates; clients that verify them need its root.
+      if (args.environment === "dev") this.edgeCa = readEdgeCa(this.started);
+    }
+    this.registerOutputs({
+      releaseFingerprint: this.releaseFingerprint,
+      services: this.services,
+      images,
+      leftOut: this.leftOut,
+    });
 
-    const connection = args.host.connection;
-    const step = (
+    /** The configuration files and what they decide, from config alone. */
+    function renderRelease(): RenderedRelease {
+      return renderConfigFiles({
+        stack: args.stack,
+        environment: args.environment,
+        domain: args.domain,
+        siteSubdomain: args.siteSubdomain ?? "olympus",
+        images,
+        mail: args.mail,
+        edge: args.edge,
+        loginSimulation: args.loginSimulation ?? { loginsPerHour: 0, emails: [] },
+      });
+    }
+
+    /** The .env with exactly the variables the release's services read, the PostgreSQL key, authorized_keys. */
+    function renderSecrets(rendered: RenderedRelease): pulumi.Output<RenderedFiles> {
+      return pulumi.secret(
+        pulumi
+          .all([args.secrets, args.smtpUri, args.captchaSecretKey, args.syntheticPassword, args.authorizedKeys])
+          .apply(([generated, smtpUri, captchaSecretKey, syntheticPassword, authorizedKeys]) =>
+            renderSecretFiles(
+              {
+                mail: args.mail,
+                authorizedKeys,
+                secrets: {
+                  ...generated,
+                  smtpUri: courierUri(args.mail, smtpUri),
+                  captchaSecretKey: captchaSecret(args.edge.captchaMode, captchaSecretKey),
+                  syntheticPassword,
+                },
+              },
+              rendered.secretVariables,
+            ),
+          ),
+      );
+    }
+
+    /** A command on the host; the previous run's output is never sent back to it in its environment. */
+    function step(
       part: string,
       inputs: Omit<remote.CommandArgs, "connection">,
       options: pulumi.CustomResourceOptions = {},
-    ) =>
-      // The previous run's output is never sent back to the host in its environment.
-      new remote.Command(
+    ): remote.Command {
+      return new remote.Command(
         `${name}-${part}`,
-        { connection, addPreviousOutputInEnv: false, ...inputs },
-        { parent: this, ...options },
+        { connection: args.host.connection, addPreviousOutputInEnv: false, ...inputs },
+        { parent, ...options },
       );
+    }
 
-    const deploy = () => {
+    /** Prepare the host, install the configuration and the secrets, then start the release phase by phase. */
+    function deploy(fingerprint: pulumi.Output<string>): remote.Command {
       // Owns the project's lifetime: replaced only with the machine (deleted first, while the old project
       // is still there), so `down` runs on destroy, before a sleeping server is deleted, and never on a release.
       const prepare = step(
@@ -156,7 +178,7 @@ export class OlympusStack extends pulumi.ComponentResource {
         "install-config",
         {
           create: inlineDeploy("install-config"),
-          stdin: bundleFiles(this.configFiles),
+          stdin: bundleFiles(release.files),
           triggers: [args.host.machineId],
         },
         { dependsOn: [prepare] },
@@ -166,7 +188,7 @@ export class OlympusStack extends pulumi.ComponentResource {
         {
           create: installedDeploy("install-secrets"),
           // The bundle carries secrets: it travels on stdin, is stored as a secret, and is never logged.
-          stdin: pulumi.secret(this.secretFiles.apply(bundleFiles)),
+          stdin: pulumi.secret(parent.secretFiles.apply(bundleFiles)),
           logging: "none",
           triggers: [args.host.machineId],
         },
@@ -175,26 +197,17 @@ export class OlympusStack extends pulumi.ComponentResource {
       // A new release replaces this step: the new one starts it; the old one's delete does nothing.
       return step(
         "up",
-        {
-          create: installedDeploy("up"),
-          triggers: [this.releaseFingerprint, args.host.machineId],
-          logging: "stdoutAndStderr",
-        },
+        { create: installedDeploy("up"), triggers: [fingerprint, args.host.machineId], logging: "stdoutAndStderr" },
         { dependsOn: [installSecrets] },
       );
-    };
-    if (args.host.awake) {
-      this.started = deploy();
-      if (args.environment === "dev") {
-        // Caddy's internal CA signs the dev tier's certificates; clients that verify them need its root.
-        const root = step(
-          "edge-ca",
-          { create: installedDeploy("edge-ca"), triggers: [args.host.machineId], logging: "stderr" },
-          { dependsOn: [this.started] },
-        );
-        this.edgeCa = root.stdout;
-      }
     }
-    this.registerOutputs({ releaseFingerprint: this.releaseFingerprint, services: this.services, images, leftOut });
+
+    function readEdgeCa(started: remote.Command): pulumi.Output<string> {
+      return step(
+        "edge-ca",
+        { create: installedDeploy("edge-ca"), triggers: [args.host.machineId], logging: "stderr" },
+        { dependsOn: [started] },
+      ).stdout;
+    }
   }
 }

@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Environment, PlainConfig } from "../lib/config";
 import { loopbackEndpoint } from "../lib/endpoint";
 import type { OlympusHost } from "../lib/host";
-import { identityDomains, loopbackPorts } from "../lib/topology";
+import { loopbackPort } from "../lib/services";
+import { identityDomains } from "../lib/topology";
 import { securityHeaders } from "../render/caddyfile";
 import type { SyntheticIdentityPlan } from "../seed/identities";
 import { Soak } from "../seed/soak";
@@ -50,14 +51,16 @@ export class ReleaseGate extends pulumi.ComponentResource {
     const soakPlan = (slo: PlainConfig["soak"]): pulumi.Output<SoakPlan> =>
       pulumi
         .output({
-          kratosPublic: tunnelTo(loopbackPorts.ciam.kratosPublic),
-          mailSandbox: args.mailSandbox ? tunnelTo(loopbackPorts.mailpitUi) : null,
+          kratosPublic: tunnelTo(loopbackPort("ciam-kratos", "public")),
+          mailSandbox: args.mailSandbox ? tunnelTo(loopbackPort("mailpit", "ui")) : null,
           health: identityDomains.flatMap((domain) =>
-            (["kratosPublic", "kratosAdmin", "hydraPublic", "hydraAdmin"] as const).map((api) => ({
-              name: `${domain} ${api}`,
-              endpoint: tunnelTo(loopbackPorts[domain][api]),
-              path: "/health/ready",
-            })),
+            (["kratos", "hydra"] as const).flatMap((ory) =>
+              (["public", "admin"] as const).map((api) => ({
+                name: `${domain} ${ory}${api === "public" ? "Public" : "Admin"}`,
+                endpoint: tunnelTo(loopbackPort(`${domain}-${ory}`, api)),
+                path: "/health/ready",
+              })),
+            ),
           ),
           password: args.password,
           trustedCa: pulumi.output(args.trustedCa),
@@ -87,7 +90,7 @@ export class ReleaseGate extends pulumi.ComponentResource {
         seed: args.plan.seed,
         run: args.plan.run,
         count: args.count,
-        endpoint: tunnelTo(loopbackPorts.ciam.kratosAdmin),
+        endpoint: tunnelTo(loopbackPort("ciam-kratos", "admin")),
         password: args.password,
         hostAwake: args.host.awake,
       },

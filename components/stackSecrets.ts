@@ -2,9 +2,11 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { SshKeyPair as KeyPair } from "../lib/keys";
+import { oauthClientIds } from "../lib/oauthClients";
 import { postgresTlsFromSeeds } from "../lib/postgresTls";
+import type { DeploymentSecrets } from "../lib/secrets";
 import type { identityDomains } from "../lib/topology";
-import type { DeploymentSecrets } from "../render/environment";
+
 import { SshKeyPair } from "../seed/sshKeyPair";
 
 /** Secrets this component generates; the ones that come from config (SMTP URI, CAPTCHA) are added later. */
@@ -94,13 +96,12 @@ export class StackSecrets extends pulumi.ComponentResource {
         ory: pulumi.output({ ciam: orySecrets("ciam"), iam: orySecrets("iam") }),
         encryptionKey: bytes("encryption-key", keep()).base64,
         sessionSigningKey: bytes("session-signing-key").base64,
-        oauthClients: pulumi.output({
-          athenaCiam: password("athena-ciam-client-secret", 48),
-          athenaIam: password("athena-iam-client-secret", 48),
-          siteCiam: password("site-ciam-client-secret", 48),
-          siteIam: password("site-iam-client-secret", 48),
-          pgadmin: password("pgadmin-client-secret", 48),
-        }),
+        // One per client of the service catalogue, named after it (pgadmin -> pgadmin-client-secret).
+        oauthClients: pulumi.output(
+          Object.fromEntries(
+            oauthClientIds.map((id) => [id, password(`${id.replace(/-client$/, "")}-client-secret`, 48)]),
+          ),
+        ),
         adminPassword: password("admin-password", 32),
         postgresTls,
       }),

@@ -1,5 +1,5 @@
 import type { PlainConfig } from "./config";
-import { mailSandboxService } from "./topology";
+import { port } from "./services";
 
 export interface MailSettings {
   mode: PlainConfig["mail"]["mode"];
@@ -14,7 +14,7 @@ export interface MailSettings {
 }
 
 /** Kratos's form for a plain-SMTP relay without TLS inside the compose network. */
-export const mailpitCourierUri = `smtp://${mailSandboxService}:1025/?disable_starttls=true`;
+export const mailpitCourierUri = `smtp://mailpit:${port("mailpit", "smtp")}/?disable_starttls=true`;
 
 /**
  * Where the Kratos couriers send mail. `mailpit` runs a Mailpit service in the compose project that

@@ -2,10 +2,18 @@ import { isDeepStrictEqual } from "node:util";
 import { crossStackRules, type PlainConfig, type SecretName, type StackConfig, secretKeys } from "../lib/config";
 import { edgeSettings } from "../lib/edge";
 import { mailSettings } from "../lib/mail";
+import { oauthClientIds } from "../lib/oauthClients";
 import { postgresTlsFromSeeds } from "../lib/postgresTls";
+import type { DeploymentSecrets } from "../lib/secrets";
 import { deployedImages, type ImageName, localBuilds, serviceImages } from "../lib/versions";
-import { type RenderedFiles, renderDeployment } from "../render/deployment";
-import type { DeploymentSecrets } from "../render/environment";
+import {
+  type ConfigInput,
+  type RenderedFiles,
+  type RenderedRelease,
+  renderConfigFiles,
+  renderDeployment,
+} from "../render/deployment";
+
 import { syntheticEmails } from "../seed/identities";
 import { syntheticPlan } from "../seed/syntheticUsers";
 
@@ -70,13 +78,7 @@ async function placeholderSecrets(stack: string): Promise<DeploymentSecrets> {
     ory: { ciam: ory, iam: ory },
     encryptionKey: base64,
     sessionSigningKey: Buffer.alloc(32, 9).toString("base64"),
-    oauthClients: {
-      athenaCiam: "a".repeat(48),
-      athenaIam: "a".repeat(48),
-      siteCiam: "a".repeat(48),
-      siteIam: "a".repeat(48),
-      pgadmin: "a".repeat(48),
-    },
+    oauthClients: Object.fromEntries(oauthClientIds.map((id) => [id, "a".repeat(48)])),
     adminPassword: "a".repeat(32),
     smtpUri: "smtp://redacted",
     captchaSecretKey: "redacted",
@@ -90,14 +92,10 @@ async function placeholderSecrets(stack: string): Promise<DeploymentSecrets> {
   };
 }
 
-/** The files a stack deploys, rendered from its config alone (placeholder secrets, fixed keys). */
-export async function renderForConfig(
-  config: PlainConfig,
-  stack: string,
-  secretsStack = stack,
-): Promise<RenderedFiles> {
+/** The input a stack's release is rendered from, from its config alone. */
+function configInput(config: PlainConfig, stack: string): ConfigInput {
   const plan = syntheticPlan({ ...config, stack });
-  return renderDeployment({
+  return {
     stack,
     environment: config.environment,
     domain: config.domain,
@@ -109,6 +107,22 @@ export async function renderForConfig(
       loginsPerHour: config.loginSimulation.loginsPerHour,
       emails: config.loginSimulation.loginsPerHour > 0 ? syntheticEmails(plan, config.seeding.count) : [],
     },
+  };
+}
+
+/** A stack's release as its config renders it: the configuration files and the facts they decide. */
+export function releaseForConfig(config: PlainConfig, stack: string): RenderedRelease {
+  return renderConfigFiles(configInput(config, stack));
+}
+
+/** The files a stack deploys, rendered from its config alone (placeholder secrets, fixed keys). */
+export async function renderForConfig(
+  config: PlainConfig,
+  stack: string,
+  secretsStack = stack,
+): Promise<RenderedFiles> {
+  return renderDeployment({
+    ...configInput(config, stack),
     authorizedKeys: config.adminSshPublicKeys,
     secrets: await placeholderSecrets(secretsStack),
   });

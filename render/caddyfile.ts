@@ -1,5 +1,6 @@
 import type { RateLimitZone } from "../lib/edge";
-import { oryPorts, type PublicSite, publicSites } from "../lib/topology";
+import { port, type SiteRoute, siteService } from "../lib/services";
+import { type PublicSite, publicSiteNames } from "../lib/topology";
 
 /**
  * A Caddyfile as a tree of directives, serialised by one function: no string templates, and every
@@ -109,14 +110,15 @@ const rateLimitDirective = (zones: RateLimitZone[]): Directive => ({
   })),
 });
 
-/** Site-specific routes on top of the proxy: Hera's password-policy webhook is internal only. */
-const extraRoutes: Partial<Record<PublicSite, Directive[]>> = {
-  ciamLogin: [
-    comment("Hera's password-policy webhook receives plain-text passwords from Kratos: internal only."),
-    { name: "@policy_password", block: [{ name: "path", args: ["/api/policy/password*"] }] },
-    { name: "respond", args: ["@policy_password", "404"] },
-  ],
-};
+/** Paths of a site the edge refuses, with the reason next to them (Hera's password-policy webhook). */
+const internalOnly = ({ internalOnly: paths }: SiteRoute): Directive[] =>
+  paths
+    ? [
+        comment(paths.reason),
+        { name: `@${paths.matcher}`, block: [{ name: "path", args: paths.paths }] },
+        { name: "respond", args: [`@${paths.matcher}`, "404"] },
+      ]
+    : [];
 
 /** Athena streams React Server Components; Caddy's default idle timeouts cut those streams. */
 const streamingTransport: Directive = {
@@ -129,10 +131,6 @@ const streamingTransport: Directive = {
     { name: "response_header_timeout", args: ["60s"] },
     { name: "read_timeout", args: ["120s"] },
   ],
-};
-const proxyBlocks: Partial<Record<PublicSite, Directive[]>> = {
-  ciamAdmin: [streamingTransport],
-  iamAdmin: [streamingTransport],
 };
 
 /**
@@ -155,10 +153,10 @@ const freshConnections: Directive = {
   block: [{ name: "keepalive", args: ["off"] }],
 };
 
-const proxy = (upstream: string, site?: PublicSite): Directive => ({
+const proxy = (upstream: string, streaming = false): Directive => ({
   name: "reverse_proxy",
   args: [upstream],
-  block: [...retryWhileRecreated, ...((site && proxyBlocks[site]) ?? [freshConnections])],
+  block: [...retryWhileRecreated, streaming ? streamingTransport : freshConnections],
 });
 
 /** Where a site's requests go when its upstream is absent: a plain 503 that names what is missing. */
@@ -174,7 +172,7 @@ function absentUpstream(
   // Without Hera, CIAM's login host still serves Kratos's self-service API, which Hera fronts in production.
   if (site !== "ciamLogin") return [missing];
   return [
-    { name: "handle", args: ["/self-service/*"], block: [proxy(dial("ciam-kratos", oryPorts.ciam.kratosPublic))] },
+    { name: "handle", args: ["/self-service/*"], block: [proxy(dial("ciam-kratos", port("ciam-kratos", "public")))] },
     { name: "handle", block: [missing] },
   ];
 }
@@ -189,19 +187,19 @@ export function caddyBlocks(input: CaddyfileInput): CaddyBlock[] {
       { name: "order", args: ["rate_limit", "before", "basic_auth"] },
     ],
   };
-  const dial = (service: string, port: number | string) => `${input.releaseAliases?.[service] ?? service}:${port}`;
-  const sites = (Object.keys(publicSites) as PublicSite[]).map<CaddyBlock>((site) => {
+  const dial = (service: string, servicePort: number) => `${input.releaseAliases?.[service] ?? service}:${servicePort}`;
+  const sites = publicSiteNames.map<CaddyBlock>((site) => {
     const zones = input.rateLimits[site] ?? [];
-    const [service, port] = publicSites[site].upstream.split(":") as [string, string];
+    const { name: service, route } = siteService(site);
     return {
       keys: [input.hostnames[site]],
       directives: [
         { name: "import", args: [snippet] },
         ...(zones.length ? [rateLimitNote, rateLimitDirective(zones)] : []),
-        ...(extraRoutes[site] ?? []),
+        ...internalOnly(route),
         ...((input.absentServices ?? []).includes(service)
           ? absentUpstream(site, service, dial)
-          : [proxy(dial(service, port), site)]),
+          : [proxy(dial(service, port(service, route.port)), route.streaming)]),
       ],
     };
   });
@@ -217,9 +215,10 @@ export function renderCaddyfile(input: CaddyfileInput): string {
  * endpoint through Caddy, Kratos's self-service API where Hera is absent, nothing where the upstream is.
  */
 export function publicHealthUrls(hostnames: Record<PublicSite, string>, absentServices: string[]): string[] {
-  return (Object.keys(publicSites) as PublicSite[]).flatMap((site) => {
-    const service = publicSites[site].upstream.split(":")[0]!;
-    if (!absentServices.includes(service)) return [`https://${hostnames[site]}${publicSites[site].health}`];
+  return publicSiteNames.flatMap((site) => {
+    const { name: service, health } = siteService(site);
+    if (!absentServices.includes(service))
+      return health && "http" in health ? [`https://${hostnames[site]}${health.http.path}`] : [];
     return site === "ciamLogin" ? [`https://${hostnames[site]}/self-service/login/api`] : [];
   });
 }

@@ -2,13 +2,16 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Environment } from "../lib/config";
+import { olympusDatabase, postgres } from "../lib/database";
 import type { EdgeSettings } from "../lib/edge";
 import type { MailSettings } from "../lib/mail";
-import { hostnames, mailSandboxService, type PublicSite, publicSites } from "../lib/topology";
+import { type DeploymentSecrets, type SecretVariable, secretFormatProblems } from "../lib/secrets";
+import { afterPhase, services as catalogue, type DeployPhase, deployPhases, oneShotPhase } from "../lib/services";
+import { hostnames, type PublicSite, composeProject as projectName } from "../lib/topology";
 import type { ImageName } from "../lib/versions";
-import { renderCaddyfile } from "./caddyfile";
-import { composeFile, loginSimulatorService, releaseAliases, renderCompose, startupPhases } from "./compose";
-import { type DeploymentSecrets, environmentVariables, renderDotenv, secretFormatProblems } from "./environment";
+import { publicHealthUrls, renderCaddyfile } from "./caddyfile";
+import { composeProject, namedVolumes, renderCompose, volumeDirectory } from "./compose";
+import { environmentVariables, renderDotenv } from "./environment";
 import { renderIdentitySchemas } from "./identitySchemas";
 import { renderOryConfigs } from "./ory";
 import { renderPgadminConfig } from "./pgadmin";
@@ -68,10 +71,63 @@ function directoryDigests(files: RenderedFiles): Record<string, string> {
 }
 
 /**
+ * What the deploy script reads (deploy.json): the compose project's name, the directories its volumes
+ * bind to, how to reach PostgreSQL and Caddy, and the phases in order with what runs after each. The
+ * script keeps only the mechanics.
+ */
+export interface DeployPlan {
+  project: string;
+  /** Created before the first start; the named volumes bind to them. */
+  volumeDirectories: string[];
+  postgres: { service: string; user: string; uid: number; settingsDatabase: string };
+  edge: { service: string; caddyfile: string; rootCertificate: string };
+  phases: { name: DeployPhase; services: string[]; oneShot: boolean; after: string[] }[];
+}
+
+/** A release as rendered: its files, and the facts the program derives from them (nothing parses a file back). */
+export interface RenderedRelease {
+  files: RenderedFiles;
+  /** The services this environment runs, in the catalogue's order. */
+  services: string[];
+  /** The catalogue's services it does not run. */
+  absentServices: string[];
+  /** Images of the version table it runs without (no build of them where it runs). */
+  leftOut: ImageName[];
+  /** The name Caddy dials each long-running service by. */
+  releaseAliases: Record<string, string>;
+  plan: DeployPlan;
+  /** Public URLs that answer when the release is healthy (health endpoints through Caddy). */
+  publicHealthUrls: string[];
+  /** The .env variables the running services read; renderSecretFiles writes exactly these. */
+  secretVariables: SecretVariable[];
+}
+
+const edgeService = "caddy";
+
+function deployPlan(running: string[]): DeployPlan {
+  return {
+    project: projectName,
+    volumeDirectories: namedVolumes.map(volumeDirectory),
+    postgres: { service: postgres.service, user: postgres.user, uid: postgres.uid, settingsDatabase: olympusDatabase },
+    edge: {
+      service: edgeService,
+      caddyfile: "/etc/caddy/Caddyfile",
+      rootCertificate: `${volumeDirectory("caddy_data")}/caddy/pki/authorities/local/root.crt`,
+    },
+    phases: deployPhases.map((phase) => ({
+      name: phase,
+      services: running.filter((service) => catalogue[service]!.phase === phase),
+      oneShot: phase === oneShotPhase,
+      after: afterPhase[phase] ?? [],
+    })),
+  };
+}
+
+/**
  * The compose project, Ory, Caddy and SQL configuration and the deploy script: identical in shape for
  * every stack. The dev tier alone publishes on loopback and takes certificates from Caddy's internal CA.
  */
-export function renderConfigFiles(input: ConfigInput): RenderedFiles {
+export function renderConfigFiles(input: ConfigInput): RenderedRelease {
   const names = hostnames(input.domain, input.siteSubdomain);
   const url = (site: PublicSite) => `https://${names[site]}`;
   const simulate = input.loginSimulation.loginsPerHour > 0;
@@ -104,50 +160,54 @@ export function renderConfigFiles(input: ConfigInput): RenderedFiles {
     mounted["login-simulator/logins-per-hour"] = plain(`${input.loginSimulation.loginsPerHour}\n`);
   }
 
-  const compose = composeFile({
+  const project = composeProject({
     environment: input.environment,
     images: input.images,
+    mailSandbox: input.mail.mode === "mailpit",
+    loginSimulation: simulate,
     configDigests: directoryDigests(mounted),
     edgeAddress: dev ? "127.0.0.1" : "0.0.0.0",
     hostnames: names,
     domain: input.domain,
     captcha: input.edge.captcha,
-    mailpit: input.mail.mode === "mailpit",
-    loginSimulation: simulate,
   });
-  const running = new Set(Object.keys(compose.services));
-  const phases = Object.fromEntries(
-    Object.entries({ ...startupPhases, extras: [mailSandboxService, loginSimulatorService] }).map(
-      ([phase, services]) => [phase, services.filter((service) => running.has(service))],
-    ),
-  );
+  const plan = deployPlan(project.services);
   const caddyfile = renderCaddyfile({
     acmeEmail: input.mail.fromAddress,
     localCertificates: dev,
-    absentServices: Object.values(publicSites)
-      .map((site) => site.upstream.split(":")[0]!)
-      .filter((service) => !running.has(service)),
+    absentServices: project.absentServices,
     hostnames: names,
-    releaseAliases: releaseAliases(compose),
+    releaseAliases: project.releaseAliases,
     rateLimits: input.edge.caddyZones,
   });
   return {
-    ...mounted,
-    "compose.yml": plain(renderCompose(compose)),
-    "caddy/Caddyfile": plain(caddyfile),
-    "olympus-settings.sql": plain(renderSettingsSql(input.edge.sdkSettings, "security")),
-    "phases.json": plain(`${JSON.stringify(phases, null, 2)}\n`),
-    "olympus-deploy.sh": plain(asset("olympus-deploy.sh"), "0755"),
+    files: {
+      ...mounted,
+      "compose.yml": plain(renderCompose(project.file)),
+      "caddy/Caddyfile": plain(caddyfile),
+      "olympus-settings.sql": plain(renderSettingsSql(input.edge.sdkSettings, "security")),
+      "deploy.json": plain(`${JSON.stringify(plan, null, 2)}\n`),
+      "olympus-deploy.sh": plain(asset("olympus-deploy.sh"), "0755"),
+    },
+    services: project.services,
+    absentServices: project.absentServices,
+    leftOut: project.file["x-olympus"].leftOut,
+    releaseAliases: project.releaseAliases,
+    plan,
+    publicHealthUrls: publicHealthUrls(names, project.absentServices),
+    secretVariables: project.secretVariables,
   };
 }
 
 /** The .env the services read their secrets from, the PostgreSQL TLS material and the deploy user's keys. */
-export function renderSecretFiles(input: SecretInput): RenderedFiles {
+export function renderSecretFiles(input: SecretInput, variables: readonly SecretVariable[]): RenderedFiles {
   const problems = secretFormatProblems(input.secrets);
   if (problems.length > 0) throw new Error(`generated secrets are malformed: ${problems.join("; ")}`);
   return {
     ".env": secretFile(
-      renderDotenv(environmentVariables({ ...input.secrets, smtpUri: input.mail.sandboxUri ?? input.secrets.smtpUri })),
+      renderDotenv(
+        environmentVariables({ ...input.secrets, smtpUri: input.mail.sandboxUri ?? input.secrets.smtpUri }, variables),
+      ),
     ),
     ...(input.authorizedKeys ? { authorized_keys: plain(`${input.authorizedKeys.join("\n")}\n`, "0600") } : {}),
     "postgres/ca.crt": plain(input.secrets.postgresTls.caCertificate),
@@ -158,7 +218,8 @@ export function renderSecretFiles(input: SecretInput): RenderedFiles {
 
 /** Every file the deploy step installs on the host, keyed by path under the compose project directory. */
 export function renderDeployment(input: DeploymentInput): RenderedFiles {
-  return { ...renderConfigFiles(input), ...renderSecretFiles(input) };
+  const release = renderConfigFiles(input);
+  return { ...release.files, ...renderSecretFiles(input, release.secretVariables) };
 }
 
 /** One line per file for the deploy script's `install`: path, mode and base64 content, tab-separated. */

@@ -1,5 +1,6 @@
 import { stringify } from "yaml";
-import { type IdentityDomain, oryPorts } from "../lib/topology";
+import { port } from "../lib/services";
+import type { IdentityDomain } from "../lib/topology";
 import { identitySchemaFiles } from "./identitySchemas";
 
 /**
@@ -57,9 +58,8 @@ function kratosConfig(
   input: OryRenderInput,
   parts: { allowCredentials: boolean; haveIBeenPwned: boolean; defaultSchema: string },
 ) {
-  const ports = oryPorts[domain];
   return {
-    serve: serve(domain, ports.kratosPublic, ports.kratosAdmin, parts.allowCredentials),
+    serve: serve(domain, port(`${domain}-kratos`, "public"), port(`${domain}-kratos`, "admin"), parts.allowCredentials),
     selfservice: {
       default_browser_return_url: `${input.loginUrl}/`,
       allowed_return_urls: [input.loginUrl, ...input.returnUrls],
@@ -137,11 +137,10 @@ export function iamKratosConfig(input: OryRenderInput) {
 }
 
 export function hydraConfig(domain: IdentityDomain) {
-  const ports = oryPorts[domain];
   return {
     serve: {
-      public: { host: "0.0.0.0", port: ports.hydraPublic },
-      admin: { host: "0.0.0.0", port: ports.hydraAdmin },
+      public: { host: "0.0.0.0", port: port(`${domain}-hydra`, "public") },
+      admin: { host: "0.0.0.0", port: port(`${domain}-hydra`, "admin") },
       cookies: { same_site_mode: "Lax" },
     },
     oidc: { subject_identifiers: { supported_types: ["pairwise", "public"] } },

@@ -1,4 +1,4 @@
-import { oryPorts } from "../lib/topology";
+import { internalUrl } from "../lib/services";
 
 /**
  * pgAdmin's config_local.py: sign-in through IAM Hydra only, for accounts an administrator created
@@ -20,7 +20,7 @@ const python = (value: string | number | boolean | string[]): string =>
       : JSON.stringify(value);
 
 export function renderPgadminConfig(input: PgadminConfigInput): string {
-  const iamHydra = `http://iam-hydra:${oryPorts.iam.hydraPublic}`;
+  const iamHydra = internalUrl("iam-hydra", "public");
   const oauth = {
     OAUTH2_NAME: "olympus",
     OAUTH2_DISPLAY_NAME: "Olympus",

@@ -1,4 +1,5 @@
-import { databases, identityDomains } from "../lib/topology";
+import { databases } from "../lib/database";
+import { identityDomains } from "../lib/topology";
 
 const identifier = (name: string) => {
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a safe SQL identifier: ${name}`);

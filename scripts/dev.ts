@@ -6,8 +6,8 @@
 import { parseArgs } from "node:util";
 import execa from "execa";
 import { parsePlainConfig } from "../lib/config";
+import { loopbackPort } from "../lib/services";
 import { readStackFile } from "../lib/stackFiles";
-import { loopbackPorts } from "../lib/topology";
 import { syntheticEmailDomain } from "../seed/identities";
 import { devStack, prepareDevHost, reachDevHost, releaseDevHost } from "./devHost";
 import { ensureStack, stackOutputs } from "./stacks";
@@ -33,7 +33,7 @@ async function up() {
 The dev tier runs on this machine (everything on 127.0.0.1; certificates from Caddy's internal CA,
 its root: pulumi stack output edgeCa --stack dev).
 
-  Mailpit (every mail the stack sends):  http://127.0.0.1:${loopbackPorts.mailpitUi}
+  Mailpit (every mail the stack sends):  http://127.0.0.1:${loopbackPort("mailpit", "ui")}
   CIAM login (Kratos's API through Caddy): ${urls.ciamLogin}/self-service/login/api
   OIDC discovery:                          ${urls.ciamOauth}/.well-known/openid-configuration
                                            ${urls.iamOauth}/.well-known/openid-configuration

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { HydraClientBody } from "../lib/oauthClients";
 import { expectOk, request } from "./adminApi";
-import type { HydraClientBody, HydraClientsInputs } from "./hydraClients";
+import type { HydraClientsInputs } from "./hydraClients";
 import { withEndpoint } from "./tunnel";
 
 /** Marks the clients a stack registered, so it removes its own and never anyone else's. */

@@ -1,15 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../lib/config";
 import type { Endpoint } from "../lib/endpoint";
-import type { OAuthClient } from "../lib/oauthClients";
+import type { HydraClientBody } from "../lib/oauthClients";
 import { asleepOutputs, type HostBound, sleepDiff } from "./hostBound";
 import { convergeClients, registeredClients, removeClients } from "./hydraAdmin";
 
 /** Bump when the provider's behaviour changes: provider code changes are not diffs by themselves. */
 export const hydraClientsProviderVersion = "2";
-
-/** A client as Hydra's admin API takes it: the definition plus, for a confidential client, its secret. */
-export type HydraClientBody = Omit<OAuthClient, "hydra" | "secret"> & { client_secret?: string };
 
 export interface HydraClientsInputs extends HostBound {
   providerVersion: string;

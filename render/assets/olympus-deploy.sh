@@ -10,6 +10,8 @@
 #                               environment or mounted configuration changed
 #   olympus-deploy.sh down      stop and remove the compose project (data stays)
 #   olympus-deploy.sh edge-ca   print the root certificate of Caddy's internal CA (dev tier)
+# What to start, in which order, and the names of things come from deploy.json, which the program
+# renders (render/deployment.ts DeployPlan); this script keeps only the mechanics.
 # Compose's own output goes to a log on the host, never to this script's output: it can name values
 # from .env, and this output is recorded by Pulumi.
 set -euo pipefail
@@ -27,7 +29,12 @@ compose_venv=/opt/olympus/podman-compose
 as_root=()
 [[ "$(id -u)" -eq 0 ]] || as_root=(sudo)
 podman=("${as_root[@]}" podman)
-compose=("${as_root[@]}" "$compose_venv/bin/podman-compose" --project-name olympus --file "$project_dir/compose.yml" --env-file "$project_dir/.env")
+plan_file="$project_dir/deploy.json"
+plan() { jq -r "$1" "$plan_file"; }
+compose() {
+  "${as_root[@]}" "$compose_venv/bin/podman-compose" --project-name "$(plan .project)" \
+    --file "$project_dir/compose.yml" --env-file "$project_dir/.env" "$@"
+}
 
 log() { printf '[olympus-deploy] %s\n' "$*" >&2; }
 fail() { log "$*"; exit 1; }
@@ -55,7 +62,7 @@ prepare() {
     for _ in $(seq 1 60); do [[ -e "$device" ]] && break; sleep 2; done
     mountpoint -q "$data_dir" || "${as_root[@]}" mount "$data_dir"
   fi
-  "${as_root[@]}" mkdir -p "$data_dir/volumes/postgres" "$data_dir/volumes/caddy_data" "$data_dir/volumes/caddy_config" "$project_dir" "$log_dir"
+  "${as_root[@]}" mkdir -p "$project_dir" "$log_dir"
   "${as_root[@]}" chown "$(id -un):$(id -gn)" "$project_dir" "$log_dir"
   chmod 700 "$log_dir"
   command -v podman >/dev/null || fail "podman is not installed on this host"
@@ -81,9 +88,9 @@ install_files() {
     mkdir -p "$project_dir/$(dirname "$file")"
     mv -f "$staging/$file" "$project_dir/$file"
   done
-  # PostgreSQL refuses a key that is not private to its own user (uid 70 in its image).
+  # PostgreSQL refuses a key that is not private to its own user.
   if [[ -f "$project_dir/postgres/server.key" ]]; then
-    "${as_root[@]}" chown 70:70 "$project_dir/postgres/server.key"
+    "${as_root[@]}" chown "$(plan .postgres.uid):$(plan .postgres.uid)" "$project_dir/postgres/server.key"
     "${as_root[@]}" chmod 600 "$project_dir/postgres/server.key"
   fi
   # Key rotation without rebuilding the server: the deploy user's keys follow the stack config.
@@ -94,7 +101,7 @@ install_files() {
 }
 
 container_of() {
-  "${podman[@]}" ps --all --filter "label=com.docker.compose.project=olympus" \
+  "${podman[@]}" ps --all --filter "label=com.docker.compose.project=$(plan .project)" \
     --filter "label=com.docker.compose.service=$1" --format '{{.Names}}' | head -n 1
 }
 
@@ -131,60 +138,79 @@ wait_healthy() {
   done
 }
 
-phase() { jq -r --arg phase "$1" '.[$phase][]' "$project_dir/phases.json"; }
-
 # Starts (or recreates, where something changed) the services, without touching any other.
 start() {
   (($# > 0)) || return 0
-  quietly "${compose[@]}" up -d --no-deps "$@"
+  quietly compose up -d --no-deps "$@"
   wait_healthy "$@"
 }
 
-up() {
-  local database migrations ory apps extras edge
-  mapfile -t database < <(phase database)
-  mapfile -t migrations < <(phase migrations)
-  mapfile -t ory < <(phase ory)
-  mapfile -t apps < <(phase apps)
-  mapfile -t extras < <(phase extras)
-  mapfile -t edge < <(phase edge)
-
-  start "${database[@]}"
-  # Certificate and pg_hba.conf come from a mounted directory: a reload serves a renewed certificate to
-  # new connections while the open ones carry on, so a renewal never restarts the database.
-  "${podman[@]}" exec "$(container_of postgres)" psql --quiet -U olympus -d postgres -Atc "select pg_reload_conf()" >/dev/null
-  for migration in "${migrations[@]}"; do
-    log "running $migration"
-    quietly "${compose[@]}" --profile migrations run --rm "$migration"
+# Runs each one-shot service of a phase (its compose profile) to completion, in order: the migrations.
+run_once() {
+  local profile="$1" service
+  shift
+  for service in "$@"; do
+    log "running $service"
+    quietly compose --profile "$profile" run --rm "$service"
   done
-  # The edge first: Caddy (recreated only for a new image) moves to the new Caddyfile, which dials each
-  # service by its new release alias (compose.yml), before any other service is replaced. A stopping
-  # container then receives no new request, and requests for a replaced service wait in Caddy
-  # (lb_try_duration) until its successor answers. The reload closes no connection.
-  start "${edge[@]}"
-  "${podman[@]}" exec "$(container_of caddy)" caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile >/dev/null 2>&1 ||
-    fail "caddy refused the new Caddyfile; it keeps serving the previous one, and no other service was replaced"
-  log "caddy serves the new Caddyfile"
-  start "${ory[@]}"
-  log "applying Olympus SDK settings"
-  # The deploy user owns the file, so the redirect needs no root; only podman does.
-  # shellcheck disable=SC2024
-  "${podman[@]}" exec -i "$(container_of postgres)" psql --quiet -v ON_ERROR_STOP=1 -U olympus -d olympus < "$project_dir/olympus-settings.sql" >/dev/null
-  start "${apps[@]}" "${extras[@]}"
+}
+
+psql_as_owner() {
+  "${podman[@]}" exec -i "$(container_of "$(plan .postgres.service)")" psql --quiet -v ON_ERROR_STOP=1 -U "$(plan .postgres.user)" "$@"
+}
+
+# What runs after a phase is healthy, by the names deploy.json gives.
+after_phase() {
+  case "$1" in
+    reload-postgres)
+      # Certificate and pg_hba.conf come from a mounted directory: a reload serves a renewed certificate
+      # to new connections while the open ones carry on, so a renewal never restarts the database.
+      psql_as_owner -d postgres -Atc "select pg_reload_conf()" >/dev/null ;;
+    reload-caddy)
+      # Caddy (recreated only for a new image) moves to the new Caddyfile, which dials each service by
+      # its new release alias (compose.yml), before any other service is replaced. A stopping container
+      # then receives no new request, and requests for a replaced service wait in Caddy (lb_try_duration)
+      # until its successor answers. The reload closes no connection.
+      "${podman[@]}" exec "$(container_of "$(plan .edge.service)")" caddy reload --config "$(plan .edge.caddyfile)" --adapter caddyfile >/dev/null 2>&1 ||
+        fail "caddy refused the new Caddyfile; it keeps serving the previous one, and no other service was replaced"
+      log "caddy serves the new Caddyfile" ;;
+    apply-sdk-settings)
+      log "applying Olympus SDK settings"
+      # The deploy user owns the file, so the redirect needs no root; only podman does.
+      # shellcheck disable=SC2024
+      psql_as_owner -d "$(plan .postgres.settingsDatabase)" < "$project_dir/olympus-settings.sql" >/dev/null ;;
+    *) fail "deploy.json names an unknown step $1" ;;
+  esac
+}
+
+up() {
+  local phases phase phase_name one_shot services step volume_dirs
+  mapfile -t phases < <(plan '.phases[] | @base64')
+  mapfile -t volume_dirs < <(plan '.volumeDirectories[]')
+  "${as_root[@]}" mkdir -p "${volume_dirs[@]}"
+  for phase in "${phases[@]}"; do
+    phase_name="$(base64 -d <<<"$phase" | jq -r .name)"
+    one_shot="$(base64 -d <<<"$phase" | jq -r .oneShot)"
+    mapfile -t services < <(base64 -d <<<"$phase" | jq -r '.services[]')
+    if [[ "$one_shot" == true ]]; then run_once "$phase_name" "${services[@]}"; else start "${services[@]}"; fi
+    while read -r step; do
+      [[ -n "$step" ]] && after_phase "$step"
+    done < <(base64 -d <<<"$phase" | jq -r '.after[]')
+  done
   log "all services are up"
 }
 
 down() {
-  if [[ ! -f "$project_dir/compose.yml" ]] || ! command -v podman >/dev/null; then
+  if [[ ! -f "$project_dir/compose.yml" || ! -f "$plan_file" ]] || ! command -v podman >/dev/null; then
     log "no compose project here: nothing to stop"
     return 0
   fi
-  quietly "${compose[@]}" down --remove-orphans
+  quietly compose down --remove-orphans
   log "the compose project is down; its data stays in $data_dir/volumes"
 }
 
 edge_ca() {
-  "${as_root[@]}" cat "$data_dir/volumes/caddy_data/caddy/pki/authorities/local/root.crt"
+  "${as_root[@]}" cat "$(plan .edge.rootCertificate)"
 }
 
 case "${1:-}" in

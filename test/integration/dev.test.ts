@@ -7,8 +7,9 @@ import { type EngineEvent, LocalWorkspace, PulumiCommand, type Stack } from "@pu
 import execa from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePlainConfig } from "../../lib/config";
+import { loopbackPort } from "../../lib/services";
 import { readStackFile } from "../../lib/stackFiles";
-import { hostnames, loopbackPorts } from "../../lib/topology";
+import { hostnames } from "../../lib/topology";
 import { localBuilds, localImage } from "../../lib/versions";
 import { securityHeaders } from "../../render/caddyfile";
 import {
@@ -136,7 +137,7 @@ describe("the dev tier on this machine", () => {
       ),
     ];
     expect(published).toEqual(
-      expect.arrayContaining([80, 443, 5432, loopbackPorts.ciam.kratosAdmin, loopbackPorts.mailpitUi]),
+      expect.arrayContaining([80, 443, 5432, loopbackPort("ciam-kratos", "admin"), loopbackPort("mailpit", "ui")]),
     );
     for (const port of published) {
       const open = await new Promise<boolean>((resolve) => {
@@ -183,7 +184,7 @@ describe("the dev tier on this machine", () => {
     for (let attempt = 0; attempt < 30 && !arrived; attempt++) {
       const search = (await (
         await fetch(
-          `http://127.0.0.1:${loopbackPorts.mailpitUi}/api/v1/search?query=${encodeURIComponent(`to:"${seeded(8)}"`)}`,
+          `http://127.0.0.1:${loopbackPort("mailpit", "ui")}/api/v1/search?query=${encodeURIComponent(`to:"${seeded(8)}"`)}`,
         )
       ).json()) as { messages?: { Created: string; Subject: string }[] };
       arrived = (search.messages ?? []).some((message) => Date.parse(message.Created) >= since - 1000);
@@ -203,8 +204,8 @@ describe("the dev tier on this machine", () => {
         client_id: string;
         redirect_uris: string[];
       }[];
-    const iam = await clients(loopbackPorts.iam.hydraAdmin);
-    const ciam = await clients(loopbackPorts.ciam.hydraAdmin);
+    const iam = await clients(loopbackPort("iam-hydra", "admin"));
+    const ciam = await clients(loopbackPort("ciam-hydra", "admin"));
     expect(iam.map((client) => client.client_id).sort()).toEqual([
       "athena-ciam-client",
       "athena-iam-client",
@@ -233,7 +234,7 @@ describe("the dev tier on this machine", () => {
       await authorizationFlow(
         http,
         `https://${names.iamOauth}`,
-        `http://127.0.0.1:${loopbackPorts.iam.hydraAdmin}`,
+        `http://127.0.0.1:${loopbackPort("iam-hydra", "admin")}`,
         query,
       ),
     );

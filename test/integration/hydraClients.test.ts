@@ -1,19 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { oauthClients } from "../../lib/oauthClients";
+import { type HydraClientBody, hydraClientBodies, oauthClients } from "../../lib/oauthClients";
 import { hostnames } from "../../lib/topology";
 import { type Hydra, startHydra } from "../../scripts/localServices";
 import { convergeClients, registeredClients, removeClients } from "../../seed/hydraAdmin";
-import type { HydraClientBody, HydraClientsInputs } from "../../seed/hydraClients";
+import type { HydraClientsInputs } from "../../seed/hydraClients";
 import { authorizationFlow } from "../helpers/oauthFlow";
 
 /** Client registration against a real Hydra v26.2.0 running the staging hydra.yml. */
 let hydra: Hydra;
-const iamClients: HydraClientBody[] = oauthClients(hostnames("staging.example.com", "olympus"))
-  .filter((client) => client.hydra === "iam")
-  .map(({ hydra: _hydra, secret, ...body }) => ({
-    ...body,
-    ...(secret ? { client_secret: `${secret}-${"s".repeat(40)}` } : {}),
-  }));
+const iamClients: HydraClientBody[] = hydraClientBodies(
+  oauthClients(hostnames("staging.example.com", "olympus")),
+  "iam",
+  (clientId) => `${clientId}-${"s".repeat(40)}`,
+);
 const inputs = (clients: HydraClientBody[], stack = "staging"): HydraClientsInputs => ({
   providerVersion: "1",
   environment: "staging",

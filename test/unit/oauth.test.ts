@@ -22,14 +22,14 @@ describe("OAuth2 client definitions", () => {
   it("make Athena public (PKCE, no secret) and the site and pgAdmin confidential", () => {
     const byId = Object.fromEntries(clients.map((client) => [client.client_id, client]));
     expect(byId["athena-ciam-client"]).toMatchObject({ token_endpoint_auth_method: "none", subject_type: "public" });
-    expect(byId["athena-ciam-client"]!.secret).toBeUndefined();
+    expect(byId["athena-ciam-client"]!.confidential).toBe(false);
     expect(byId["site-ciam-client"]).toMatchObject({
       hydra: "ciam",
-      secret: "siteCiam",
+      confidential: true,
       token_endpoint_auth_method: "client_secret_basic",
       skip_consent: false,
     });
-    expect(byId.pgadmin).toMatchObject({ hydra: "iam", secret: "pgadmin" });
+    expect(byId.pgadmin).toMatchObject({ hydra: "iam", confidential: true, tunnelled: true });
   });
 });
 

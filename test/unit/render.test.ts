@@ -6,14 +6,16 @@ import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { parse } from "yaml";
 import { parseStackConfig, type StackConfig } from "../../lib/config";
 import { certificateYear, postgresTlsFromSeeds } from "../../lib/postgresTls";
-import { hostnames, oryPorts, publicSiteNames } from "../../lib/topology";
+import { secretFormatProblems } from "../../lib/secrets";
+import { port } from "../../lib/services";
+import { hostnames, publicSiteNames } from "../../lib/topology";
 import { serviceImages } from "../../lib/versions";
-import { renderForConfig } from "../../ops/parity";
+import { releaseForConfig, renderForConfig } from "../../ops/parity";
 import { securityHeaders } from "../../render/caddyfile";
 import { renderCloudInit } from "../../render/cloudInit";
 import { type ComposeFile, releaseAliases } from "../../render/compose";
-import type { RenderedFiles } from "../../render/deployment";
-import { environmentVariables, secretFormatProblems } from "../../render/environment";
+import type { DeployPlan, RenderedFiles } from "../../render/deployment";
+import { environmentVariables } from "../../render/environment";
 import { redact, redactPrivateKeys } from "../../scripts/renderedFiles";
 import { committedStackConfig } from "../helpers/stackConfig";
 
@@ -87,12 +89,23 @@ describe("the compose project", () => {
   it("starts postgres, then migrations, then Caddy, then Ory, then apps, in the deploy script's phases", () => {
     const services = compose("prod").services;
     expect(services["ciam-kratos-migrate"]?.profiles).toEqual(["migrations"]);
-    const phases = JSON.parse(files.prod["phases.json"]!.content) as Record<string, string[]>;
+    const plan = (stack: (typeof stacks)[number]) =>
+      Object.fromEntries(
+        (JSON.parse(files[stack]["deploy.json"]!.content) as DeployPlan).phases.map((phase) => [phase.name, phase]),
+      );
+    const phases = plan("prod");
     expect(Object.keys(phases)).toEqual(["database", "migrations", "edge", "ory", "apps", "extras"]);
-    expect(phases.edge).toEqual(["caddy"]);
-    expect(phases.extras).toEqual([]);
-    expect(JSON.parse(files.staging["phases.json"]!.content).extras).toEqual(["mailpit", "login-simulator"]);
-    for (const name of Object.values(phases).flat()) expect(services[name], name).toBeDefined();
+    expect(phases.edge).toMatchObject({ services: ["caddy"], after: ["reload-caddy"] });
+    expect(phases.database?.after).toEqual(["reload-postgres"]);
+    expect(phases.migrations).toMatchObject({ oneShot: true, after: [] });
+    expect(phases.extras?.services).toEqual([]);
+    expect(plan("staging").extras?.services).toEqual(["mailpit", "login-simulator"]);
+    // Every service of the compose project is started by exactly one phase.
+    expect(
+      Object.values(phases)
+        .flatMap((phase) => phase.services)
+        .sort(),
+    ).toEqual(Object.keys(services).sort());
     // podman-compose recreates every dependent of a recreated service: no service may declare one.
     for (const [name, service] of Object.entries(services)) expect(service, name).not.toHaveProperty("depends_on");
   });
@@ -139,7 +152,7 @@ describe("the compose project", () => {
     const devAfter = await renderForConfig({ ...dev, stagedRollout: { kratos: "v26.2.0-next" } }, "dev");
     const devAliases = releaseAliases(parse(devAfter["compose.yml"]!.content) as ComposeFile);
     expect(devAfter["caddy/Caddyfile"]!.content).toContain(
-      `reverse_proxy ${devAliases["ciam-kratos"]}:${oryPorts.ciam.kratosPublic} {`,
+      `reverse_proxy ${devAliases["ciam-kratos"]}:${port("ciam-kratos", "public")} {`,
     );
   });
 
@@ -286,7 +299,7 @@ describe("secrets", () => {
     expect(secretFormatProblems({ ...base, sessionSigningKey: base.encryptionKey })).toEqual([
       "SESSION_SIGNING_KEY must differ from ENCRYPTION_KEY",
     ]);
-    expect(Object.keys(environmentVariables(base))).toEqual(
+    expect(Object.keys(environmentVariables(base, releaseForConfig(configs.prod, "prod").secretVariables))).toEqual(
       expect.arrayContaining([
         "CIAM_KRATOS_SECRET_CIPHER",
         "IAM_HYDRA_PAIRWISE_SALT",

@@ -1,0 +1,85 @@
+import { type Database, postgres, postgresDsn } from "./database";
+import type { PostgresTls } from "./postgresTls";
+import { type IdentityDomain, identityDomains } from "./topology";
+
+/** Every secret the services need, one set per stack, never shared (formats from Olympus's docs). */
+export interface DeploymentSecrets {
+  postgresPassword: string;
+  ory: Record<
+    IdentityDomain,
+    { kratosCookie: string; kratosCipher: string; hydraSystem: string; hydraPairwiseSalt: string }
+  >;
+  /** base64 of 32 random bytes. */
+  encryptionKey: string;
+  /** base64 of 32 random bytes, different from encryptionKey. */
+  sessionSigningKey: string;
+  /** Each OAuth2 client's secret, by client id (the service catalogue names the clients). */
+  oauthClients: Record<string, string>;
+  adminPassword: string;
+  smtpUri: string;
+  captchaSecretKey: string;
+  /** Only where synthetic users exist (login simulation). */
+  syntheticPassword?: string;
+  postgresTls: PostgresTls;
+}
+
+/**
+ * A variable of the .env file compose interpolates into a service (`${NAME:?}` in compose.yml): its name
+ * and where its value comes from. Services name the variables they need; the .env holds exactly those.
+ */
+export interface SecretVariable {
+  name: string;
+  /** The value from the stack's secrets; undefined leaves the variable out. */
+  value: (secrets: DeploymentSecrets) => string | undefined;
+}
+
+const variable = (name: string, value: SecretVariable["value"]): SecretVariable => ({ name, value });
+const upper = (domain: IdentityDomain) => domain.toUpperCase();
+
+/** The .env variables, each defined once; the service catalogue refers to them. */
+export const secretVariables = {
+  postgresUser: variable("PG_USER", () => postgres.user),
+  postgresPassword: variable("PG_PASSWORD", (secrets) => secrets.postgresPassword),
+  dsn: (database: Database) =>
+    variable(`PG_${database.toUpperCase()}_DSN`, (secrets) => postgresDsn(secrets.postgresPassword, database)),
+  kratosCookie: (domain: IdentityDomain) =>
+    variable(`${upper(domain)}_KRATOS_SECRET_COOKIE`, (secrets) => secrets.ory[domain].kratosCookie),
+  kratosCipher: (domain: IdentityDomain) =>
+    variable(`${upper(domain)}_KRATOS_SECRET_CIPHER`, (secrets) => secrets.ory[domain].kratosCipher),
+  hydraSystem: (domain: IdentityDomain) =>
+    variable(`${upper(domain)}_HYDRA_SECRET_SYSTEM`, (secrets) => secrets.ory[domain].hydraSystem),
+  hydraPairwiseSalt: (domain: IdentityDomain) =>
+    variable(`${upper(domain)}_HYDRA_PAIRWISE_SALT`, (secrets) => secrets.ory[domain].hydraPairwiseSalt),
+  encryptionKey: variable("ENCRYPTION_KEY", (secrets) => secrets.encryptionKey),
+  sessionSigningKey: variable("SESSION_SIGNING_KEY", (secrets) => secrets.sessionSigningKey),
+  adminPassword: variable("ADMIN_PASSWORD", (secrets) => secrets.adminPassword),
+  smtpUri: variable("SMTP_CONNECTION_URI", (secrets) => secrets.smtpUri),
+  captchaSecretKey: (domain: IdentityDomain) =>
+    variable(`${upper(domain)}_CAPTCHA_SECRET_KEY`, (secrets) => secrets.captchaSecretKey),
+  oauthClientSecret: (name: string, clientId: string) => variable(name, (secrets) => secrets.oauthClients[clientId]),
+  syntheticPassword: variable("SYNTHETIC_PASSWORD", (secrets) => secrets.syntheticPassword),
+};
+
+const hex64 = /^[0-9a-f]{64}$/;
+const base64Of32Bytes = (value: string) =>
+  /^[A-Za-z0-9+/]{43}=$/.test(value) && Buffer.from(value, "base64").length === 32;
+
+/** Checks the formats Olympus requires; returns what is wrong, naming the secret but never its value. */
+export function secretFormatProblems(secrets: DeploymentSecrets): string[] {
+  const problems: string[] = [];
+  for (const domain of identityDomains) {
+    const ory = secrets.ory[domain];
+    if (ory.kratosCipher.length !== 32) problems.push(`${domain} Kratos cipher secret must be exactly 32 characters`);
+    if (!hex64.test(ory.kratosCookie)) problems.push(`${domain} Kratos cookie secret must be 32 bytes in hex`);
+    if (!hex64.test(ory.hydraSystem)) problems.push(`${domain} Hydra system secret must be 32 bytes in hex`);
+    if (!hex64.test(ory.hydraPairwiseSalt)) problems.push(`${domain} Hydra pairwise salt must be 32 bytes in hex`);
+  }
+  if (!base64Of32Bytes(secrets.encryptionKey)) problems.push("ENCRYPTION_KEY must be base64 of 32 bytes");
+  if (!base64Of32Bytes(secrets.sessionSigningKey)) problems.push("SESSION_SIGNING_KEY must be base64 of 32 bytes");
+  if (secrets.encryptionKey === secrets.sessionSigningKey)
+    problems.push("SESSION_SIGNING_KEY must differ from ENCRYPTION_KEY");
+  for (const [client, value] of Object.entries(secrets.oauthClients))
+    if (value.length < 32) problems.push(`OAuth client secret of ${client} must be at least 32 characters`);
+  if (secrets.postgresPassword.length < 24) problems.push("PostgreSQL password must be at least 24 characters");
+  return problems;
+}

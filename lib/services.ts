@@ -1,0 +1,543 @@
+/**
+ * The service catalogue: every service of the compose project, once, with what the rest of the program
+ * derives from it. render/compose.ts writes each entry's container, the Caddyfile routes each public
+ * site to the service that serves it, the OAuth2 client list and the .env come from the entries'
+ * clients and secrets, the deploy script starts the entries phase by phase, and the dev tier builds
+ * the images of the entries it runs. Adding a service is adding an entry here (plus its image in the
+ * version table, and a renderer for any configuration file of its own).
+ */
+import { olympusDatabase, postgres } from "./database";
+import { type SecretVariable, secretVariables as secret } from "./secrets";
+import type { IdentityDomain, PublicSite } from "./topology";
+import type { ImageName } from "./versions";
+
+/**
+ * Deploy phases in order: the deploy script starts one at a time and waits until it is healthy. The
+ * edge comes right after the migrations so Caddy moves to the release's names before any service is
+ * replaced (render/compose.ts releaseAliases).
+ */
+export const deployPhases = ["database", "migrations", "edge", "ory", "apps", "extras"] as const;
+export type DeployPhase = (typeof deployPhases)[number];
+
+/** What the deploy script does once a phase is healthy (its shell functions of the same names). */
+export const afterPhase: Partial<Record<DeployPhase, string[]>> = {
+  // A renewed certificate or pg_hba.conf is served after a reload, never a restart.
+  database: ["reload-postgres"],
+  // Caddy serves the release's Caddyfile in place, before any upstream is replaced.
+  edge: ["reload-caddy"],
+  // The SDK's settings are in place before the apps that read them start.
+  ory: ["apply-sdk-settings"],
+};
+
+/** The phase whose services run once per release and exit (no restart, no release alias). */
+export const oneShotPhase: DeployPhase = "migrations";
+
+/** Which environments run a service. */
+export type Presence =
+  /** Every environment. */
+  | "always"
+  /** Wherever its image exists: the UI apps and pgAdmin, which the offline dev tier cannot build. */
+  | "where-built"
+  /** Where mail goes to the Mailpit sandbox (staging, dev). */
+  | "mail-sandbox"
+  /** Where synthetic logins run (staging, dev). */
+  | "login-simulation";
+
+/** A value of a service's environment: a literal, or a .env variable (a secret) compose interpolates. */
+export type EnvValue = string | SecretVariable;
+
+/** What a service's container settings may depend on: the environment's names and its CAPTCHA. */
+export interface ServiceContext {
+  hostnames: Record<PublicSite, string>;
+  domain: string;
+  /** CAPTCHA_ENABLED / CAPTCHA_SITE_KEY; the secret key travels in .env. */
+  captcha: { enabled: boolean; siteKey: string };
+  /** Where the edge publishes 80/443: every address of a server, the loopback address of a dev machine. */
+  edgeAddress: "0.0.0.0" | "127.0.0.1";
+}
+
+/** The container settings of a service, beyond what the catalogue entry says. */
+export interface Container {
+  command?: string[];
+  environment?: Record<string, EnvValue>;
+  /** Ports published beyond the loopback ones (only the edge's). */
+  ports?: string[];
+  volumes?: string[];
+}
+
+/** How the deploy script and compose tell that a service is healthy. */
+export type HealthCheck = (
+  | { http: { port: string; path: string } }
+  /** A shell command inside the container (`$$` escapes compose interpolation). */
+  | { command: string }
+) & { interval?: string; startPeriod?: string; retries?: number };
+
+/** An OAuth2 client the service signs in with, registered in one of the environment's Hydras. */
+export interface OAuthClientSpec {
+  clientId: string;
+  /** The Hydra it is registered in. */
+  hydra: IdentityDomain;
+  name: string;
+  /**
+   * Where the browser comes back: a path under the service's own public site, or (pgAdmin, reached
+   * through an SSH tunnel only) a path on its loopback port.
+   */
+  returnTo: { sitePath: string } | { loopbackPath: string };
+  /** A public client (a browser app) holds no secret and must use PKCE. */
+  public: boolean;
+  subjectType: "public" | "pairwise";
+  skipConsent: boolean;
+  /** The .env variable the service reads the client's generated secret from. */
+  secretVariable: string;
+}
+
+/** A public site the edge serves from this service. */
+export interface SiteRoute {
+  site: PublicSite;
+  /** The service's port (by name) the edge proxies to. */
+  port: string;
+  /** Paths the edge answers 404 for, with the reason (kept next to the route in the Caddyfile). */
+  internalOnly?: { matcher: string; paths: string[]; reason: string };
+  /** Long-lived streamed responses (React Server Components): the edge keeps the upstream connection open. */
+  streaming?: boolean;
+}
+
+export interface Service {
+  /** The version-table image it runs. */
+  image: ImageName;
+  phase: DeployPhase;
+  presence: Presence;
+  /** Ports it listens on inside the compose network, by name. */
+  ports?: Record<string, number>;
+  /** Of those, the ones the host publishes on its loopback (host port by port name): reached over SSH only. */
+  loopback?: Record<string, number>;
+  health?: HealthCheck;
+  /** The public site it serves through the edge. */
+  site?: SiteRoute;
+  oauthClients?: OAuthClientSpec[];
+  /** A note for an operator reading compose.yml. */
+  note?: string;
+  /** Reloads a changed configuration in place: a new file is never a reason to recreate it. @default false */
+  reloadsConfiguration?: boolean;
+  container: (context: ServiceContext) => Container;
+}
+
+/** The CA file every database client mounts (the directory's ca.crt only). */
+const postgresCa = `./postgres/ca.crt:${postgres.caPath}:ro`;
+const upper = (domain: IdentityDomain) => domain.toUpperCase();
+const https = (context: ServiceContext, site: PublicSite) => `https://${context.hostnames[site]}`;
+const sites = {
+  login: { ciam: "ciamLogin", iam: "iamLogin" },
+  oauth: { ciam: "ciamOauth", iam: "iamOauth" },
+  admin: { ciam: "ciamAdmin", iam: "iamAdmin" },
+} as const satisfies Record<string, Record<IdentityDomain, PublicSite>>;
+
+function oryServices(domain: IdentityDomain, ports: { kratos: number; hydra: number; loopback: number }) {
+  const kratosConfig = `./${domain}-kratos:/etc/config/${domain}-kratos:ro`;
+  const hydraConfig = `./${domain}-hydra:/etc/config/${domain}-hydra:ro`;
+  const login = (context: ServiceContext) => https(context, sites.login[domain]);
+  const kratosDsn = secret.dsn(`${domain}_kratos`);
+  const hydraDsn = secret.dsn(`${domain}_hydra`);
+  return {
+    [`${domain}-kratos-migrate`]: {
+      image: "kratos",
+      phase: "migrations",
+      presence: "always",
+      container: () => ({
+        command: ["-c", `/etc/config/${domain}-kratos/kratos.yml`, "migrate", "sql", "-e", "--yes"],
+        environment: { DSN: kratosDsn },
+        volumes: [kratosConfig, postgresCa],
+      }),
+    },
+    [`${domain}-hydra-migrate`]: {
+      image: "hydra",
+      phase: "migrations",
+      presence: "always",
+      container: () => ({
+        command: ["migrate", "-c", `/etc/config/${domain}-hydra/hydra.yml`, "sql", "up", "-e", "--yes"],
+        environment: { DSN: hydraDsn },
+        volumes: [hydraConfig, postgresCa],
+      }),
+    },
+    [`${domain}-kratos`]: {
+      image: "kratos",
+      phase: "ory",
+      presence: "always",
+      ports: { public: ports.kratos, admin: ports.kratos + 1 },
+      loopback: { public: ports.loopback, admin: ports.loopback + 1 },
+      health: { http: { port: "public", path: "/health/ready" } },
+      container: (context) => ({
+        command: ["serve", "-c", `/etc/config/${domain}-kratos/kratos.yml`, "--watch-courier"],
+        environment: {
+          DSN: kratosDsn,
+          SECRETS_COOKIE: secret.kratosCookie(domain),
+          SECRETS_CIPHER: secret.kratosCipher(domain),
+          SERVE_PUBLIC_CORS_ALLOWED_ORIGINS: login(context),
+          COURIER_SMTP_CONNECTION_URI: secret.smtpUri,
+        },
+        volumes: [kratosConfig, postgresCa],
+      }),
+    },
+    [`${domain}-hydra`]: {
+      image: "hydra",
+      phase: "ory",
+      presence: "always",
+      ports: { public: ports.hydra, admin: ports.hydra + 1 },
+      loopback: { public: ports.loopback + 2, admin: ports.loopback + 3 },
+      health: { http: { port: "public", path: "/health/ready" } },
+      site: { site: sites.oauth[domain], port: "public" },
+      container: (context) => ({
+        command: ["serve", "-c", `/etc/config/${domain}-hydra/hydra.yml`, "all"],
+        environment: {
+          DSN: hydraDsn,
+          URLS_SELF_ISSUER: https(context, sites.oauth[domain]),
+          URLS_LOGIN: `${login(context)}/login`,
+          URLS_CONSENT: `${login(context)}/consent`,
+          URLS_LOGOUT: `${login(context)}/logout`,
+          SECRETS_SYSTEM: secret.hydraSystem(domain),
+          OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT: secret.hydraPairwiseSalt(domain),
+        },
+        volumes: [hydraConfig, postgresCa],
+      }),
+    },
+  } satisfies Record<string, Service>;
+}
+
+/** Athena's client: a browser app, so public (PKCE); it signs administrators in through IAM Hydra. */
+const athenaClient = (domain: IdentityDomain): OAuthClientSpec => ({
+  clientId: `athena-${domain}-client`,
+  hydra: "iam",
+  name: `Olympus ${upper(domain)} Admin`,
+  returnTo: { sitePath: "/api/auth/callback" },
+  public: true,
+  // Athena matches the token's subject to the IAM identity: public, not pairwise.
+  subjectType: "public",
+  skipConsent: true,
+  secretVariable: `ATHENA_${upper(domain)}_OAUTH_CLIENT_SECRET`,
+});
+
+/** The site's client in each Hydra: customers consent to the site; employees sign in without a consent screen. */
+const siteClient = (domain: IdentityDomain): OAuthClientSpec => ({
+  clientId: `site-${domain}-client`,
+  hydra: domain,
+  name: `Olympus Site (${upper(domain)})`,
+  returnTo: { sitePath: `/callback/${domain}` },
+  public: false,
+  subjectType: "pairwise",
+  skipConsent: domain === "iam",
+  secretVariable: `SITE_${upper(domain)}_CLIENT_SECRET`,
+});
+
+const pgadminClient: OAuthClientSpec = {
+  clientId: "pgadmin",
+  hydra: "iam",
+  name: "pgAdmin",
+  returnTo: { loopbackPath: "/oauth2/authorize" },
+  public: false,
+  subjectType: "pairwise",
+  skipConsent: true,
+  secretVariable: "PGADMIN_OAUTH_CLIENT_SECRET",
+};
+
+const clientSecret = (client: OAuthClientSpec) => secret.oauthClientSecret(client.secretVariable, client.clientId);
+
+/** What Hera and Athena share: Olympus's database (the SDK's settings) and its keys. */
+const appEnvironment = (domain: IdentityDomain): Record<string, EnvValue> => ({
+  DATABASE_URL: secret.dsn(olympusDatabase),
+  SETTINGS_TABLE: `${domain}_settings`,
+  ENCRYPTION_KEY: secret.encryptionKey,
+  SESSION_SIGNING_KEY: secret.sessionSigningKey,
+  APP_INSTANCE: upper(domain),
+  NEXT_PUBLIC_APP_INSTANCE: upper(domain),
+});
+
+function appServices(domain: IdentityDomain, heraPort: number) {
+  const athena = athenaClient(domain);
+  return {
+    [`${domain}-hera`]: {
+      image: "hera",
+      phase: "apps",
+      presence: "where-built",
+      ports: { http: heraPort },
+      health: { http: { port: "http", path: "/health" } },
+      site:
+        domain === "ciam"
+          ? {
+              site: sites.login[domain],
+              port: "http",
+              internalOnly: {
+                matcher: "policy_password",
+                paths: ["/api/policy/password*"],
+                reason: "Hera's password-policy webhook receives plain-text passwords from Kratos: internal only.",
+              },
+            }
+          : { site: sites.login[domain], port: "http" },
+      note:
+        domain === "ciam"
+          ? " No host port, on purpose: Hera is reached only through Caddy, whose per-IP rate limit a direct port would bypass."
+          : " No host port, on purpose: reached only through Caddy.",
+      container: (context) => ({
+        environment: {
+          ...appEnvironment(domain),
+          PORT: String(heraPort),
+          HYDRA_ADMIN_URL: internalUrl(`${domain}-hydra`, "admin"),
+          HYDRA_PUBLIC_URL: https(context, sites.oauth[domain]),
+          KRATOS_PUBLIC_URL: internalUrl(`${domain}-kratos`, "public"),
+          KRATOS_ADMIN_URL: internalUrl(`${domain}-kratos`, "admin"),
+          DEFAULT_OAUTH2_CLIENT_ID: domain === "ciam" ? siteClient("ciam").clientId : athenaClient("iam").clientId,
+          CAPTCHA_ENABLED: String(context.captcha.enabled),
+          CAPTCHA_SITE_KEY: context.captcha.siteKey,
+          CAPTCHA_SECRET_KEY: secret.captchaSecretKey(domain),
+          // Demo accounts bypass CAPTCHA and lockout; no environment of this project enables them.
+          ALLOW_DEMO_ACCOUNTS: "false",
+        },
+        // DATABASE_URL verifies PostgreSQL's certificate against this CA (sslmode=verify-full).
+        volumes: [postgresCa],
+      }),
+    },
+    [`${domain}-athena`]: {
+      image: "athena",
+      phase: "apps",
+      presence: "where-built",
+      ports: { http: 3000 },
+      health: { http: { port: "http", path: "/api/health" }, startPeriod: "30s" },
+      site: { site: sites.admin[domain], port: "http", streaming: true },
+      oauthClients: [athena],
+      container: (context) => ({
+        environment: {
+          ...appEnvironment(domain),
+          NODE_ENV: "production",
+          NEXT_PUBLIC_APP_URL: https(context, sites.admin[domain]),
+          KRATOS_ADMIN_URL: internalUrl(`${domain}-kratos`, "admin"),
+          KRATOS_PUBLIC_URL: internalUrl(`${domain}-kratos`, "public"),
+          HYDRA_PUBLIC_URL: internalUrl(`${domain}-hydra`, "public"),
+          HYDRA_ADMIN_URL: internalUrl(`${domain}-hydra`, "admin"),
+          IAM_KRATOS_PUBLIC_URL: internalUrl("iam-kratos", "public"),
+          IAM_KRATOS_ADMIN_URL: internalUrl("iam-kratos", "admin"),
+          IAM_HYDRA_PUBLIC_URL: internalUrl("iam-hydra", "public"),
+          IAM_HYDRA_ADMIN_URL: internalUrl("iam-hydra", "admin"),
+          NEXT_PUBLIC_IAM_HYDRA_PUBLIC_URL: https(context, "iamOauth"),
+          NEXT_PUBLIC_AUTH_HYDRA_URL: https(context, "iamOauth"),
+          AUTH_HYDRA_URL: internalUrl("iam-hydra", "public"),
+          AUTH_HYDRA_ADMIN_URL: internalUrl("iam-hydra", "admin"),
+          AUTH_KRATOS_ADMIN_URL: internalUrl("iam-kratos", "admin"),
+          // Athena's CAPTCHA is display-only (fail-open) upstream; it stays off.
+          CAPTCHA_ENABLED: "false",
+          CAPTCHA_SITE_KEY: context.captcha.siteKey,
+          OAUTH_CLIENT_ID: athena.clientId,
+          OAUTH_CLIENT_SECRET: clientSecret(athena),
+          ATHENA_INTERNAL_URL: internalUrl(`${domain}-athena`, "http"),
+          HERA_INTERNAL_URL: internalUrl(`${domain}-hera`, "http"),
+        },
+        volumes: [postgresCa],
+      }),
+    },
+  } satisfies Record<string, Service>;
+}
+
+/** Every service, in the order compose.yml lists them. */
+export const services: Record<string, Service> = {
+  [postgres.service]: {
+    image: "postgres",
+    phase: "database",
+    presence: "always",
+    ports: { postgres: postgres.port },
+    // Operators reach it over SSH (psql, pg_dump); containers use the network.
+    loopback: { postgres: postgres.port },
+    health: {
+      command: 'pg_isready -U "$${POSTGRES_USER}" -d postgres',
+      interval: "10s",
+      startPeriod: "30s",
+      retries: 5,
+    },
+    note: " Network clients must use TLS (pg_hba.conf: hostssl only); every DSN verifies the certificate against ca.crt (verify-full).",
+    container: () => ({
+      command: [
+        "postgres",
+        ...[
+          "ssl=on",
+          "ssl_cert_file=/etc/postgres-tls/server.crt",
+          "ssl_key_file=/etc/postgres-tls/server.key",
+          `ssl_ca_file=${postgres.caPath}`,
+          "hba_file=/etc/postgres-tls/pg_hba.conf",
+          "ssl_min_protocol_version=TLSv1.3",
+        ].flatMap((setting) => ["-c", setting]),
+      ],
+      environment: { POSTGRES_USER: secret.postgresUser, POSTGRES_PASSWORD: secret.postgresPassword },
+      volumes: [
+        "postgres:/var/lib/postgresql",
+        "./init-db.sql:/docker-entrypoint-initdb.d/10-init-db.sql:ro",
+        // The directory, not its files: a renewed certificate replaces the files, and a single-file mount
+        // would keep showing the old ones. The deploy reloads PostgreSQL to serve the new certificate.
+        "./postgres:/etc/postgres-tls:ro",
+      ],
+    }),
+  },
+  ...oryServices("ciam", { kratos: 5000, hydra: 5002, loopback: 3100 }),
+  ...oryServices("iam", { kratos: 7000, hydra: 7002, loopback: 4100 }),
+  ...appServices("ciam", 3000),
+  ...appServices("iam", 4000),
+  site: {
+    image: "site",
+    phase: "apps",
+    presence: "where-built",
+    ports: { http: 3000 },
+    health: { http: { port: "http", path: "/health" } },
+    site: { site: "site", port: "http" },
+    oauthClients: [siteClient("ciam"), siteClient("iam")],
+    container: (context) => ({
+      environment: {
+        NODE_ENV: "production",
+        NEXT_PUBLIC_APP_URL: https(context, "site"),
+        NEXT_PUBLIC_CIAM_HYDRA_URL: https(context, "ciamOauth"),
+        NEXT_PUBLIC_IAM_HYDRA_URL: https(context, "iamOauth"),
+        NEXT_PUBLIC_CIAM_ATHENA_URL: https(context, "ciamAdmin"),
+        NEXT_PUBLIC_IAM_ATHENA_URL: https(context, "iamAdmin"),
+        CIAM_HYDRA_PUBLIC_URL: internalUrl("ciam-hydra", "public"),
+        IAM_HYDRA_PUBLIC_URL: internalUrl("iam-hydra", "public"),
+        CIAM_HYDRA_ADMIN_URL: internalUrl("ciam-hydra", "admin"),
+        IAM_HYDRA_ADMIN_URL: internalUrl("iam-hydra", "admin"),
+        CIAM_KRATOS_ADMIN_URL: internalUrl("ciam-kratos", "admin"),
+        IAM_KRATOS_ADMIN_URL: internalUrl("iam-kratos", "admin"),
+        CIAM_CLIENT_ID: siteClient("ciam").clientId,
+        CIAM_CLIENT_SECRET: clientSecret(siteClient("ciam")),
+        IAM_CLIENT_ID: siteClient("iam").clientId,
+        IAM_CLIENT_SECRET: clientSecret(siteClient("iam")),
+      },
+    }),
+  },
+  pgadmin: {
+    image: "pgadmin",
+    phase: "apps",
+    presence: "where-built",
+    ports: { http: 80 },
+    // Never public: no site, loopback port only, reached with `ssh -L 5433:127.0.0.1:5433`.
+    loopback: { http: 5433 },
+    oauthClients: [pgadminClient],
+    note: " Loopback only and OAuth2 through IAM Hydra only (config_local.py): no password login, no automatic user creation.",
+    container: (context) => ({
+      environment: {
+        PGADMIN_DEFAULT_EMAIL: `admin@${context.domain}`,
+        // Required by the image to start; no one logs in with it (AUTHENTICATION_SOURCES is oauth2 only).
+        PGADMIN_DEFAULT_PASSWORD: secret.adminPassword,
+        PGADMIN_CONFIG_SERVER_MODE: "True",
+        PGADMIN_CONFIG_MASTER_PASSWORD_REQUIRED: "False",
+        PGADMIN_OAUTH_CLIENT_ID: pgadminClient.clientId,
+        PGADMIN_OAUTH_CLIENT_SECRET: clientSecret(pgadminClient),
+        IAM_HYDRA_PUBLIC_URL: https(context, "iamOauth"),
+      },
+      volumes: ["./pgadmin/config_local.py:/pgadmin4/config_local.py:ro"],
+    }),
+  },
+  caddy: {
+    image: "caddy",
+    phase: "edge",
+    presence: "always",
+    ports: { http: 80, https: 443 },
+    reloadsConfiguration: true,
+    note:
+      " The only service published beyond loopback. Rollback: every image is pinned in lib/versionTable.json; set Caddy's\n" +
+      " tag back to an earlier sha-<commit> (each build of Olympus's Caddy publishes one) and deploy: Caddy is recreated,\n" +
+      " every other service keeps running.",
+    container: (context) => ({
+      ports: ["80:80", "443:443", "443:443/udp"].map((port) => `${context.edgeAddress}:${port}`),
+      // The directory, not the file: the deploy step replaces files, and Caddy reloads the new one in place.
+      volumes: ["./caddy:/etc/caddy:ro", "caddy_data:/data", "caddy_config:/config"],
+    }),
+  },
+  mailpit: {
+    image: "mailpit",
+    phase: "extras",
+    presence: "mail-sandbox",
+    ports: { smtp: 1025, ui: 8025 },
+    // The UI and API have no authentication: loopback only, reached over an SSH tunnel.
+    loopback: { ui: 8025 },
+    health: { http: { port: "ui", path: "/readyz" } },
+    container: () => ({
+      command: [
+        "--smtp",
+        `0.0.0.0:${port("mailpit", "smtp")}`,
+        "--listen",
+        `0.0.0.0:${port("mailpit", "ui")}`,
+        "--disable-version-check",
+        "--max",
+        "5000",
+      ],
+    }),
+  },
+  "login-simulator": {
+    image: "loginSimulator",
+    phase: "extras",
+    presence: "login-simulation",
+    container: () => ({
+      command: ["sh", "/etc/login-simulator/login-simulator.sh"],
+      environment: {
+        KRATOS_PUBLIC_URL: internalUrl("ciam-kratos", "public"),
+        SYNTHETIC_PASSWORD: secret.syntheticPassword,
+      },
+      volumes: ["./login-simulator:/etc/login-simulator:ro"],
+    }),
+  },
+};
+
+export type ServiceName = keyof typeof services & string;
+
+function service(name: string): Service {
+  const entry = services[name];
+  if (!entry) throw new Error(`no service ${name} in the catalogue (lib/services.ts)`);
+  return entry;
+}
+
+/** A port a service listens on inside the compose network. */
+export function port(name: string, portName: string): number {
+  const value = service(name).ports?.[portName];
+  if (value === undefined) throw new Error(`service ${name} has no port ${portName}`);
+  return value;
+}
+
+/** The loopback port the host publishes a service's port on (reached through an SSH tunnel). */
+export function loopbackPort(name: string, portName: string): number {
+  const value = service(name).loopback?.[portName];
+  if (value === undefined) throw new Error(`service ${name} publishes no loopback port for ${portName}`);
+  return value;
+}
+
+/** How services reach each other inside the compose network. */
+export function internalUrl(name: string, portName: string): string {
+  return `http://${name}:${port(name, portName)}`;
+}
+
+/** The service that serves a public site. */
+export function siteService(site: PublicSite): { name: string; route: SiteRoute; health?: HealthCheck } {
+  const found = Object.entries(services).find(([, entry]) => entry.site?.site === site);
+  if (!found) throw new Error(`no service serves the public site ${site}`);
+  return { name: found[0], route: found[1].site!, health: found[1].health };
+}
+
+/** What decides which services an environment runs. */
+export interface Presences {
+  /** The images the environment has; a "where-built" service without one is left out. */
+  images: Partial<Record<ImageName, string>>;
+  mailSandbox: boolean;
+  loginSimulation: boolean;
+}
+
+export function runs(entry: Service, presences: Presences): boolean {
+  switch (entry.presence) {
+    case "always":
+      return true;
+    case "where-built":
+      return presences.images[entry.image] !== undefined;
+    case "mail-sandbox":
+      return presences.mailSandbox;
+    case "login-simulation":
+      return presences.loginSimulation;
+  }
+}
+
+/** The OAuth2 clients of every service, in catalogue order, with the service that uses each. */
+export function oauthClientSpecs(): { service: string; client: OAuthClientSpec }[] {
+  return Object.entries(services).flatMap(([name, entry]) =>
+    (entry.oauthClients ?? []).map((client) => ({ service: name, client })),
+  );
+}
