@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { remote } from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { Environment } from "../lib/config";
+import type { Environment } from "../lib/config/schema";
 import { captchaSecret, type EdgeSettings } from "../lib/edge";
 import type { OlympusHost } from "../lib/host";
 import { courierUri, type MailSettings } from "../lib/mail";

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Environment, PlainConfig } from "../lib/config";
+import type { Environment, PlainConfig } from "../lib/config/schema";
 import { loopbackEndpoint } from "../lib/endpoint";
 import type { OlympusHost } from "../lib/host";
 import { loopbackPort } from "../lib/services";

@@ -1,5 +1,5 @@
-import type { PlainConfig } from "./config";
-import { turnstileTestKeys } from "./config";
+import type { PlainConfig } from "./config/schema";
+import { turnstileTestKeys } from "./config/schema";
 import type { PublicSite } from "./topology";
 
 /** A Caddy `rate_limit` zone (github.com/mholt/caddy-ratelimit); 429 answers carry Retry-After. */

@@ -1,4 +1,4 @@
-import type { PlainConfig } from "./config";
+import type { PlainConfig } from "./config/schema";
 import { port } from "./services";
 
 export interface MailSettings {

@@ -1,4 +1,4 @@
-import type { Environment } from "./config";
+import type { Environment } from "./config/schema";
 import { loopbackPort, oauthClientSpecs, services } from "./services";
 import type { IdentityDomain, PublicSite } from "./topology";
 

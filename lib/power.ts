@@ -1,4 +1,4 @@
-import type { Environment } from "./config";
+import type { Environment } from "./config/schema";
 
 /** What an operator may ask of a stack's power through OLYMPUS_POWER; unset keeps what the backend recorded. */
 export type PowerRequest = "sleep" | "wake";

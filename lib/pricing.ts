@@ -1,3 +1,5 @@
+import type { ServerType } from "./hetzner";
+
 /**
  * Hetzner Cloud list prices in EUR per month, net of VAT, for Germany and Finland.
  * The API exposes no prices, so the table is dated: Hetzner raised prices on 2026-04-01 and again
@@ -6,15 +8,13 @@
  */
 export const pricesAsOf = "2026-04-01";
 
-export const serverTypes = {
-  cax11: { vcpus: 2, memoryGb: 4, diskGb: 40, eurPerMonth: 4.49 },
-  cax21: { vcpus: 4, memoryGb: 8, diskGb: 80, eurPerMonth: 7.99 },
-  cax31: { vcpus: 8, memoryGb: 16, diskGb: 160, eurPerMonth: 15.99 },
-  cax41: { vcpus: 16, memoryGb: 32, diskGb: 320, eurPerMonth: 31.49 },
-} as const;
-
-export type ServerType = keyof typeof serverTypes;
-export const serverTypeNames = Object.keys(serverTypes) as ServerType[];
+/** Monthly price of each server type (lib/hetzner.ts lists the types). */
+export const serverPrices: Record<ServerType, number> = {
+  cax11: 4.49,
+  cax21: 7.99,
+  cax31: 15.99,
+  cax41: 31.49,
+};
 
 /** Backups cost a fixed share of the server price (7 daily slots). */
 export const backupShareOfServerPrice = 0.2;
@@ -47,7 +47,7 @@ const cents = (eur: number): number => Math.round(eur * 100) / 100;
 
 /** Monthly cost of one stack's Hetzner resources (server, backups, volume, primary IPs). */
 export function estimateMonthlyCost(inputs: CostInputs): CostEstimate {
-  const serverAlwaysOn = serverTypes[inputs.serverType].eurPerMonth;
+  const serverAlwaysOn = serverPrices[inputs.serverType];
   const backupsAlwaysOn = inputs.backups ? serverAlwaysOn * backupShareOfServerPrice : 0;
   const server = serverAlwaysOn * inputs.serverUptimeShare;
   const backups = backupsAlwaysOn * inputs.serverUptimeShare;

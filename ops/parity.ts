@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
-import { crossStackRules, type PlainConfig, type SecretName, type StackConfig, secretKeys } from "../lib/config";
+import { crossStackRules } from "../lib/config/rules";
+import { type PlainConfig, type SecretName, type StackConfig, secretKeys } from "../lib/config/schema";
 import { edgeSettings } from "../lib/edge";
 import { mailSettings } from "../lib/mail";
 import { oauthClientIds } from "../lib/oauthClients";

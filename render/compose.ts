@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Document, type Scalar, type YAMLMap } from "yaml";
-import type { Environment } from "../lib/config";
+import type { Environment } from "../lib/config/schema";
 import type { SecretVariable } from "../lib/secrets";
 import {
   services as catalogue,

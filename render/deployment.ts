@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Environment } from "../lib/config";
+import type { Environment } from "../lib/config/schema";
 import { olympusDatabase, postgres } from "../lib/database";
 import type { EdgeSettings } from "../lib/edge";
 import type { MailSettings } from "../lib/mail";

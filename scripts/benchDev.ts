@@ -8,8 +8,8 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import execa from "execa";
-import { parsePlainConfig } from "../lib/config";
-import { readStackFile } from "../lib/stackFiles";
+import { parsePlainConfig } from "../lib/config/schema";
+import { readStackFile } from "../lib/config/stackFiles";
 import { hostnames } from "../lib/topology";
 import { type ImageName, localBuilds, localImage, localRepository } from "../lib/versions";
 import { syntheticIdentity } from "../seed/identities";

@@ -5,9 +5,9 @@
  */
 import { parseArgs } from "node:util";
 import execa from "execa";
-import { parsePlainConfig } from "../lib/config";
+import { parsePlainConfig } from "../lib/config/schema";
+import { readStackFile } from "../lib/config/stackFiles";
 import { loopbackPort } from "../lib/services";
-import { readStackFile } from "../lib/stackFiles";
 import { syntheticEmailDomain } from "../seed/identities";
 import { devStack, prepareDevHost, reachDevHost, releaseDevHost } from "./devHost";
 import { ensureStack, stackOutputs } from "./stacks";

@@ -7,8 +7,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import execa from "execa";
-import { parsePlainConfig } from "../lib/config";
-import { readStackFile } from "../lib/stackFiles";
+import { parsePlainConfig } from "../lib/config/schema";
+import { readStackFile } from "../lib/config/stackFiles";
 import { deployUser, hostnames } from "../lib/topology";
 import { buildDevImages } from "./devImages";
 import { projectDir, pulumiDir } from "./toolchain";

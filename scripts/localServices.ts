@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
 import { parse, stringify } from "yaml";
-import { parsePlainConfig } from "../lib/config";
-import { readStackFile } from "../lib/stackFiles";
+import { parsePlainConfig } from "../lib/config/schema";
+import { readStackFile } from "../lib/config/stackFiles";
 import { renderForConfig } from "../ops/parity";
 import { projectDir, toolBinary } from "./toolchain";
 

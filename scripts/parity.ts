@@ -5,8 +5,9 @@
  * from the backend and fails where a host runs an older host configuration than the code renders.
  */
 import { parseArgs } from "node:util";
-import { ConfigError, parsePlainConfig, parseStackConfig } from "../lib/config";
-import { readStackFile, stackNames } from "../lib/stackFiles";
+import { parseStackConfig } from "../lib/config/parse";
+import { ConfigError, parsePlainConfig } from "../lib/config/schema";
+import { readStackFile, stackNames } from "../lib/config/stackFiles";
 import { deployUser } from "../lib/topology";
 import { checkParity, formatParityTable, hostConfigurationDrift, imageSourceReport } from "../ops/parity";
 import { hostConfiguration, hostConfigurationDigest } from "../render/hostConfig";

@@ -1,5 +1,5 @@
 import execa from "execa";
-import { readStackFile } from "../lib/stackFiles";
+import { readStackFile } from "../lib/config/stackFiles";
 import type { PulumiStep, StateExport } from "./stagingOps";
 import { pulumiEnvironment } from "./toolchain";
 

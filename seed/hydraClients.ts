@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Environment } from "../lib/config";
+import type { Environment } from "../lib/config/schema";
 import type { Endpoint } from "../lib/endpoint";
 import type { HydraClientBody } from "../lib/oauthClients";
 import { asleepOutputs, type HostBound, sleepDiff } from "./hostBound";

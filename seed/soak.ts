@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Environment } from "../lib/config";
+import type { Environment } from "../lib/config/schema";
 import { asleepOutputs, type HostBound, sleepDiff } from "./hostBound";
 import { runSoakGate, type SoakPlan, type SoakResult } from "./soakRuntime";
 

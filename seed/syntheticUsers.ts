@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Environment, PlainConfig } from "../lib/config";
+import type { Environment, PlainConfig } from "../lib/config/schema";
 import type { Endpoint } from "../lib/endpoint";
 import { asleepOutputs, type HostBound, sleepDiff } from "./hostBound";
 import type { SyntheticIdentityPlan } from "./identities";

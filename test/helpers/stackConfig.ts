@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { readStackFile, secureMarker } from "../../lib/stackFiles";
+import { readStackFile, secureMarker } from "../../lib/config/stackFiles";
 
 export const projectDir = join(__dirname, "..", "..");
 

@@ -7,7 +7,7 @@ import execa from "execa";
 import { Validator } from "jsonschema";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { parseStackConfig } from "../../lib/config";
+import { parseStackConfig } from "../../lib/config/parse";
 import { generateSshKeyPair } from "../../lib/keys";
 import { dataMountPath, deployUser } from "../../lib/topology";
 import { renderForConfig } from "../../ops/parity";

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import execa from "execa";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { parsePlainConfig } from "../../lib/config";
-import { readStackFile } from "../../lib/stackFiles";
+import { parsePlainConfig } from "../../lib/config/schema";
+import { readStackFile } from "../../lib/config/stackFiles";
 import { binary } from "../../scripts/localServices";
 import { projectDir } from "../../scripts/toolchain";
 

@@ -2,7 +2,19 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { ConfigError, crossStackRules, parseStackConfig, turnstileTestKeys } from "../../lib/config";
+import { parseStackConfig } from "../../lib/config/parse";
+import {
+  captchaRules,
+  crossStackRules,
+  domainRules,
+  environmentRules,
+  hostRules,
+  mailRules,
+  prodGuarantees,
+  ruleGroups,
+  syntheticTrafficRules,
+} from "../../lib/config/rules";
+import { ConfigError, turnstileTestKeys } from "../../lib/config/schema";
 import { projectDir } from "../../scripts/toolchain";
 import { committedStackConfig } from "../helpers/stackConfig";
 
@@ -451,5 +463,80 @@ describe("rules across stacks", () => {
       prod({ "olympus:rateLimits": json({ ...p.rateLimits, captchaSiteKey: turnstileTestKeys.siteKey }) }),
     );
     expect(problems.join("\n")).toContain("always-pass test key");
+  });
+});
+
+describe("each rule group on its own", () => {
+  const s = parse("staging", staging());
+  const p = parse("prod", prod());
+  const keysOf = (problems: string[]) => problems.map((line) => line.split(": ")[0]);
+
+  it("passes the committed stacks through every group, and environmentRules is all of them", () => {
+    for (const rule of ruleGroups) expect([rule(s), rule(p)]).toEqual([[], []]);
+    const broken = { ...p, protect: false, rateLimits: { ...p.rateLimits, captcha: "test-keys" as const } };
+    expect(environmentRules(broken)).toEqual(ruleGroups.flatMap((rule) => rule(broken)));
+  });
+
+  it("domainRules: prod serves the production domain, staging a subdomain of it", () => {
+    expect(keysOf(domainRules({ ...p, domain: "staging.example.com" }))).toEqual(["olympus:domain"]);
+    expect(domainRules({ ...s, domain: "example.org" })).toEqual([
+      'olympus:domain: staging must live under the production domain (e.g. staging.example.com); got "example.org"',
+    ]);
+    expect(domainRules({ ...s, domain: "example.com" })[0]).toContain("must not serve the production domain");
+  });
+
+  it("prodGuarantees: protection, backups, no world SSH, the shared version table; none of it asked of staging", () => {
+    const loose = { adminCidrs: ["0.0.0.0/0"], protect: false, backups: false, stagedRollout: { kratos: "v1" } };
+    expect(keysOf(prodGuarantees({ ...p, ...loose }))).toEqual([
+      "olympus:adminCidrs",
+      "olympus:protect",
+      "olympus:backups",
+      "olympus:stagedRollout",
+    ]);
+    expect(prodGuarantees({ ...s, ...loose })).toEqual([]);
+  });
+
+  it("syntheticTrafficRules: none in prod, and a soak or simulator needs seeded users and their password", () => {
+    const traffic = { seeding: { ...s.seeding }, loginSimulation: { loginsPerHour: 6 }, soak: { ...s.soak } };
+    expect(keysOf(syntheticTrafficRules({ ...p, ...traffic }))).toEqual([
+      "olympus:seeding.enabled",
+      "olympus:loginSimulation.loginsPerHour",
+      "olympus:soak.enabled",
+      "olympus:syntheticPassword",
+    ]);
+    const unseeded = { ...s, seeding: { ...s.seeding, enabled: false }, secrets: {} };
+    expect(keysOf(syntheticTrafficRules(unseeded))).toEqual([
+      "olympus:soak.enabled",
+      "olympus:syntheticPassword",
+      "olympus:loginSimulation.loginsPerHour",
+    ]);
+  });
+
+  it("mailRules: live mail only from prod, a sandbox elsewhere whose URI is really that sandbox", () => {
+    const smtp = { mode: "smtp" as const, sandbox: null, spfInclude: null };
+    expect(keysOf(mailRules({ ...s, mail: smtp, secrets: { smtpUri: "smtp://u:p@smtp.example.net" } }))).toEqual([
+      "olympus:mail.sandbox",
+    ]);
+    expect(keysOf(mailRules({ ...p, mail: { ...smtp, mode: "mailpit" } }))).toEqual(["olympus:mail.mode"]);
+    expect(keysOf(mailRules({ ...p, secrets: { smtpUri: "https://not-smtp" } }))).toEqual(["olympus:smtpUri"]);
+  });
+
+  it("captchaRules: real Turnstile keys in prod, both keys named", () => {
+    expect(keysOf(captchaRules({ ...p, rateLimits: { ...p.rateLimits, captcha: "test-keys" } }))).toEqual([
+      "olympus:rateLimits.captcha",
+    ]);
+    expect(keysOf(captchaRules({ ...s, rateLimits: { ...s.rateLimits, captcha: "turnstile" }, secrets: {} }))).toEqual([
+      "olympus:rateLimits.captchaSiteKey",
+      "olympus:captchaSecretKey",
+    ]);
+  });
+
+  it("hostRules: a Hetzner server needs its token; an existing machine and local images are the dev tier's", () => {
+    expect(keysOf(hostRules({ ...s, secrets: { hcloudToken: "short" } }))).toEqual(["hcloud:token"]);
+    const existing = { address: "127.0.0.1", port: 22, user: "deploy", hostKeyFile: "k.pub", identityFile: "k" };
+    expect(keysOf(hostRules({ ...s, existingHost: existing, imageSource: "local-build" }))).toEqual([
+      "olympus:existingHost",
+      "olympus:imageSource",
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseStackConfig } from "../../lib/config";
+import { parseStackConfig } from "../../lib/config/parse";
 import { checkParity, formatParityTable, hostConfigurationDrift, imageSourceReport } from "../../ops/parity";
 import { committedStackConfig } from "../helpers/stackConfig";
 

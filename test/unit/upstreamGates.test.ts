@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { parseStackConfig } from "../../lib/config";
+import { parseStackConfig } from "../../lib/config/parse";
 import { serviceImages } from "../../lib/versions";
 import { renderForConfig } from "../../ops/parity";
 import { securityHeaders } from "../../render/caddyfile";

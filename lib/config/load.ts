@@ -1,17 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  ConfigError,
-  crossStackRules,
-  type PlainConfig,
-  parsePlainConfig,
-  parseStackConfig,
-  project,
-  type StackConfig,
-} from "./config";
-import { certificateYear } from "./postgresTls";
-import { type PowerRequest, parsePowerRequest, powerVariable } from "./power";
+import { certificateYear } from "../postgresTls";
+import { type PowerRequest, parsePowerRequest, powerVariable } from "../power";
+import { parseStackConfig } from "./parse";
+import { crossStackRules } from "./rules";
+import { ConfigError, type PlainConfig, parsePlainConfig, project, type StackConfig } from "./schema";
 import { readStackFile, stackNames } from "./stackFiles";
 
 /** How the program reaches an existing machine: the config's address, and the key material its files hold. */
