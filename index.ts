@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { syntheticEmails, syntheticPlan } from "./clients/identities";
 import { Dns } from "./components/dns";
 import { ExistingHost } from "./components/existingHost";
 import { HetznerHost } from "./components/hetznerHost";
@@ -15,8 +16,6 @@ import { lastRecorded } from "./lib/previousRun";
 import { estimateMonthlyCost, uptimeShare } from "./lib/pricing";
 import { loopbackPort } from "./lib/services";
 import { hostnames, hostRecordLabel } from "./lib/topology";
-import { syntheticEmails } from "./seed/identities";
-import { syntheticPlan } from "./seed/syntheticUsers";
 
 /** Logical names carry no stack name, so renaming a stack renames nothing; `formerly` keeps older states. */
 const name = "olympus";

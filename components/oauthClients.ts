@@ -5,7 +5,7 @@ import type { OlympusHost } from "../lib/host";
 import { hydraClientBodies, oauthClients, redirectProblems } from "../lib/oauthClients";
 import { loopbackPort } from "../lib/services";
 import { identityDomains, type PublicSite } from "../lib/topology";
-import { HydraClients } from "../seed/hydraClients";
+import { HydraClients } from "../providers/hydraClients";
 import type { GeneratedSecrets } from "./stackSecrets";
 
 export interface OAuthClientsArgs {

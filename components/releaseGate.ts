@@ -1,14 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { SyntheticIdentityPlan } from "../clients/identities";
+import type { SoakPlan } from "../clients/soakGate";
 import type { Environment, PlainConfig } from "../lib/config/schema";
 import { loopbackEndpoint } from "../lib/endpoint";
 import type { OlympusHost } from "../lib/host";
 import { loopbackPort } from "../lib/services";
 import { identityDomains } from "../lib/topology";
+import { Soak } from "../providers/soak";
+import { SyntheticUsers } from "../providers/syntheticUsers";
 import { securityHeaders } from "../render/caddyfile";
-import type { SyntheticIdentityPlan } from "../seed/identities";
-import { Soak } from "../seed/soak";
-import type { SoakPlan } from "../seed/soakRuntime";
-import { SyntheticUsers } from "../seed/syntheticUsers";
 
 export interface ReleaseGateArgs {
   stack: string;

@@ -7,7 +7,7 @@ import { postgresTlsFromSeeds } from "../lib/postgresTls";
 import type { DeploymentSecrets } from "../lib/secrets";
 import type { identityDomains } from "../lib/topology";
 
-import { SshKeyPair } from "../seed/sshKeyPair";
+import { SshKeyPair } from "../providers/sshKeyPair";
 
 /** Secrets this component generates; the ones that come from config (SMTP URI, CAPTCHA) are added later. */
 export type GeneratedSecrets = Omit<DeploymentSecrets, "smtpUri" | "captchaSecretKey" | "syntheticPassword">;

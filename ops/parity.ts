@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
+import { syntheticEmails, syntheticPlan } from "../clients/identities";
 import { crossStackRules } from "../lib/config/rules";
 import { type PlainConfig, type SecretName, type StackConfig, secretKeys } from "../lib/config/schema";
 import { edgeSettings } from "../lib/edge";
@@ -14,9 +15,6 @@ import {
   renderConfigFiles,
   renderDeployment,
 } from "../render/deployment";
-
-import { syntheticEmails } from "../seed/identities";
-import { syntheticPlan } from "../seed/syntheticUsers";
 
 /**
  * The differences staging and prod may have. Everything else (versions, topology, TLS, headers,

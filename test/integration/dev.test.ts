@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { type EngineEvent, LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
 import execa from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { syntheticIdentity } from "../../clients/identities";
 import { parsePlainConfig } from "../../lib/config/schema";
 import { readStackFile } from "../../lib/config/stackFiles";
 import { loopbackPort } from "../../lib/services";
@@ -20,10 +21,9 @@ import {
   stackContainers,
   stackLeftovers,
   steadyTraffic,
-} from "../../scripts/devCycle";
-import { filesFromState } from "../../scripts/renderedFiles";
-import { pulumiDir } from "../../scripts/toolchain";
-import { syntheticIdentity } from "../../seed/identities";
+} from "../../scripts/devhost/devCycle";
+import { filesFromState } from "../../scripts/operations/renderedFiles";
+import { pulumiDir } from "../../scripts/toolchain/toolchain";
 import { authorizationFlow } from "../helpers/oauthFlow";
 
 /**
@@ -70,7 +70,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await client?.close();
   if (!dir) return;
-  const down = await execa("npx", ["tsx", "scripts/dev.ts", "down"], { cwd: dir, env, reject: false });
+  const down = await execa("npx", ["tsx", "scripts/devhost/dev.ts", "down"], { cwd: dir, env, reject: false });
   // A copy whose stack could not be taken down keeps its state, so npm run dev:down can finish there.
   if (down.exitCode === 0) rmSync(dir, { recursive: true, force: true });
   else console.error(`dev stack left in ${dir}: run npm run dev:down there`);
@@ -78,7 +78,12 @@ afterAll(async () => {
 
 describe("the dev tier on this machine", () => {
   it("comes up from nothing with npm run dev: every service healthy, Postgres over verified TLS, nothing beyond loopback", async () => {
-    const dev = await execa("npx", ["tsx", "scripts/dev.ts", "up"], { cwd: dir, env, all: true, reject: false });
+    const dev = await execa("npx", ["tsx", "scripts/devhost/dev.ts", "up"], {
+      cwd: dir,
+      env,
+      all: true,
+      reject: false,
+    });
     output = dev.all ?? "";
     expect(dev.exitCode, output.slice(-3000)).toBe(0);
     expect(dev.all).toContain(
@@ -430,7 +435,12 @@ describe("the dev tier on this machine", () => {
   });
 
   it("destroys with npm run dev:down, leaving no container, volume, network, file or process of the stack", async () => {
-    const down = await execa("npx", ["tsx", "scripts/dev.ts", "down"], { cwd: dir, env, all: true, reject: false });
+    const down = await execa("npx", ["tsx", "scripts/devhost/dev.ts", "down"], {
+      cwd: dir,
+      env,
+      all: true,
+      reject: false,
+    });
     expect(down.exitCode, down.all?.slice(-2000)).toBe(0);
     // conmon and aardvark-dns exit a moment after their containers and network are gone.
     let leftovers = await stackLeftovers();

@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
 import execa from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Kratos, type Mailpit, startKratos, startMailpit } from "../../scripts/localServices";
-import { projectDir, pulumiDir, pulumiEnvironment } from "../../scripts/toolchain";
-import { countSyntheticUsers } from "../../seed/seeder";
+import { countSyntheticUsers } from "../../clients/seeder";
+import { type Kratos, type Mailpit, startKratos, startMailpit } from "../../scripts/bench/localServices";
+import { projectDir, pulumiDir, pulumiEnvironment } from "../../scripts/toolchain/toolchain";
 
 /**
  * The real Pulumi engine (CLI, Node.js language host, dynamic-provider plugin, policy pack) running a

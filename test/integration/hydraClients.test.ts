@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { convergeClients, registeredClients, removeClients } from "../../clients/hydraAdmin";
 import { type HydraClientBody, hydraClientBodies, oauthClients } from "../../lib/oauthClients";
 import { hostnames } from "../../lib/topology";
-import { type Hydra, startHydra } from "../../scripts/localServices";
-import { convergeClients, registeredClients, removeClients } from "../../seed/hydraAdmin";
-import type { HydraClientsInputs } from "../../seed/hydraClients";
+import type { HydraClientsInputs } from "../../providers/hydraClients";
+import { type Hydra, startHydra } from "../../scripts/bench/localServices";
 import { authorizationFlow } from "../helpers/oauthFlow";
 
 /** Client registration against a real Hydra v26.2.0 running the staging hydra.yml. */

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { commentMarker } from "../../scripts/previewComment";
-import { projectDir, pulumiEnvironment } from "../../scripts/toolchain";
+import { commentMarker } from "../../scripts/operations/previewComment";
+import { projectDir, pulumiEnvironment } from "../../scripts/toolchain/toolchain";
 
 /**
  * Real `pulumi preview` runs of the committed program (CLI, language host, the command, random and hcloud
@@ -85,7 +85,7 @@ describe("a real preview of each committed stack", () => {
 
   it("prints the full plan for a pull request, with the policy pack, and puts no secret in the comment", async () => {
     const commentFile = join(backend, "staging-comment.md");
-    const preview = await execa("npx", ["tsx", "scripts/preview.ts", "staging", "--comment", commentFile], {
+    const preview = await execa("npx", ["tsx", "scripts/operations/preview.ts", "staging", "--comment", commentFile], {
       cwd: projectDir,
       env,
       all: true,

@@ -5,9 +5,9 @@ import execa from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { securityHeadersSnippet, serializeCaddyfile } from "../../render/caddyfile";
 import { hostConfiguration, hostConfigurationRecords } from "../../render/hostConfig";
-import { binary, freePort } from "../../scripts/localServices";
-import { powerPlan, promotion, refreshPlan, teardownPlan } from "../../scripts/stagingOps";
-import { projectDir, pulumiEnvironment } from "../../scripts/toolchain";
+import { binary, freePort } from "../../scripts/bench/localServices";
+import { powerPlan, promotion, refreshPlan, teardownPlan } from "../../scripts/operations/stagingOps";
+import { projectDir, pulumiEnvironment } from "../../scripts/toolchain/toolchain";
 
 /** The scripts the workflows call, run as the workflows run them. */
 describe("npm run smoke, against a real Caddy over HTTPS", () => {

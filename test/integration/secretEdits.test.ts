@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { projectDir, pulumiEnvironment } from "../../scripts/toolchain";
+import { projectDir, pulumiEnvironment } from "../../scripts/toolchain/toolchain";
 
 /**
  * The real engine and random provider deciding what an edit of StackSecrets does to secrets already

@@ -1,6 +1,12 @@
 import { hashSync } from "bcryptjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { syntheticIdentity } from "../../clients/identities";
+import { createIdentity, listIdentities } from "../../clients/kratosAdmin";
+import { convergeSyntheticUsers, countSyntheticUsers, syntheticIdentitiesByIndex } from "../../clients/seeder";
+import { runSoakGate, type SoakGateError, type SoakPlan } from "../../clients/soakGate";
+import { seedSyntheticUsers, syntheticPasswordCost } from "../../clients/syntheticUsersRemote";
 import { generateSshKeyPair } from "../../lib/keys";
+import { type SyntheticUsersInputs, syntheticUsersProvider } from "../../providers/syntheticUsers";
 import {
   type Hydra,
   type Kratos,
@@ -9,13 +15,7 @@ import {
   startKratos,
   startMailpit,
   startSshd,
-} from "../../scripts/localServices";
-import { syntheticIdentity } from "../../seed/identities";
-import { createIdentity, listIdentities } from "../../seed/kratosAdmin";
-import { convergeSyntheticUsers, countSyntheticUsers, syntheticIdentitiesByIndex } from "../../seed/seeder";
-import { runSoakGate, type SoakGateError, type SoakPlan } from "../../seed/soakRuntime";
-import { type SyntheticUsersInputs, syntheticUsersProvider } from "../../seed/syntheticUsers";
-import { seedSyntheticUsers, syntheticPasswordCost } from "../../seed/syntheticUsersRuntime";
+} from "../../scripts/bench/localServices";
 
 const password = "synthetic-Passw0rd-staging";
 const plan = { stack: "staging", seed: 20261126, run: "seed-20261126" };

@@ -13,8 +13,8 @@ import { dataMountPath, deployUser } from "../../lib/topology";
 import { renderForConfig } from "../../ops/parity";
 import { renderCloudInit } from "../../render/cloudInit";
 import type { RenderedFiles } from "../../render/deployment";
-import { binary } from "../../scripts/localServices";
-import { projectDir, readManifest } from "../../scripts/toolchain";
+import { binary } from "../../scripts/bench/localServices";
+import { projectDir, readManifest } from "../../scripts/toolchain/toolchain";
 import { committedStackConfig } from "../helpers/stackConfig";
 
 /**

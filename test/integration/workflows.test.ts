@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parsePlainConfig } from "../../lib/config/schema";
 import { readStackFile } from "../../lib/config/stackFiles";
-import { binary } from "../../scripts/localServices";
-import { projectDir } from "../../scripts/toolchain";
+import { binary } from "../../scripts/bench/localServices";
+import { projectDir } from "../../scripts/toolchain/toolchain";
 
 /** GitHub Actions cannot run here: the workflows are linted with actionlint and their essentials asserted. */
 const workflowDir = join(projectDir, ".github", "workflows");

@@ -15,7 +15,7 @@ import {
   syntheticTrafficRules,
 } from "../../lib/config/rules";
 import { ConfigError, turnstileTestKeys } from "../../lib/config/schema";
-import { projectDir } from "../../scripts/toolchain";
+import { projectDir } from "../../scripts/toolchain/toolchain";
 import { committedStackConfig } from "../helpers/stackConfig";
 
 const parse = (stack: string, raw: Record<string, string>) => parseStackConfig(stack, raw);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { oauthClients, redirectProblems } from "../../lib/oauthClients";
 import { hostnames } from "../../lib/topology";
-import { type HydraClientsInputs, hydraClientsProvider } from "../../seed/hydraClients";
+import { type HydraClientsInputs, hydraClientsProvider } from "../../providers/hydraClients";
 
 describe("OAuth2 client definitions", () => {
   const clients = oauthClients(hostnames("example.com", "olympus"));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { commentMarker, maxCommentLength, previewComment } from "../../scripts/previewComment";
+import { commentMarker, maxCommentLength, previewComment } from "../../scripts/operations/previewComment";
 
 const output =
   'Previewing update (staging):\n+ hcloud:index/server:Server: (create)\n    serverType: "cax11"\nResources:\n    + 62 to create\n\nPolicy Packs run:\n';

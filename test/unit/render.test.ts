@@ -17,7 +17,7 @@ import { renderCloudInit } from "../../render/cloudInit";
 import { type ComposeFile, releaseAliases } from "../../render/compose";
 import type { DeployPlan, RenderedFiles } from "../../render/deployment";
 import { environmentVariables } from "../../render/environment";
-import { redact, redactPrivateKeys } from "../../scripts/renderedFiles";
+import { redact, redactPrivateKeys } from "../../scripts/operations/renderedFiles";
 import { committedStackConfig } from "../helpers/stackConfig";
 
 const stacks = ["staging", "prod"] as const;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bundleFiles } from "../../render/deployment";
-import { filesFromState, redact, redactedValue } from "../../scripts/renderedFiles";
+import { filesFromState, redact, redactedValue } from "../../scripts/operations/renderedFiles";
 
 describe("npm run render helpers", () => {
   it("redacts secret values but keeps the shape of secret files", () => {

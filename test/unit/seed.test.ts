@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { indexOfExternalId, syntheticEmails, syntheticIdentity } from "../../clients/identities";
+import { planIndex } from "../../clients/seeder";
 import { generateSshKeyPair, sshFingerprint } from "../../lib/keys";
-import { indexOfExternalId, syntheticEmails, syntheticIdentity } from "../../seed/identities";
-import { planIndex } from "../../seed/seeder";
-import { type SoakInputs, soakProvider } from "../../seed/soak";
-import { sshKeyPairProvider } from "../../seed/sshKeyPair";
-import { type SyntheticUsersInputs, syntheticUsersProvider } from "../../seed/syntheticUsers";
+import { type SoakInputs, soakProvider } from "../../providers/soak";
+import { sshKeyPairProvider } from "../../providers/sshKeyPair";
+import { type SyntheticUsersInputs, syntheticUsersProvider } from "../../providers/syntheticUsers";
 
 const plan = { stack: "staging", seed: 42, run: "seed-42" };
 const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";

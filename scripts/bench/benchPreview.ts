@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
-import { projectDir, pulumiEnvironment } from "./toolchain";
+import { projectDir, pulumiEnvironment } from "../toolchain/toolchain";
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 

@@ -8,14 +8,14 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import execa from "execa";
-import { parsePlainConfig } from "../lib/config/schema";
-import { readStackFile } from "../lib/config/stackFiles";
-import { dataMountPath, deployUser } from "../lib/topology";
-import { renderForConfig } from "../ops/parity";
-import { renderCloudInit } from "../render/cloudInit";
+import { parsePlainConfig } from "../../lib/config/schema";
+import { readStackFile } from "../../lib/config/stackFiles";
+import { dataMountPath, deployUser } from "../../lib/topology";
+import { renderForConfig } from "../../ops/parity";
+import { renderCloudInit } from "../../render/cloudInit";
+import { projectDir, pulumiEnvironment } from "../toolchain/toolchain";
 import { type FileSet, filesFromState, redact, redactedValue } from "./renderedFiles";
 import { ensureStack } from "./stacks";
-import { projectDir, pulumiEnvironment } from "./toolchain";
 
 async function fromState(stack: string): Promise<FileSet> {
   await ensureStack(projectDir, stack);

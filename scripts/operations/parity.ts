@@ -5,14 +5,14 @@
  * from the backend and fails where a host runs an older host configuration than the code renders.
  */
 import { parseArgs } from "node:util";
-import { parseStackConfig } from "../lib/config/parse";
-import { ConfigError, parsePlainConfig } from "../lib/config/schema";
-import { readStackFile, stackNames } from "../lib/config/stackFiles";
-import { deployUser } from "../lib/topology";
-import { checkParity, formatParityTable, hostConfigurationDrift, imageSourceReport } from "../ops/parity";
-import { hostConfiguration, hostConfigurationDigest } from "../render/hostConfig";
+import { parseStackConfig } from "../../lib/config/parse";
+import { ConfigError, parsePlainConfig } from "../../lib/config/schema";
+import { readStackFile, stackNames } from "../../lib/config/stackFiles";
+import { deployUser } from "../../lib/topology";
+import { checkParity, formatParityTable, hostConfigurationDrift, imageSourceReport } from "../../ops/parity";
+import { hostConfiguration, hostConfigurationDigest } from "../../render/hostConfig";
+import { projectDir } from "../toolchain/toolchain";
 import { decryptedConfig, stackOutputs } from "./stacks";
-import { projectDir } from "./toolchain";
 
 async function main() {
   const { values, positionals } = parseArgs({

@@ -1,7 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
+import { runSoakGate, type SoakPlan, type SoakResult } from "../clients/soakGate";
 import type { Environment } from "../lib/config/schema";
+import { refuseInProd } from "../lib/prodGuard";
+import { isKnown } from "./dynamic";
 import { asleepOutputs, type HostBound, sleepDiff } from "./hostBound";
-import { runSoakGate, type SoakPlan, type SoakResult } from "./soakRuntime";
 
 export const soakProviderVersion = "2";
 
@@ -18,8 +20,6 @@ export interface SoakOutputs extends SoakInputs {
   result: SoakResult | null;
 }
 
-const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
@@ -33,9 +33,7 @@ const soakDue = (olds: SoakOutputs, news: SoakInputs) =>
   !same(olds.plan?.slo, news.plan?.slo) ||
   !same(olds.plan?.users?.count, news.plan?.users?.count);
 
-const refuseProd = (inputs: SoakInputs) => {
-  if (inputs.environment === "prod") throw new Error("refusing to run the soak in a prod environment");
-};
+const refuseProd = (inputs: SoakInputs) => refuseInProd(inputs.environment, `run the soak in ${inputs.plan.stack}`);
 
 /**
  * The release gate as a dynamic resource. It is keyed by the release fingerprint, so a preview shows it
@@ -48,7 +46,7 @@ export const soakProvider: pulumi.dynamic.ResourceProvider<SoakInputs, SoakOutpu
     if (news.environment === "prod")
       failures.push({ property: "environment", reason: "the soak logs in synthetic users, which never exist in prod" });
     const slo = news.plan?.slo;
-    if (slo && (slo as unknown) !== unknown) {
+    if (slo && isKnown(slo)) {
       if (!(slo.minSuccessRate >= 0 && slo.minSuccessRate <= 1))
         failures.push({ property: "plan", reason: `minSuccessRate must be within 0..1; got ${slo.minSuccessRate}` });
       if (!(slo.loginsPerMinute > 0))

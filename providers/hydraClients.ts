@@ -1,29 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
+import { type ClientRegistration, convergeClients, registeredClients, removeClients } from "../clients/hydraAdmin";
 import type { Environment } from "../lib/config/schema";
 import type { Endpoint } from "../lib/endpoint";
 import type { HydraClientBody } from "../lib/oauthClients";
+import { isKnown, isUnknown } from "./dynamic";
 import { asleepOutputs, type HostBound, sleepDiff } from "./hostBound";
-import { convergeClients, registeredClients, removeClients } from "./hydraAdmin";
 
 /** Bump when the provider's behaviour changes: provider code changes are not diffs by themselves. */
 export const hydraClientsProviderVersion = "2";
 
-export interface HydraClientsInputs extends HostBound {
+export interface HydraClientsInputs extends ClientRegistration, HostBound {
   providerVersion: string;
   environment: Environment;
-  stack: string;
-  /** Hydra's admin API: direct URL, or through an SSH tunnel to the host's loopback. */
-  endpoint: Endpoint;
-  clients: HydraClientBody[];
 }
 
 export interface HydraClientsOutputs extends HydraClientsInputs {
   /** Client ids Hydra holds for this stack, as last seen. */
   registered: string[];
 }
-
-/** Engine sentinel for a value not known yet during preview; it can reach check/diff for any input. */
-const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /**
  * The OAuth2 clients of one Hydra, converged from what Hydra holds: each desired client is written with
@@ -33,9 +27,9 @@ const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 export const hydraClientsProvider: pulumi.dynamic.ResourceProvider<HydraClientsInputs, HydraClientsOutputs> = {
   async check(_olds, news) {
     const failures: pulumi.dynamic.CheckFailure[] = [];
-    if ((news.clients as unknown) === unknown || !Array.isArray(news.clients)) return { inputs: news, failures };
+    if (!isKnown(news.clients) || !Array.isArray(news.clients)) return { inputs: news, failures };
     for (const client of news.clients) {
-      if ((client as unknown) === unknown) continue;
+      if (!isKnown(client)) continue;
       const isPublic = client.token_endpoint_auth_method === "none";
       if (isPublic && client.client_secret)
         failures.push({
@@ -44,7 +38,7 @@ export const hydraClientsProvider: pulumi.dynamic.ResourceProvider<HydraClientsI
         });
       if (
         !isPublic &&
-        client.client_secret !== unknown &&
+        !isUnknown(client.client_secret) &&
         !(typeof client.client_secret === "string" && client.client_secret.length >= 32)
       ) {
         failures.push({
@@ -60,7 +54,7 @@ export const hydraClientsProvider: pulumi.dynamic.ResourceProvider<HydraClientsI
     const sleeping = sleepDiff(olds, news);
     if (sleeping) return sleeping;
     const changed = (key: keyof HydraClientsInputs) =>
-      news[key] === unknown || JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
+      isUnknown(news[key]) || JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
     // Where the API is reached (a woken server's tunnel) is not a change of the clients.
     return { changes: changed("clients") || changed("providerVersion") || changed("stack") };
   },

@@ -18,8 +18,8 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
-import { type ImageName, localBuilds, localImage, localRepository } from "../lib/versions";
-import { cacheRoot, toolBinary } from "./toolchain";
+import { type ImageName, localBuilds, localImage, localRepository } from "../../lib/versions";
+import { cacheRoot, toolBinary } from "../toolchain/toolchain";
 
 interface RootFilesystem {
   suite: string;
@@ -50,7 +50,7 @@ interface ImageRecipe {
   rootfs: keyof typeof rootFilesystems;
   /** A binary of the toolchain, copied to /usr/local/bin. */
   binary?: string;
-  /** Files of scripts/assets copied into the image: name -> absolute path. */
+  /** Files of scripts/devhost/assets copied into the image: name -> absolute path. */
   assets?: Record<string, string>;
   instructions: string[];
 }
@@ -145,7 +145,7 @@ export async function buildDevImages(): Promise<string[]> {
     const recipe = recipes[name];
     if (!recipe)
       throw new Error(
-        `the version table promises a local build of ${name}, but scripts/devImages.ts has no recipe for it`,
+        `the version table promises a local build of ${name}, but scripts/devhost/devImages.ts has no recipe for it`,
       );
     const reference = localImage(name, build.tag);
     const rootfs = await rootFilesystem(recipe.rootfs);

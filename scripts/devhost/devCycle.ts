@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import execa from "execa";
 import { Agent, fetch, type Response } from "undici";
-import { composeProject } from "../lib/topology";
-import { projectDir, pulumiEnvironment } from "./toolchain";
+import { composeProject } from "../../lib/topology";
+import { projectDir, pulumiEnvironment } from "../toolchain/toolchain";
 
 /** A copy of the tracked files (working-tree content) with the checkout's node_modules, and its own backend. */
 export async function projectCopy(): Promise<{ dir: string; env: Record<string, string> }> {

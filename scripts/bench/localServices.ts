@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
 import { parse, stringify } from "yaml";
-import { parsePlainConfig } from "../lib/config/schema";
-import { readStackFile } from "../lib/config/stackFiles";
-import { renderForConfig } from "../ops/parity";
-import { projectDir, toolBinary } from "./toolchain";
+import { parsePlainConfig } from "../../lib/config/schema";
+import { readStackFile } from "../../lib/config/stackFiles";
+import { renderForConfig } from "../../ops/parity";
+import { projectDir, toolBinary } from "../toolchain/toolchain";
 
 /**
  * Real services for the integration tests and the benchmark, started from the binaries `npm run tools` built: Kratos

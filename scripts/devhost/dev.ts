@@ -1,17 +1,17 @@
 /**
- * `npm run dev`: makes this machine the dev tier's host (scripts/devHost.ts), runs `pulumi up --stack dev`
+ * `npm run dev`: makes this machine the dev tier's host (scripts/devhost/devHost.ts), runs `pulumi up --stack dev`
  * with the policy pack, and prints where to log in. `npm run dev -- down` (npm run dev:down) runs
  * `pulumi destroy --stack dev` and releases the host's sshd and names.
  */
 import { parseArgs } from "node:util";
 import execa from "execa";
-import { parsePlainConfig } from "../lib/config/schema";
-import { readStackFile } from "../lib/config/stackFiles";
-import { loopbackPort } from "../lib/services";
-import { syntheticEmailDomain } from "../seed/identities";
+import { syntheticEmailDomain } from "../../clients/identities";
+import { parsePlainConfig } from "../../lib/config/schema";
+import { readStackFile } from "../../lib/config/stackFiles";
+import { loopbackPort } from "../../lib/services";
+import { ensureStack, stackOutputs } from "../operations/stacks";
+import { projectDir, pulumiEnvironment } from "../toolchain/toolchain";
 import { devStack, prepareDevHost, reachDevHost, releaseDevHost } from "./devHost";
-import { ensureStack, stackOutputs } from "./stacks";
-import { projectDir, pulumiEnvironment } from "./toolchain";
 
 const pulumi = (args: string[]) =>
   execa("pulumi", [...args, "--stack", devStack, "--non-interactive"], {

@@ -7,11 +7,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import execa from "execa";
-import { parsePlainConfig } from "../lib/config/schema";
-import { readStackFile } from "../lib/config/stackFiles";
-import { deployUser, hostnames } from "../lib/topology";
+import { parsePlainConfig } from "../../lib/config/schema";
+import { readStackFile } from "../../lib/config/stackFiles";
+import { deployUser, hostnames } from "../../lib/topology";
+import { projectDir, pulumiDir } from "../toolchain/toolchain";
 import { buildDevImages } from "./devImages";
-import { projectDir, pulumiDir } from "./toolchain";
 
 export const devStack = "dev";
 const devDir = join(pulumiDir, "dev");
@@ -40,7 +40,7 @@ const packages = [
 ];
 
 /** podman as root with runc, cgroupfs and no default ulimits: crun and the defaults fail on this machine kind's hybrid cgroups. */
-const containersConf = `# Written by olympus-infra's npm run dev (scripts/devHost.ts).
+const containersConf = `# Written by olympus-infra's npm run dev (scripts/devhost/devHost.ts).
 [containers]
 default_ulimits = []
 

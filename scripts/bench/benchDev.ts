@@ -8,13 +8,13 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import execa from "execa";
-import { parsePlainConfig } from "../lib/config/schema";
-import { readStackFile } from "../lib/config/stackFiles";
-import { hostnames } from "../lib/topology";
-import { type ImageName, localBuilds, localImage, localRepository } from "../lib/versions";
-import { syntheticIdentity } from "../seed/identities";
-import { edgeClient, projectCopy, stackContainers, steadyTraffic } from "./devCycle";
-import { cacheRoot } from "./toolchain";
+import { syntheticIdentity } from "../../clients/identities";
+import { parsePlainConfig } from "../../lib/config/schema";
+import { readStackFile } from "../../lib/config/stackFiles";
+import { hostnames } from "../../lib/topology";
+import { type ImageName, localBuilds, localImage, localRepository } from "../../lib/versions";
+import { edgeClient, projectCopy, stackContainers, steadyTraffic } from "../devhost/devCycle";
+import { cacheRoot } from "../toolchain/toolchain";
 
 const seconds = (since: number) => (performance.now() - since) / 1000;
 
@@ -40,7 +40,7 @@ async function main() {
     throw new Error("a dev stack already runs on this machine: npm run dev:down first");
   const { dir, env } = await projectCopy();
   const healthy = /all services are up/;
-  const dev = (verb: string) => timed("npx", ["tsx", "scripts/dev.ts", verb], { cwd: dir, env }, healthy);
+  const dev = (verb: string) => timed("npx", ["tsx", "scripts/devhost/dev.ts", verb], { cwd: dir, env }, healthy);
   const pulumi = (args: string[]) =>
     execa("pulumi", [...args, "--stack", "dev", "--non-interactive"], { cwd: dir, env });
   try {
@@ -102,7 +102,7 @@ requests during the release: ${counts.logins} logins and ${counts.flows} flow re
       `dev: up ${warm.markedAt.toFixed(1)} s, release ${release.markedAt.toFixed(1)} s with ${counts.failures.length} failed requests, destroy ${destroy.total.toFixed(1)} s`,
     );
   } finally {
-    await execa("npx", ["tsx", "scripts/dev.ts", "down"], { cwd: dir, env, reject: false });
+    await execa("npx", ["tsx", "scripts/devhost/dev.ts", "down"], { cwd: dir, env, reject: false });
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -6,7 +6,7 @@ import { delimiter, join, resolve } from "node:path";
  * Where the toolchain lives and the environment every script and test runs Pulumi with: a project-local
  * PULUMI_HOME and file backend, no update checks, and the built binaries first on PATH.
  */
-export const projectDir = join(__dirname, "..");
+export const projectDir = join(__dirname, "..", "..");
 export const pulumiDir = join(projectDir, ".pulumi");
 export const binDir = join(pulumiDir, "bin");
 export const manifestPath = join(pulumiDir, "tools.json");

@@ -6,10 +6,10 @@
  */
 import { parseArgs } from "node:util";
 import { hashSync } from "bcryptjs";
-import { syntheticIdentity } from "../seed/identities";
-import { createIdentity } from "../seed/kratosAdmin";
-import { convergeSyntheticUsers } from "../seed/seeder";
-import { syntheticPasswordCost } from "../seed/syntheticUsersRuntime";
+import { syntheticIdentity } from "../../clients/identities";
+import { createIdentity } from "../../clients/kratosAdmin";
+import { convergeSyntheticUsers } from "../../clients/seeder";
+import { syntheticPasswordCost } from "../../clients/syntheticUsersRemote";
 import { startKratos, startMailpit } from "./localServices";
 
 const password = "bench-Synthetic-Passw0rd";

@@ -6,9 +6,9 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import execa from "execa";
+import { projectDir, pulumiEnvironment } from "../toolchain/toolchain";
 import { previewComment } from "./previewComment";
 import { decryptedConfig, ensureStack } from "./stacks";
-import { projectDir, pulumiEnvironment } from "./toolchain";
 
 async function main() {
   const { values, positionals } = parseArgs({ options: { comment: { type: "string" } }, allowPositionals: true });

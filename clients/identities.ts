@@ -1,4 +1,5 @@
 import { en, Faker } from "@faker-js/faker";
+import type { PlainConfig } from "../lib/config/schema";
 
 /**
  * Synthetic CIAM identities, deterministic per (seed, index): the same config always describes the
@@ -63,4 +64,9 @@ export function indexOfExternalId(plan: SyntheticIdentityPlan, externalId: strin
   if (!externalId?.startsWith(prefix)) return undefined;
   const index = Number(externalId.slice(prefix.length));
   return Number.isInteger(index) && index >= 0 ? index : undefined;
+}
+
+/** The identities a stack's config asks for: its seed names the run, so a new seed is a new set. */
+export function syntheticPlan(config: Pick<PlainConfig, "seeding"> & { stack: string }): SyntheticIdentityPlan {
+  return { stack: config.stack, seed: config.seeding.seed, run: `seed-${config.seeding.seed}` };
 }

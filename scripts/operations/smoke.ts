@@ -4,10 +4,10 @@
  * security headers, and both Hydras publish their OIDC discovery. Exits non-zero naming what failed.
  */
 import { parseArgs } from "node:util";
-import { securityHeaders } from "../render/caddyfile";
-import { checkDiscovery, checkHttps } from "../seed/soakRuntime";
+import { checkDiscovery, checkHttps } from "../../clients/soakGate";
+import { securityHeaders } from "../../render/caddyfile";
+import { projectDir } from "../toolchain/toolchain";
 import { stackOutputs } from "./stacks";
-import { projectDir } from "./toolchain";
 
 async function main() {
   const { values, positionals } = parseArgs({

@@ -1,6 +1,6 @@
 /** The operations behind the workflows, as pure plans that scripts run and tests check. */
 import { join } from "node:path";
-import { type PowerRequest, powerVariable } from "../lib/power";
+import { type PowerRequest, powerVariable } from "../../lib/power";
 
 export interface PulumiStep {
   /** Arguments for the pulumi CLI. */
@@ -24,7 +24,7 @@ function refuseProd(environment: string | undefined, stack: string, what: string
 }
 
 /** Every `up` a script runs is held to the same guardrails as a deploy. */
-const policyPack = join(__dirname, "..", "policy");
+const policyPack = join(__dirname, "..", "..", "policy");
 
 const up = (stack: string, description: string, power?: PowerRequest): PulumiStep => ({
   args: ["up", "--yes", "--non-interactive", "--stack", stack, "--policy-pack", policyPack],

@@ -1,40 +1,28 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Environment, PlainConfig } from "../lib/config/schema";
+import { defaultBatchSize, defaultConcurrency, maxBatchSize } from "../clients/seeder";
+import {
+  countWithTunnel,
+  removeSyntheticUsers,
+  type SyntheticUsersRequest,
+  seedSyntheticUsers,
+} from "../clients/syntheticUsersRemote";
+import type { Environment } from "../lib/config/schema";
 import type { Endpoint } from "../lib/endpoint";
+import { refuseInProd } from "../lib/prodGuard";
+import { isKnown } from "./dynamic";
 import { asleepOutputs, type HostBound, sleepDiff } from "./hostBound";
-import type { SyntheticIdentityPlan } from "./identities";
-import { defaultBatchSize, defaultConcurrency, maxBatchSize } from "./seeder";
-import { countWithTunnel, removeSyntheticUsers, seedSyntheticUsers } from "./syntheticUsersRuntime";
 
 /** Bump when the provider's behaviour changes: provider code changes are not diffs by themselves. */
 export const syntheticUsersProviderVersion = "2";
 
-export interface SyntheticUsersInputs extends HostBound {
+export interface SyntheticUsersInputs extends SyntheticUsersRequest, HostBound {
   providerVersion: string;
-  stack: string;
   environment: Environment;
-  seed: number;
-  run: string;
-  count: number;
-  /** The CIAM Kratos admin API: direct URL, or through an SSH tunnel to the host's loopback. */
-  endpoint: Endpoint;
-  /** The one password every synthetic user gets. */
-  password: string;
-  batchSize: number;
-  concurrency: number;
 }
 
 export interface SyntheticUsersOutputs extends SyntheticUsersInputs {
   /** Synthetic identities of this run that Kratos holds. */
   total: number;
-}
-
-/** Engine sentinel for a value not known yet during preview; it can reach check/diff for any input. */
-const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const isKnown = (value: unknown) => value !== unknown && value !== undefined;
-
-export function syntheticPlan(config: Pick<PlainConfig, "seeding"> & { stack: string }): SyntheticIdentityPlan {
-  return { stack: config.stack, seed: config.seeding.seed, run: `seed-${config.seeding.seed}` };
 }
 
 /** A new stack or run is a different set of identities; a new password means re-importing them. */
@@ -43,10 +31,8 @@ const updateKeys = ["count", "seed", "providerVersion", "batchSize", "concurrenc
 const differs = (olds: SyntheticUsersInputs, news: SyntheticUsersInputs, key: keyof SyntheticUsersInputs) =>
   !isKnown(news[key]) || JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
 
-const refuseProd = (inputs: Pick<SyntheticUsersInputs, "environment" | "stack">) => {
-  if (inputs.environment === "prod")
-    throw new Error(`refusing to seed synthetic users into ${inputs.stack}: it is a prod environment`);
-};
+const refuseProd = (inputs: Pick<SyntheticUsersInputs, "environment" | "stack">) =>
+  refuseInProd(inputs.environment, `seed synthetic users into ${inputs.stack}`);
 
 /**
  * Dynamic provider for SyntheticUsers. Each method loads what it needs itself (no captured modules or

@@ -1,6 +1,6 @@
 /** `npm run staging-power -- sleep|wake [STACK] [--cwd DIR]`: staging sleep and wake (see stagingOps.ts). */
 import { parseArgs } from "node:util";
-import type { PowerRequest } from "../lib/power";
+import type { PowerRequest } from "../../lib/power";
 import { runSteps, stackEnvironment } from "./stacks";
 import { powerPlan } from "./stagingOps";
 

@@ -1,7 +1,7 @@
 import execa from "execa";
-import { readStackFile } from "../lib/config/stackFiles";
+import { readStackFile } from "../../lib/config/stackFiles";
+import { pulumiEnvironment } from "../toolchain/toolchain";
 import type { PulumiStep, StateExport } from "./stagingOps";
-import { pulumiEnvironment } from "./toolchain";
 
 /** Selects the stack in the (file) backend, creating it from its committed stack file when new. */
 export async function ensureStack(projectDir: string, stack: string, env = pulumiEnvironment()): Promise<void> {

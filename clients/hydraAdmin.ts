@@ -1,8 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { Endpoint } from "../lib/endpoint";
 import type { HydraClientBody } from "../lib/oauthClients";
 import { expectOk, request } from "./adminApi";
-import type { HydraClientsInputs } from "./hydraClients";
 import { withEndpoint } from "./tunnel";
+
+/** One stack's clients in one Hydra, reached through its admin API. */
+export interface ClientRegistration {
+  stack: string;
+  /** Hydra's admin API: direct URL, or through an SSH tunnel to the host's loopback. */
+  endpoint: Endpoint;
+  clients: HydraClientBody[];
+}
 
 /** Marks the clients a stack registered, so it removes its own and never anyone else's. */
 const marker = (stack: string) => ({ managed_by: "olympus-infra", stack });
@@ -34,7 +42,7 @@ const ownedBy = (stack: string) => (client: HydraClient) =>
   client.metadata?.managed_by === "olympus-infra" && client.metadata.stack === stack;
 
 /** Writes every desired client (PUT replaces one, POST creates a missing one) and deletes this stack's others. */
-export async function convergeClients(inputs: HydraClientsInputs): Promise<string[]> {
+export async function convergeClients(inputs: ClientRegistration): Promise<string[]> {
   return withEndpoint(inputs.endpoint, async (adminUrl) => {
     const existing = await listClients(adminUrl);
     for (const client of inputs.clients) {
@@ -61,7 +69,7 @@ export async function convergeClients(inputs: HydraClientsInputs): Promise<strin
   });
 }
 
-export async function registeredClients(inputs: HydraClientsInputs): Promise<string[]> {
+export async function registeredClients(inputs: ClientRegistration): Promise<string[]> {
   return withEndpoint(inputs.endpoint, async (adminUrl) =>
     (await listClients(adminUrl))
       .filter(ownedBy(inputs.stack))
@@ -70,7 +78,7 @@ export async function registeredClients(inputs: HydraClientsInputs): Promise<str
   );
 }
 
-export async function removeClients(inputs: HydraClientsInputs): Promise<void> {
+export async function removeClients(inputs: ClientRegistration): Promise<void> {
   await withEndpoint(inputs.endpoint, async (adminUrl) => {
     for (const client of (await listClients(adminUrl)).filter(ownedBy(inputs.stack))) {
       await expectOk(
