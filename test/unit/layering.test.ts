@@ -24,8 +24,8 @@ const layers: Record<string, string[]> = {
   policy: ["lib/versionTable.json"],
 };
 const root = join(__dirname, "..", "..");
-const escape = (path: string) => path.replace(/[.]/g, "\\.");
-const under = (paths: string[]) => `^(${paths.map(escape).join("|")})(/|$)`;
+const literal = (path: string) => path.replace(/[.]/g, "\\.");
+const under = (paths: string[]) => `^(${paths.map(literal).join("|")})(/|$)`;
 
 interface Violation {
   from: string;
