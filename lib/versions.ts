@@ -17,6 +17,27 @@ export interface ImagePin {
   source: string;
   /** sha256 digest of the multi-arch manifest; set once verified. */
   digest?: string;
+  /** How the dev tier builds a stand-in on a machine that reaches only package registries. */
+  localBuild?: LocalBuild;
+}
+
+/**
+ * An image the dev host builds (scripts/devhost/devImages.ts): a Debian root filesystem, a binary of the
+ * toolchain, and Containerfile instructions.
+ */
+export interface LocalBuild {
+  /** What the build really is, not the table's tag it stands in for. */
+  tag: string;
+  builtFrom: string;
+  /** The Debian root filesystem it starts from, by name (devImages.ts defines them). */
+  rootfs: string;
+  /** A binary `npm run tools` builds, copied to /usr/local/bin. */
+  binary?: string;
+  /** Files of scripts/devhost/assets copied into the image: name -> absolute path. */
+  assets?: Record<string, string>;
+  /** Go modules (path -> version) the binary's build must be made of; the toolchain checks its go.mod. */
+  goModules?: Record<string, string>;
+  instructions: string[];
 }
 
 /** The table itself is data (versionTable.json), so the policy pack checks against it without importing this code. */
@@ -51,21 +72,15 @@ export type ImageSource = (typeof imageSources)[number];
 export const localRepository = "localhost/olympus-local";
 
 /**
- * The images that can be built on a machine that reaches only package registries, the tag each gets
- * (what it really is, not the table's tag it stands in for) and what it is built from. Hera, Athena, the
- * site and pgAdmin have none: their UI library is on no reachable registry.
+ * The images that can be built on a machine that reaches only package registries (the table's
+ * `localBuild`s). Hera, Athena, the site and pgAdmin have none: their UI library is on no reachable registry.
  */
-export const localBuilds: Partial<Record<ImageName, { tag: string; builtFrom: string }>> = {
-  postgres: { tag: "18-debian", builtFrom: "Debian forky's postgresql-18 packages (mmdebstrap)" },
-  kratos: { tag: "v26.2.0", builtFrom: "the ory/kratos v26.2.0 source archive" },
-  hydra: { tag: "v26.2.0", builtFrom: "the ory/hydra v26.2.0 source archive" },
-  caddy: {
-    tag: "2.11.9-ratelimit-0.1.0",
-    builtFrom: "Caddy v2.11.9 with mholt/caddy-ratelimit v0.1.0 from the Go module proxy",
-  },
-  mailpit: { tag: "v1.33.1", builtFrom: "axllent/mailpit v1.33.1 from the Go module proxy" },
-  loginSimulator: { tag: "curl-debian", builtFrom: "Debian bookworm's curl" },
-};
+export const localBuilds: Partial<Record<ImageName, LocalBuild>> = Object.fromEntries(
+  imageNames.flatMap((name) => {
+    const build = serviceImages[name].localBuild;
+    return build ? [[name, build]] : [];
+  }),
+);
 
 /** Repository names are lower case: loginSimulator is built as login-simulator. */
 export const localImage = (name: ImageName, tag: string) =>

@@ -1,8 +1,9 @@
 /**
  * The dev tier's images, built on this machine when no container registry is reachable: Debian root
  * filesystems from mmdebstrap (package registry only) with the binaries `npm run tools` built from
- * source. Each image is named as the version table's `localBuilds` says and labelled with a hash of its
- * recipe, so an unchanged image is never rebuilt.
+ * source. Which images: those of the catalogue's services that the version table gives a `localBuild`,
+ * named and built as it says, and labelled with a hash of the recipe, so an unchanged image is never
+ * rebuilt.
  */
 import { createHash } from "node:crypto";
 import {
@@ -18,7 +19,8 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
-import { type ImageName, localBuilds, localImage, localRepository } from "../../lib/versions";
+import { services } from "../../lib/services";
+import { type ImageName, type LocalBuild, localBuilds, localImage, localRepository } from "../../lib/versions";
 import { cacheRoot, toolBinary } from "../toolchain/toolchain";
 
 interface RootFilesystem {
@@ -46,50 +48,7 @@ const rootFilesystems = {
   },
 } satisfies Record<string, RootFilesystem>;
 
-interface ImageRecipe {
-  rootfs: keyof typeof rootFilesystems;
-  /** A binary of the toolchain, copied to /usr/local/bin. */
-  binary?: string;
-  /** Files of scripts/devhost/assets copied into the image: name -> absolute path. */
-  assets?: Record<string, string>;
-  instructions: string[];
-}
-
 const assetsDir = join(__dirname, "assets");
-
-const recipes: Partial<Record<ImageName, ImageRecipe>> = {
-  postgres: {
-    rootfs: "postgres",
-    assets: { "postgres-entrypoint.sh": "/usr/local/bin/docker-entrypoint.sh" },
-    instructions: [
-      "ENV PATH=/usr/lib/postgresql/18/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PGDATA=/var/lib/postgresql/18/docker",
-      'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]',
-      'CMD ["postgres"]',
-      "STOPSIGNAL SIGINT",
-    ],
-  },
-  kratos: {
-    rootfs: "base",
-    binary: "kratos",
-    instructions: ["USER 10000:10000", 'ENTRYPOINT ["kratos"]', 'CMD ["serve"]'],
-  },
-  hydra: {
-    rootfs: "base",
-    binary: "hydra",
-    instructions: ["USER 10000:10000", 'ENTRYPOINT ["hydra"]', 'CMD ["serve", "all"]'],
-  },
-  caddy: {
-    rootfs: "base",
-    binary: "caddy",
-    instructions: [
-      "ENV XDG_CONFIG_HOME=/config XDG_DATA_HOME=/data",
-      'ENTRYPOINT ["caddy"]',
-      'CMD ["run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]',
-    ],
-  },
-  mailpit: { rootfs: "base", binary: "mailpit", instructions: ["USER 10000:10000", 'ENTRYPOINT ["mailpit"]'] },
-  loginSimulator: { rootfs: "base", instructions: ["USER 10000:10000"] },
-};
 
 const log = (message: string) => console.log(`[dev-images] ${message}`);
 const hash = (...parts: (string | Buffer)[]) =>
@@ -138,16 +97,23 @@ async function rootFilesystem(name: keyof typeof rootFilesystems): Promise<{ ima
   return { image, key };
 }
 
-/** Builds every image of `localBuilds` that is missing or whose recipe changed; returns the images by reference. */
+/** The images the dev tier runs and can build: those of the catalogue's services with a local build. */
+export function devImageBuilds(): [ImageName, LocalBuild][] {
+  const used = new Set(Object.values(services).map((service) => service.image));
+  return (Object.entries(localBuilds) as [ImageName, LocalBuild][]).filter(([name]) => used.has(name));
+}
+
+const isRootFilesystem = (name: string): name is keyof typeof rootFilesystems => name in rootFilesystems;
+
+/** Builds every image of `devImageBuilds` that is missing or whose recipe changed; returns the images by reference. */
 export async function buildDevImages(): Promise<string[]> {
   const built: string[] = [];
-  for (const [name, build] of Object.entries(localBuilds) as [ImageName, { tag: string }][]) {
-    const recipe = recipes[name];
-    if (!recipe)
+  for (const [name, recipe] of devImageBuilds()) {
+    if (!isRootFilesystem(recipe.rootfs))
       throw new Error(
-        `the version table promises a local build of ${name}, but scripts/devhost/devImages.ts has no recipe for it`,
+        `the version table builds ${name} on the ${recipe.rootfs} root filesystem, which scripts/devhost/devImages.ts does not define (${Object.keys(rootFilesystems).join(", ")})`,
       );
-    const reference = localImage(name, build.tag);
+    const reference = localImage(name, recipe.tag);
     const rootfs = await rootFilesystem(recipe.rootfs);
     const binary = recipe.binary ? toolBinary(recipe.binary) : undefined;
     const assets = Object.keys(recipe.assets ?? {}).map((asset) => readFileSync(join(assetsDir, asset)));

@@ -20,6 +20,7 @@ import {
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import execa from "execa";
+import { type ImageName, serviceImages } from "../../lib/versions";
 import {
   binDir,
   cacheRoot,
@@ -58,6 +59,8 @@ interface ArchiveSource {
 interface GoBuild {
   name: string;
   version: string;
+  /** Module versions the build must be made of (the version table's); a wrapper go.mod that disagrees fails. */
+  modules?: Record<string, string>;
   source: ProxySource | ArchiveSource;
   /** Main package: an import path for proxy builds, a directory of the module for archive builds. */
   main: string;
@@ -159,39 +162,47 @@ const providerPlugins: ProviderPlugin[] = [
   ),
 ];
 
-/** The Ory services both stacks deploy, built from their release archives (the proxy serves no v26 module). */
-const oryServices: GoBuild[] = [
-  {
-    name: "kratos",
-    version: "v26.2.0",
-    source: { kind: "archive", archive: "kratos-v26.2.0.tar.gz", module: "kratos-v26.2.0" },
+/**
+ * An Ory service at the version both stacks deploy (the version table's tag), built from its release
+ * archive (the proxy serves no v26 module), with SQLite for the tests.
+ */
+const oryService = (name: "kratos" | "hydra", versionVariable: string): GoBuild => {
+  const version = serviceImages[name].tag;
+  return {
+    name,
+    version,
+    source: { kind: "archive", archive: `${name}-${version}.tar.gz`, module: `${name}-${version}` },
     main: ".",
     cgo: true,
     tags: ["sqlite"],
-    ldflags: [versionFlag("github.com/ory/kratos/driver/config.Version", "v26.2.0")],
-  },
-  {
-    name: "hydra",
-    version: "v26.2.0",
-    source: { kind: "archive", archive: "hydra-v26.2.0.tar.gz", module: "hydra-v26.2.0" },
-    main: ".",
-    cgo: true,
-    tags: ["sqlite"],
-    ldflags: [versionFlag("github.com/ory/hydra/v2/driver/config.Version", "v26.2.0")],
-  },
+    ldflags: [versionFlag(versionVariable, version)],
+  };
+};
+const oryServices = [
+  oryService("kratos", "github.com/ory/kratos/driver/config.Version"),
+  oryService("hydra", "github.com/ory/hydra/v2/driver/config.Version"),
 ];
+
+/** The dev tier's build of an image from the Go module proxy, as the version table's localBuild names it. */
+function localBuildOf(image: ImageName): { version: string; modules: Record<string, string> } {
+  const build = serviceImages[image].localBuild;
+  if (!build?.goModules) throw new ToolBuildError(`the version table gives ${image} no local build from Go modules`);
+  return { version: build.tag, modules: build.goModules };
+}
+const mailpit = localBuildOf("mailpit");
+const caddy = localBuildOf("caddy");
 
 const proxyTools: GoBuild[] = [
   {
     name: "mailpit",
-    version: "1.33.1",
+    ...mailpit,
     source: { kind: "proxy", wrapper: "mailpit" },
     main: "github.com/axllent/mailpit",
-    ldflags: [versionFlag("github.com/axllent/mailpit/config.Version", "v1.33.1")],
+    ldflags: [versionFlag("github.com/axllent/mailpit/config.Version", mailpit.version)],
   },
   {
     name: "caddy",
-    version: "2.11.9-ratelimit-0.1.0",
+    ...caddy,
     source: {
       kind: "proxy",
       wrapper: "caddy",
@@ -279,6 +290,7 @@ function recipe(build: GoBuild): string {
         ];
   return sha256(
     ...inputs,
+    JSON.stringify(build.modules ?? {}),
     build.main,
     (build.ldflags ?? []).join(" "),
     (build.tags ?? []).join(","),
@@ -314,6 +326,25 @@ async function prepareSources(build: GoBuild, dir: string): Promise<string> {
   return moduleDir;
 }
 
+/** The modules a build must be made of (the version table's) are what its go.mod requires. */
+async function checkModules(build: GoBuild, buildDir: string) {
+  if (!build.modules) return;
+  const { stdout } = await run(`reading the go.mod of ${build.name}`, "go", ["mod", "edit", "-json"], {
+    cwd: buildDir,
+    env: goEnvironment(),
+  });
+  const required = new Map(
+    ((JSON.parse(stdout) as { Require?: { Path: string; Version: string }[] }).Require ?? []).map(
+      ({ Path, Version }) => [Path, Version] as const,
+    ),
+  );
+  const wrong = Object.entries(build.modules).filter(([module, version]) => required.get(module) !== version);
+  if (wrong.length > 0)
+    throw new ToolBuildError(
+      `${build.name}: the version table (lib/versionTable.json) says ${wrong.map(([module, version]) => `${module} ${version}`).join(", ")}, its go.mod requires ${wrong.map(([module]) => `${module} ${required.get(module) ?? "nothing"}`).join(", ")}; change both together`,
+    );
+}
+
 /** Builds (or finds cached) one Go binary; returns its path and the directory its sources stay in. */
 async function buildGo(build: GoBuild): Promise<{ binary: string; sourceDir: string }> {
   const toolDir = join(cacheRoot, `${build.name}-${build.version}-${recipe(build)}`);
@@ -328,6 +359,7 @@ async function buildGo(build: GoBuild): Promise<{ binary: string; sourceDir: str
   const buildDir = await prepareSources(build, sourceDir);
   const env = goEnvironment(build.cgo);
   const what = `${build.name} ${build.version}`;
+  await checkModules(build, buildDir);
 
   log(`${what}: downloading modules`);
   let started = performance.now();
@@ -446,16 +478,17 @@ async function moduleDir(module: string): Promise<string> {
   return (JSON.parse(stdout) as { Dir: string }).Dir;
 }
 
-/** The configuration schemas Kratos and Hydra validate with, from their sources, with the `ory://` schemas they reference. */
-function configSchemas(kratosSource: string, hydraSource: string): ToolManifest["configSchemas"] {
+/**
+ * The configuration schemas Kratos and Hydra validate with, from their unpacked modules, with the
+ * `ory://` schemas they reference.
+ */
+function configSchemas(kratos: string, hydra: string): ToolManifest["configSchemas"] {
   const oryx = (root: string) => ({
     "ory://tracing-config": join(root, "oryx", "otelx", "config.schema.json"),
     "ory://cors-config": join(root, "oryx", "configx", "cors.schema.json"),
     "ory://serve-config": join(root, "oryx", "configx", "serve.schema.json"),
     "ory://tls-config": join(root, "oryx", "configx", "tls.schema.json"),
   });
-  const kratos = join(kratosSource, "kratos-v26.2.0");
-  const hydra = join(hydraSource, "hydra-v26.2.0");
   return {
     kratos: { schema: join(kratos, "embedx", "config.schema.json"), references: oryx(kratos) },
     hydra: { schema: join(hydra, "spec", "config.json"), references: oryx(hydra) },
@@ -513,7 +546,7 @@ async function main() {
     for (const service of engineOnly ? [] : oryServices) {
       const { binary, sourceDir } = await buildGo(service);
       binaries[service.name] = binary;
-      sources[service.name] = sourceDir;
+      sources[service.name] = join(sourceDir, (service.source as ArchiveSource).module);
       link(service.name, binary);
     }
     if (!engineOnly) manifest.configSchemas = configSchemas(sources.kratos!, sources.hydra!);

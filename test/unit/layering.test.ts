@@ -17,7 +17,7 @@ const layers: Record<string, string[]> = {
   components: ["lib", "render", "clients", "providers"],
   ops: ["lib", "render", "clients"],
   "index.ts": program,
-  "scripts/toolchain": [],
+  "scripts/toolchain": ["lib"],
   "scripts/operations": ["lib", "render", "clients", "ops", "scripts/toolchain"],
   "scripts/devhost": ["lib", "render", "clients", "ops", "scripts/toolchain", "scripts/operations"],
   "scripts/bench": ["lib", "render", "clients", "ops", "scripts/toolchain", "scripts/operations", "scripts/devhost"],
