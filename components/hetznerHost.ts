@@ -101,15 +101,52 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
 
   constructor(name: string, args: HetznerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("olympus:host:HetznerHost", name, {}, opts);
+    const parent = this;
     const protect = args.protect ?? false;
     const prefix = args.namePrefix ?? name;
     const labels = { env: args.environment, stack: pulumi.getStack(), "managed-by": "pulumi" };
 
-    const createSshKeys = (): pulumi.Output<string>[] => {
+    const sshKeyIds = createSshKeys();
+    this.firewall = createFirewall();
+    const ipv4 = createPrimaryIp("ipv4");
+    const ipv6 = createPrimaryIp("ipv6");
+    this.ipv4 = ipv4.ipAddress;
+    this.ipv6 = ipv6.ipNetwork.apply(firstAddressOf);
+    createReverseDns("ipv4", ipv4, this.ipv4);
+    createReverseDns("ipv6", ipv6, this.ipv6);
+    this.volume = createVolume();
+    this.awake = args.awake ?? true;
+    const access = sshAccess();
+    this.hostConfiguration = hostConfigurationDigest(hostConfiguration(deployUser));
+    if (this.awake) {
+      this.server = createServer();
+      // Every remote step of the stack waits for a configured host.
+      this.connection = configureHost(attachVolume(this.server));
+    } else {
+      this.connection = access;
+    }
+    this.machineId = this.server ? this.server.id : pulumi.output("asleep");
+    this.sshCommand = pulumi.interpolate`ssh ${deployUser}@${this.ipv4}`;
+    this.protections = pulumi.output<Record<string, boolean>>({
+      pulumiProtect: protect,
+      hetznerDeleteProtection: protect,
+      hetznerRebuildProtection: protect,
+      backups: args.backups ?? false,
+    });
+    this.registerOutputs({
+      ipv4: this.ipv4,
+      ipv6: this.ipv6,
+      sshCommand: this.sshCommand,
+      protections: this.protections,
+      hostConfiguration: this.hostConfiguration,
+    });
+
+    /** The deploy key and every operator's key, for the server's first boot. */
+    function createSshKeys(): pulumi.Output<string>[] {
       const deploy = new hcloud.SshKey(
         `${name}-deploy-key`,
         { name: `${prefix}-deploy`, publicKey: pulumi.output(args.deployKey).apply((key) => key.publicKey), labels },
-        { parent: this },
+        { parent },
       );
       const admins = (args.adminSshPublicKeys ?? []).map((publicKey) => {
         // Named by fingerprint so reordering the config list replaces nothing.
@@ -120,14 +157,23 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
         return new hcloud.SshKey(
           `${name}-admin-key-${id}`,
           { name: `${prefix}-admin-${id}`, publicKey, labels },
-          { parent: this },
+          { parent },
         );
       });
       return [deploy, ...admins].map((key) => key.id);
-    };
+    }
 
-    const createPrimaryIp = (type: "ipv4" | "ipv6") =>
-      new hcloud.PrimaryIp(
+    function createFirewall(): hcloud.Firewall {
+      return new hcloud.Firewall(
+        `${name}-firewall`,
+        { name: `${prefix}-firewall`, labels, rules: firewallRules(args.adminCidrs) },
+        { parent },
+      );
+    }
+
+    /** Addresses that outlive the server: a rebuilt or woken server gets them back. */
+    function createPrimaryIp(type: "ipv4" | "ipv6"): hcloud.PrimaryIp {
+      return new hcloud.PrimaryIp(
         `${name}-${type}`,
         {
           name: `${prefix}-${type}`,
@@ -137,18 +183,21 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
           deleteProtection: protect,
           labels,
         },
-        { parent: this, protect },
+        { parent, protect },
       );
+    }
 
-    const createReverseDns = (type: "ipv4" | "ipv6", ip: hcloud.PrimaryIp, address: pulumi.Output<string>) =>
-      new hcloud.Rdns(
+    function createReverseDns(type: "ipv4" | "ipv6", ip: hcloud.PrimaryIp, address: pulumi.Output<string>) {
+      return new hcloud.Rdns(
         `${name}-${type}-rdns`,
         { primaryIpId: ip.id.apply(Number), ipAddress: address, dnsPtr: args.reverseDnsName },
-        { parent: this },
+        { parent },
       );
+    }
 
-    const createVolume = () =>
-      new hcloud.Volume(
+    /** The data volume (PostgreSQL, Caddy's certificates): it outlives the server. */
+    function createVolume(): hcloud.Volume {
+      return new hcloud.Volume(
         `${name}-data`,
         {
           name: `${prefix}-data`,
@@ -159,12 +208,29 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
           deleteProtection: protect,
           labels,
         },
-        { parent: this, protect },
+        { parent, protect },
       );
+    }
 
-    const createServer = (sshKeyIds: pulumi.Output<string>[], ipv4: hcloud.PrimaryIp, ipv6: hcloud.PrimaryIp) => {
+    /** How every remote step reaches the host: the deploy key, with the stack's host key pinned. Secret. */
+    function sshAccess(): OlympusHost["connection"] {
+      return pulumi.secret(
+        pulumi.all([parent.ipv4, args.deployKey, args.hostKey]).apply(([host, deployKey, hostKey]) => ({
+          host,
+          port: 22,
+          user: deployUser,
+          privateKey: deployKey.privateKey,
+          hostKey: hostKey.publicKey.split(" ").slice(0, 2).join(" "),
+          // A new server needs a minute or two before sshd answers.
+          dialErrorLimit: 40,
+          perDialTimeout: 15,
+        })),
+      );
+    }
+
+    function createServer(): hcloud.Server {
       const userData = pulumi.secret(
-        pulumi.all([args.hostKey, args.deployKey, this.volume.id]).apply(([hostKey, deployKey, volumeId]) =>
+        pulumi.all([args.hostKey, args.deployKey, parent.volume.id]).apply(([hostKey, deployKey, volumeId]) =>
           renderCloudInit({
             deployUser,
             authorizedKeys: [deployKey.publicKey, ...(args.adminSshPublicKeys ?? [])],
@@ -188,14 +254,14 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
           rebuildProtection: protect,
           shutdownBeforeDeletion: true,
           keepDisk: true,
-          firewallIds: [this.firewall.id.apply(Number)],
+          firewallIds: [parent.firewall.id.apply(Number)],
           publicNets: [
             { ipv4Enabled: true, ipv4: ipv4.id.apply(Number), ipv6Enabled: true, ipv6: ipv6.id.apply(Number) },
           ],
           labels,
         },
         {
-          parent: this,
+          parent,
           protect,
           // Hetzner replaces a server when user data, keys or image change. They only matter at first
           // boot; later key changes are applied by the deploy step, so an edit never rebuilds the host.
@@ -204,77 +270,31 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
           deleteBeforeReplace: true,
         },
       );
-    };
+    }
 
-    const attachVolume = (server: hcloud.Server) =>
-      new hcloud.VolumeAttachment(
+    function attachVolume(server: hcloud.Server): hcloud.VolumeAttachment {
+      return new hcloud.VolumeAttachment(
         `${name}-data-attachment`,
-        { serverId: server.id.apply(Number), volumeId: this.volume.id.apply(Number), automount: false },
-        { parent: this },
+        { serverId: server.id.apply(Number), volumeId: parent.volume.id.apply(Number), automount: false },
+        { parent },
       );
+    }
 
-    const sshKeyIds = createSshKeys();
-    this.firewall = new hcloud.Firewall(
-      `${name}-firewall`,
-      { name: `${prefix}-firewall`, labels, rules: firewallRules(args.adminCidrs) },
-      { parent: this },
-    );
-    const ipv4 = createPrimaryIp("ipv4");
-    const ipv6 = createPrimaryIp("ipv6");
-    this.ipv4 = ipv4.ipAddress;
-    this.ipv6 = ipv6.ipNetwork.apply(firstAddressOf);
-    createReverseDns("ipv4", ipv4, this.ipv4);
-    createReverseDns("ipv6", ipv6, this.ipv6);
-    this.volume = createVolume();
-    this.awake = args.awake ?? true;
-    const access = pulumi.secret(
-      pulumi.all([this.ipv4, args.deployKey, args.hostKey]).apply(([host, deployKey, hostKey]) => ({
-        host,
-        port: 22,
-        user: deployUser,
-        privateKey: deployKey.privateKey,
-        hostKey: hostKey.publicKey.split(" ").slice(0, 2).join(" "),
-        // A new server needs a minute or two before sshd answers.
-        dialErrorLimit: 40,
-        perDialTimeout: 15,
-      })),
-    );
-    this.hostConfiguration = hostConfigurationDigest(hostConfiguration(deployUser));
-    if (this.awake) {
-      this.server = createServer(sshKeyIds, ipv4, ipv6);
-      const attachment = attachVolume(this.server);
-      // The user data is ignored after first boot; this step keeps the host's configuration current.
+    /** The user data is ignored after first boot; this step keeps the host's configuration current. */
+    function configureHost(attachment: hcloud.VolumeAttachment): OlympusHost["connection"] {
       const configured = new remote.Command(
         `${name}-host-config`,
         {
           connection: access,
           create: applyHostConfiguration,
           stdin: hostConfigurationRecords(hostConfiguration(deployUser)),
-          triggers: [this.server.id],
+          triggers: [parent.server!.id],
           addPreviousOutputInEnv: false,
           logging: "stderr",
         },
-        { parent: this, dependsOn: [attachment] },
+        { parent, dependsOn: [attachment] },
       );
-      // Every remote step of the stack waits for a configured host.
-      this.connection = pulumi.secret(pulumi.all([access, configured.id]).apply(([connection]) => connection));
-    } else {
-      this.connection = access;
+      return pulumi.secret(pulumi.all([access, configured.id]).apply(([connection]) => connection));
     }
-    this.machineId = this.server ? this.server.id : pulumi.output("asleep");
-    this.sshCommand = pulumi.interpolate`ssh ${deployUser}@${this.ipv4}`;
-    this.protections = pulumi.output<Record<string, boolean>>({
-      pulumiProtect: protect,
-      hetznerDeleteProtection: protect,
-      hetznerRebuildProtection: protect,
-      backups: args.backups ?? false,
-    });
-    this.registerOutputs({
-      ipv4: this.ipv4,
-      ipv6: this.ipv6,
-      sshCommand: this.sshCommand,
-      protections: this.protections,
-      hostConfiguration: this.hostConfiguration,
-    });
   }
 }

@@ -45,11 +45,49 @@ export class ReleaseGate extends pulumi.ComponentResource {
 
   constructor(name: string, args: ReleaseGateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("olympus:seed:ReleaseGate", name, {}, opts);
+    const parent = this;
 
-    const tunnelTo = (remotePort: number) => loopbackEndpoint(args.host, remotePort);
+    this.users = createSyntheticUsers();
+    if (args.soak) this.soak = createSoak(args.soak, this.users);
+    this.registerOutputs({ syntheticUsers: this.users.total });
 
-    const soakPlan = (slo: PlainConfig["soak"]): pulumi.Output<SoakPlan> =>
-      pulumi
+    function tunnelTo(remotePort: number) {
+      return loopbackEndpoint(args.host, remotePort);
+    }
+
+    function createSyntheticUsers(): SyntheticUsers {
+      return new SyntheticUsers(
+        `${name}-synthetic-users`,
+        {
+          stack: args.stack,
+          environment: args.environment,
+          seed: args.plan.seed,
+          run: args.plan.run,
+          count: args.count,
+          endpoint: tunnelTo(loopbackPort("ciam-kratos", "admin")),
+          password: args.password,
+          hostAwake: args.host.awake,
+        },
+        { parent },
+      );
+    }
+
+    function createSoak(slo: PlainConfig["soak"], users: SyntheticUsers): Soak {
+      return new Soak(
+        `${name}-soak`,
+        {
+          environment: args.environment,
+          releaseFingerprint: args.releaseFingerprint,
+          plan: soakPlan(slo),
+          hostAwake: args.host.awake,
+        },
+        { parent, dependsOn: [users] },
+      );
+    }
+
+    /** What the soak checks, through tunnels to the host's loopback-only APIs, and its SLO. */
+    function soakPlan(slo: PlainConfig["soak"]): pulumi.Output<SoakPlan> {
+      return pulumi
         .output({
           kratosPublic: tunnelTo(loopbackPort("ciam-kratos", "public")),
           mailSandbox: args.mailSandbox ? tunnelTo(loopbackPort("mailpit", "ui")) : null,
@@ -81,33 +119,6 @@ export class ReleaseGate extends pulumi.ComponentResource {
             maxP95Ms: slo.maxP95Ms,
           },
         }));
-
-    this.users = new SyntheticUsers(
-      `${name}-synthetic-users`,
-      {
-        stack: args.stack,
-        environment: args.environment,
-        seed: args.plan.seed,
-        run: args.plan.run,
-        count: args.count,
-        endpoint: tunnelTo(loopbackPort("ciam-kratos", "admin")),
-        password: args.password,
-        hostAwake: args.host.awake,
-      },
-      { parent: this },
-    );
-    if (args.soak) {
-      this.soak = new Soak(
-        `${name}-soak`,
-        {
-          environment: args.environment,
-          releaseFingerprint: args.releaseFingerprint,
-          plan: soakPlan(args.soak),
-          hostAwake: args.host.awake,
-        },
-        { parent: this, dependsOn: [this.users] },
-      );
     }
-    this.registerOutputs({ syntheticUsers: this.users.total });
   }
 }

@@ -5,7 +5,7 @@ import type { SshKeyPair as KeyPair } from "../lib/keys";
 import { oauthClientIds } from "../lib/oauthClients";
 import { postgresTlsFromSeeds } from "../lib/postgresTls";
 import type { DeploymentSecrets } from "../lib/secrets";
-import type { identityDomains } from "../lib/topology";
+import type { IdentityDomain } from "../lib/topology";
 
 import { SshKeyPair } from "../providers/sshKeyPair";
 
@@ -67,28 +67,8 @@ export class StackSecrets extends pulumi.ComponentResource {
 
   constructor(name: string, args: StackSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("olympus:app:StackSecrets", name, {}, opts);
+    const parent = this;
     const protect = args.protect ?? false;
-    const keep = () => ({ parent: this, protect, ignoreChanges: regenerating });
-    const password = (
-      part: string,
-      length: number,
-      options: pulumi.CustomResourceOptions = { parent: this, protect },
-    ) => new random.RandomPassword(`${name}-${part}`, { length, special: false }, options).result;
-    const bytes = (part: string, options: pulumi.CustomResourceOptions = { parent: this, protect }) =>
-      keyBytes(password(part, 64, options));
-
-    const orySecrets = (domain: (typeof identityDomains)[number]): pulumi.Output<GeneratedSecrets["ory"]["ciam"]> =>
-      pulumi.output({
-        kratosCookie: bytes(`${domain}-kratos-cookie`).hex,
-        // Kratos requires the cipher secret to be exactly 32 characters; a new one would make its data unreadable.
-        kratosCipher: password(`${domain}-kratos-cipher`, 32, keep()),
-        hydraSystem: bytes(`${domain}-hydra-system`).hex,
-        hydraPairwiseSalt: bytes(`${domain}-hydra-pairwise-salt`, keep()).hex,
-      });
-
-    const postgresTls = pulumi
-      .all([bytes("postgres-ca-seed", keep()).base64, bytes("postgres-server-seed").base64])
-      .apply(([caSeed, serverSeed]) => postgresTlsFromSeeds(caSeed, serverSeed, args.stack, args.certificateYear));
 
     this.generated = pulumi.secret<GeneratedSecrets>(
       pulumi.output({
@@ -96,26 +76,60 @@ export class StackSecrets extends pulumi.ComponentResource {
         ory: pulumi.output({ ciam: orySecrets("ciam"), iam: orySecrets("iam") }),
         encryptionKey: bytes("encryption-key", keep()).base64,
         sessionSigningKey: bytes("session-signing-key").base64,
-        // One per client of the service catalogue, named after it (pgadmin -> pgadmin-client-secret).
-        oauthClients: pulumi.output(
-          Object.fromEntries(
-            oauthClientIds.map((id) => [id, password(`${id.replace(/-client$/, "")}-client-secret`, 48)]),
-          ),
-        ),
+        oauthClients: oauthClientSecrets(),
         adminPassword: password("admin-password", 32),
-        postgresTls,
+        postgresTls: postgresTls(),
       }),
     );
-    const keyPair = (part: string, comment: string) => {
-      const pair = new SshKeyPair(`${name}-${part}`, { comment }, { parent: this, protect });
+    this.deployKey = keyPair("deploy-key", `deploy@olympus-${args.stack}`);
+    this.hostKey = keyPair("host-key", `host@olympus-${args.stack}`);
+    this.registerOutputs({});
+
+    /** Options of a secret that must never change after the first start: no input edit regenerates it. */
+    function keep(): pulumi.CustomResourceOptions {
+      return { parent, protect, ignoreChanges: regenerating };
+    }
+
+    function password(part: string, length: number, options: pulumi.CustomResourceOptions = { parent, protect }) {
+      return new random.RandomPassword(`${name}-${part}`, { length, special: false }, options).result;
+    }
+
+    function bytes(part: string, options: pulumi.CustomResourceOptions = { parent, protect }) {
+      return keyBytes(password(part, 64, options));
+    }
+
+    function orySecrets(domain: IdentityDomain): pulumi.Output<GeneratedSecrets["ory"]["ciam"]> {
+      return pulumi.output({
+        kratosCookie: bytes(`${domain}-kratos-cookie`).hex,
+        // Kratos requires the cipher secret to be exactly 32 characters; a new one would make its data unreadable.
+        kratosCipher: password(`${domain}-kratos-cipher`, 32, keep()),
+        hydraSystem: bytes(`${domain}-hydra-system`).hex,
+        hydraPairwiseSalt: bytes(`${domain}-hydra-pairwise-salt`, keep()).hex,
+      });
+    }
+
+    /** One per client of the service catalogue, named after it (pgadmin -> pgadmin-client-secret). */
+    function oauthClientSecrets(): pulumi.Output<Record<string, string>> {
+      return pulumi.output(
+        Object.fromEntries(
+          oauthClientIds.map((id) => [id, password(`${id.replace(/-client$/, "")}-client-secret`, 48)]),
+        ),
+      );
+    }
+
+    function postgresTls() {
+      return pulumi
+        .all([bytes("postgres-ca-seed", keep()).base64, bytes("postgres-server-seed").base64])
+        .apply(([caSeed, serverSeed]) => postgresTlsFromSeeds(caSeed, serverSeed, args.stack, args.certificateYear));
+    }
+
+    function keyPair(part: string, comment: string): pulumi.Output<KeyPair> {
+      const pair = new SshKeyPair(`${name}-${part}`, { comment }, { parent, protect });
       return pulumi.secret(
         pulumi
           .all([pair.publicKey, pair.privateKey, pair.fingerprint])
           .apply(([publicKey, privateKey, fingerprint]) => ({ publicKey, privateKey, fingerprint })),
       );
-    };
-    this.deployKey = keyPair("deploy-key", `deploy@olympus-${args.stack}`);
-    this.hostKey = keyPair("host-key", `host@olympus-${args.stack}`);
-    this.registerOutputs({});
+    }
   }
 }
