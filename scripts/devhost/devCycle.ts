@@ -127,6 +127,8 @@ export async function stackContainers(): Promise<
     }
   >
 > {
+  // A machine that `npm run dev` has not prepared yet has no podman, and so no stack.
+  if ((await execa("sh", ["-c", "command -v podman"], { reject: false })).exitCode !== 0) return {};
   const { stdout } = await execa("podman", [
     "ps",
     "--all",
