@@ -107,6 +107,16 @@ export = async () => {
       authorizedKeys: existing
         ? undefined
         : secrets.deployKey.apply((key) => [key.publicKey, ...config.adminSshPublicKeys]),
+      backup: {
+        endpoint: config.backup.endpoint,
+        region: config.backup.region,
+        bucket: config.backup.bucket,
+        ca: config.backupCa,
+      },
+      backupKeys: pulumi.secret({
+        accessKeyId: config.secrets.backupAccessKeyId ?? "",
+        secretAccessKey: config.secrets.backupSecretAccessKey ?? "",
+      }),
     },
     { ...formerly(config.stack, "app"), dependsOn: dns ? [dns] : [] },
   );

@@ -1,4 +1,4 @@
-import type { Endpoint } from "../lib/endpoint";
+import type { Endpoint, SshTarget } from "../lib/endpoint";
 
 /**
  * Reaching an API that listens only on a host's loopback: an SSH local forward (ssh2) from an
@@ -10,27 +10,30 @@ export interface OpenEndpoint {
   close: () => Promise<void>;
 }
 
-export async function openEndpoint(endpoint: Endpoint): Promise<OpenEndpoint> {
-  if (endpoint.kind === "direct") return { url: endpoint.url, close: async () => {} };
+/** An SSH session to a host whose key is pinned: any other key is refused before authenticating. */
+export async function connectSsh(target: SshTarget): Promise<import("ssh2").Client> {
   const { Client } = require("ssh2") as typeof import("ssh2");
-  const net = require("node:net") as typeof import("node:net");
-  const expected = Buffer.from(endpoint.ssh.hostKey.trim().split(/\s+/)[1] ?? "", "base64");
-
+  const expected = Buffer.from(target.hostKey.trim().split(/\s+/)[1] ?? "", "base64");
   const client = new Client();
   await new Promise<void>((resolve, reject) => {
     client.once("ready", () => resolve());
-    client.once("error", (error) =>
-      reject(new Error(`SSH to ${endpoint.ssh.user}@${endpoint.ssh.host} failed: ${error.message}`)),
-    );
+    client.once("error", (error) => reject(new Error(`SSH to ${target.user}@${target.host} failed: ${error.message}`)));
     client.connect({
-      host: endpoint.ssh.host,
-      port: endpoint.ssh.port ?? 22,
-      username: endpoint.ssh.user,
-      privateKey: endpoint.ssh.privateKey,
+      host: target.host,
+      port: target.port ?? 22,
+      username: target.user,
+      privateKey: target.privateKey,
       readyTimeout: 20_000,
       hostVerifier: (key: Buffer) => key.equals(expected),
     });
   });
+  return client;
+}
+
+export async function openEndpoint(endpoint: Endpoint): Promise<OpenEndpoint> {
+  if (endpoint.kind === "direct") return { url: endpoint.url, close: async () => {} };
+  const net = require("node:net") as typeof import("node:net");
+  const client = await connectSsh(endpoint.ssh);
   const server = net.createServer((socket) => {
     client.forwardOut("127.0.0.1", 0, endpoint.remoteHost, endpoint.remotePort, (error, stream) => {
       if (error) {
@@ -60,5 +63,29 @@ export async function withEndpoint<T>(endpoint: Endpoint, work: (url: string) =>
     return await work(open.url);
   } finally {
     await open.close();
+  }
+}
+
+/**
+ * Runs a command on a host over SSH, streaming what it prints; resolves with its exit code. Nothing of the
+ * command line may be secret: it is the deploy script's verb and arguments.
+ */
+export async function runOverSsh(
+  target: SshTarget,
+  command: string,
+  onOutput: (text: string) => void,
+): Promise<number> {
+  const client = await connectSsh(target);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      client.exec(command, (error, channel) => {
+        if (error) return reject(error);
+        channel.on("data", (chunk: Buffer) => onOutput(chunk.toString()));
+        channel.stderr.on("data", (chunk: Buffer) => onOutput(chunk.toString()));
+        channel.on("close", (code: number | null) => resolve(code ?? 1));
+      });
+    });
+  } finally {
+    client.end();
   }
 }

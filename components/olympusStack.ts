@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { remote } from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import type { BackupRepository } from "../lib/backup";
 import type { Environment } from "../lib/config/schema";
 import { captchaSecret, type EdgeSettings } from "../lib/edge";
 import type { OlympusHost } from "../lib/host";
@@ -47,6 +48,10 @@ export interface OlympusStackArgs {
   syntheticPassword?: pulumi.Input<string>;
   /** Keys the deploy user accepts, kept in sync on every deploy; unset, the host's own access is left alone. @default undefined */
   authorizedKeys?: pulumi.Input<string[]>;
+  /** Where PostgreSQL's backups go (lib/backup.ts). */
+  backup: BackupRepository;
+  /** The backup repository's key pair, from the stack config. Secret. */
+  backupKeys: pulumi.Input<{ accessKeyId: string; secretAccessKey: string }>;
 }
 
 const deployScript = readFileSync(join(__dirname, "..", "render", "assets", "olympus-deploy.sh"));
@@ -122,6 +127,7 @@ export class OlympusStack extends pulumi.ComponentResource {
         mail: args.mail,
         edge: args.edge,
         loginSimulation: args.loginSimulation ?? { loginsPerHour: 0, emails: [] },
+        backup: args.backup,
       });
     }
 
@@ -129,21 +135,37 @@ export class OlympusStack extends pulumi.ComponentResource {
     function renderSecrets(rendered: RenderedRelease): pulumi.Output<RenderedFiles> {
       return pulumi.secret(
         pulumi
-          .all([args.secrets, args.smtpUri, args.captchaSecretKey, args.syntheticPassword, args.authorizedKeys])
-          .apply(([generated, smtpUri, captchaSecretKey, syntheticPassword, authorizedKeys]) =>
-            renderSecretFiles(
-              {
-                mail: args.mail,
-                authorizedKeys,
-                secrets: {
-                  ...generated,
-                  smtpUri: courierUri(args.mail, smtpUri),
-                  captchaSecretKey: captchaSecret(args.edge.captchaMode, captchaSecretKey),
-                  syntheticPassword,
+          .all([
+            args.secrets,
+            args.smtpUri,
+            args.captchaSecretKey,
+            args.syntheticPassword,
+            args.authorizedKeys,
+            args.backupKeys,
+          ])
+          .apply(
+            ([
+              { backupPassphrase, ...generated },
+              smtpUri,
+              captchaSecretKey,
+              syntheticPassword,
+              authorizedKeys,
+              backupKeys,
+            ]) =>
+              renderSecretFiles(
+                {
+                  mail: args.mail,
+                  authorizedKeys,
+                  secrets: {
+                    ...generated,
+                    smtpUri: courierUri(args.mail, smtpUri),
+                    captchaSecretKey: captchaSecret(args.edge.captchaMode, captchaSecretKey),
+                    syntheticPassword,
+                    backup: { ...backupKeys, passphrase: backupPassphrase },
+                  },
                 },
-              },
-              rendered.secretVariables,
-            ),
+                rendered.secretVariables,
+              ),
           ),
       );
     }

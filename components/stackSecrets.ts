@@ -9,8 +9,17 @@ import type { IdentityDomain } from "../lib/topology";
 
 import { SshKeyPair } from "../providers/sshKeyPair";
 
-/** Secrets this component generates; the ones that come from config (SMTP URI, CAPTCHA) are added later. */
-export type GeneratedSecrets = Omit<DeploymentSecrets, "smtpUri" | "captchaSecretKey" | "syntheticPassword">;
+/**
+ * Secrets this component generates; the ones that come from config (SMTP URI, CAPTCHA, the backup
+ * repository's keys) are added later.
+ */
+export type GeneratedSecrets = Omit<
+  DeploymentSecrets,
+  "smtpUri" | "captchaSecretKey" | "syntheticPassword" | "backup"
+> & {
+  /** What the backup repository is encrypted with: a new one would make every backup unreadable. */
+  backupPassphrase: string;
+};
 
 export interface StackSecretsArgs {
   /** Label of the stack, written into the keys' comments and the CA's name. */
@@ -79,6 +88,7 @@ export class StackSecrets extends pulumi.ComponentResource {
         oauthClients: oauthClientSecrets(),
         adminPassword: password("admin-password", 32),
         postgresTls: postgresTls(),
+        backupPassphrase: password("backup-passphrase", 64, keep()),
       }),
     );
     this.deployKey = keyPair("deploy-key", `deploy@olympus-${args.stack}`);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { type Database, postgres, postgresDsn } from "./database";
 import type { PostgresTls } from "./postgresTls";
 import { type IdentityDomain, identityDomains } from "./topology";
@@ -21,6 +22,8 @@ export interface DeploymentSecrets {
   /** Only where synthetic users exist (login simulation). */
   syntheticPassword?: string;
   postgresTls: PostgresTls;
+  /** The backup repository's key pair (stack config) and the passphrase everything in it is encrypted with. */
+  backup: { accessKeyId: string; secretAccessKey: string; passphrase: string };
 }
 
 /**
@@ -58,7 +61,22 @@ export const secretVariables = {
     variable(`${upper(domain)}_CAPTCHA_SECRET_KEY`, (secrets) => secrets.captchaSecretKey),
   oauthClientSecret: (name: string, clientId: string) => variable(name, (secrets) => secrets.oauthClients[clientId]),
   syntheticPassword: variable("SYNTHETIC_PASSWORD", (secrets) => secrets.syntheticPassword),
+  // pgBackRest reads any option from PGBACKREST_<OPTION>: the repository's keys and passphrase never enter a file.
+  backupAccessKeyId: variable("PGBACKREST_REPO1_S3_KEY", (secrets) => secrets.backup.accessKeyId),
+  backupSecretAccessKey: variable("PGBACKREST_REPO1_S3_KEY_SECRET", (secrets) => secrets.backup.secretAccessKey),
+  backupPassphrase: variable("PGBACKREST_REPO1_CIPHER_PASS", (secrets) => secrets.backup.passphrase),
+  backupPath: variable("PGBACKREST_REPO1_PATH", (secrets) => backupRepositoryPath(secrets.backup.passphrase)),
 };
+
+/**
+ * Where a stack's backups live in its bucket: a folder per passphrase. A stack that is destroyed takes its
+ * passphrase with it, and what it backed up stays sealed in its folder; a stack built again starts an
+ * empty repository instead of facing one it cannot read. (A digest of 12 hex of a 64-character password
+ * says nothing about it.)
+ */
+export function backupRepositoryPath(passphrase: string): string {
+  return `/pgbackrest/${createHash("sha256").update(passphrase).digest("hex").slice(0, 12)}`;
+}
 
 const hex64 = /^[0-9a-f]{64}$/;
 const base64Of32Bytes = (value: string) =>
@@ -81,5 +99,6 @@ export function secretFormatProblems(secrets: DeploymentSecrets): string[] {
   for (const [client, value] of Object.entries(secrets.oauthClients))
     if (value.length < 32) problems.push(`OAuth client secret of ${client} must be at least 32 characters`);
   if (secrets.postgresPassword.length < 24) problems.push("PostgreSQL password must be at least 24 characters");
+  if (secrets.backup.passphrase.length < 48) problems.push("the backup passphrase must be at least 48 characters");
   return problems;
 }

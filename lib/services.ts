@@ -6,6 +6,8 @@
  * the images of the entries it runs. Adding a service is adding an entry here (plus its image in the
  * version table, and a renderer for any configuration file of its own).
  */
+import { backupPolicy, postgresDataDir, stanza } from "./backup";
+import type { Environment } from "./config/schema";
 import { olympusDatabase, postgres } from "./database";
 import { type SecretVariable, secretVariables as secret } from "./secrets";
 import type { IdentityDomain, PublicSite } from "./topology";
@@ -16,13 +18,21 @@ import type { ImageName } from "./versions";
  * edge comes right after the migrations so Caddy moves to the release's names before any service is
  * replaced (render/compose.ts releaseAliases).
  */
-export const deployPhases = ["database", "migrations", "edge", "ory", "apps", "extras"] as const;
+export const deployPhases = ["database", "migrations", "edge", "ory", "apps", "extras", "operations"] as const;
 export type DeployPhase = (typeof deployPhases)[number];
+
+/** What the deploy script checks before a phase starts (its shell functions of the same names). */
+export const beforePhase: Partial<Record<DeployPhase, string[]>> = {
+  // Never an empty cluster next to data: not beside another major's data directory, not while the
+  // environment's repository holds backups (a lost volume is restored, not started afresh).
+  database: ["check-data-directory"],
+};
 
 /** What the deploy script does once a phase is healthy (its shell functions of the same names). */
 export const afterPhase: Partial<Record<DeployPhase, string[]>> = {
-  // A renewed certificate or pg_hba.conf is served after a reload, never a restart.
-  database: ["reload-postgres"],
+  // A renewed certificate or pg_hba.conf is served after a reload, never a restart; then the stanza, a
+  // first backup if there is none, and a named restore point archived before any migration runs.
+  database: ["reload-postgres", "mark-restore-point"],
   // Caddy serves the release's Caddyfile in place, before any upstream is replaced.
   edge: ["reload-caddy"],
   // The SDK's settings are in place before the apps that read them start.
@@ -48,6 +58,9 @@ export type EnvValue = string | SecretVariable;
 
 /** What a service's container settings may depend on: the environment's names and its CAPTCHA. */
 export interface ServiceContext {
+  environment: Environment;
+  /** PostgreSQL's major version, which names its data directory. */
+  postgresMajor: number;
   hostnames: Record<PublicSite, string>;
   domain: string;
   /** CAPTCHA_ENABLED / CAPTCHA_SITE_KEY; the secret key travels in .env. */
@@ -59,6 +72,8 @@ export interface ServiceContext {
 /** The container settings of a service, beyond what the catalogue entry says. */
 export interface Container {
   command?: string[];
+  /** The uid:gid it runs as, where the image's default is not the one. */
+  user?: string;
   environment?: Record<string, EnvValue>;
   /** Ports published beyond the loopback ones (only the edge's). */
   ports?: string[];
@@ -119,8 +134,23 @@ export interface Service {
   note?: string;
   /** Reloads a changed configuration in place: a new file is never a reason to recreate it. @default false */
   reloadsConfiguration?: boolean;
+  /** How long a stop waits before it kills (compose's default is 10 s). @default compose's */
+  stopGracePeriod?: string;
   container: (context: ServiceContext) => Container;
 }
+
+/**
+ * What pgBackRest needs wherever it runs: the data directory of the major version the container runs, the
+ * repository's keys, passphrase and folder; and (backupMounts) its configuration and PostgreSQL's socket.
+ */
+const backupEnvironment = (context: ServiceContext): Record<string, EnvValue> => ({
+  PGBACKREST_PG1_PATH: postgresDataDir(context.postgresMajor),
+  PGBACKREST_REPO1_S3_KEY: secret.backupAccessKeyId,
+  PGBACKREST_REPO1_S3_KEY_SECRET: secret.backupSecretAccessKey,
+  PGBACKREST_REPO1_CIPHER_PASS: secret.backupPassphrase,
+  PGBACKREST_REPO1_PATH: secret.backupPath,
+});
+const backupMounts = ["postgres_run:/var/run/postgresql", "./pgbackrest:/etc/pgbackrest:ro"];
 
 /** The CA file every database client mounts (the directory's ca.crt only). */
 const postgresCa = `./postgres/ca.crt:${postgres.caPath}:ro`;
@@ -350,8 +380,10 @@ export const services: Record<string, Service> = {
       startPeriod: "30s",
       retries: 5,
     },
+    // A clean shutdown archives what is pending and checkpoints; a kill leaves a cluster that needs recovery.
+    stopGracePeriod: "2m",
     note: " Network clients must use TLS (pg_hba.conf: hostssl only); every DSN verifies the certificate against ca.crt (verify-full).",
-    container: () => ({
+    container: (context) => ({
       command: [
         "postgres",
         ...[
@@ -361,15 +393,24 @@ export const services: Record<string, Service> = {
           `ssl_ca_file=${postgres.caPath}`,
           "hba_file=/etc/postgres-tls/pg_hba.conf",
           "ssl_min_protocol_version=TLSv1.3",
+          // Every WAL segment goes to the environment's repository, at least once a minute with writes.
+          "archive_mode=on",
+          `archive_command=pgbackrest --stanza=${stanza(context.environment)} archive-push %p`,
+          `archive_timeout=${backupPolicy.archiveTimeoutSeconds}`,
         ].flatMap((setting) => ["-c", setting]),
       ],
-      environment: { POSTGRES_USER: secret.postgresUser, POSTGRES_PASSWORD: secret.postgresPassword },
+      environment: {
+        POSTGRES_USER: secret.postgresUser,
+        POSTGRES_PASSWORD: secret.postgresPassword,
+        ...backupEnvironment(context),
+      },
       volumes: [
         "postgres:/var/lib/postgresql",
         "./init-db.sql:/docker-entrypoint-initdb.d/10-init-db.sql:ro",
         // The directory, not its files: a renewed certificate replaces the files, and a single-file mount
         // would keep showing the old ones. The deploy reloads PostgreSQL to serve the new certificate.
         "./postgres:/etc/postgres-tls:ro",
+        ...backupMounts,
       ],
     }),
   },
@@ -463,6 +504,23 @@ export const services: Record<string, Service> = {
         "--max",
         "5000",
       ],
+    }),
+  },
+  backup: {
+    // The PostgreSQL image: it carries pgBackRest, which must match the one that archives.
+    image: "postgres",
+    phase: "operations",
+    presence: "always",
+    note: " Takes a full backup every day (and at once if the last is older than a day); restores run as one-off containers of it.",
+    container: (context) => ({
+      command: ["bash", "/etc/olympus-backup/backup-scheduler.sh"],
+      user: `${postgres.uid}:${postgres.uid}`,
+      environment: {
+        BACKUP_STANZA: stanza(context.environment),
+        FULL_BACKUP_AT: backupPolicy.fullBackupAt,
+        ...backupEnvironment(context),
+      },
+      volumes: ["postgres:/var/lib/postgresql", ...backupMounts, "./backup:/etc/olympus-backup:ro"],
     }),
   },
   "login-simulator": {

@@ -17,6 +17,8 @@ export interface ImagePin {
   source: string;
   /** sha256 digest of the multi-arch manifest; set once verified. */
   digest?: string;
+  /** An image this repository builds (images/<name>/Containerfile) from these build arguments. */
+  build?: Record<string, string>;
   /** How the dev tier builds a stand-in on a machine that reaches only package registries. */
   localBuild?: LocalBuild;
 }

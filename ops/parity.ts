@@ -33,6 +33,8 @@ export const sanctionedKeys = [
   "loginSimulation",
   "soak",
   "stagedRollout",
+  // Where the backup repository is; how it is used (schedule, retention, encryption) is lib/backup.ts's.
+  "backup",
 ] as const satisfies readonly (keyof PlainConfig)[];
 
 export interface ParityRow {
@@ -88,6 +90,7 @@ async function placeholderSecrets(stack: string): Promise<DeploymentSecrets> {
       stack,
       2026,
     ),
+    backup: { accessKeyId: "redacted", secretAccessKey: "redacted", passphrase: "b".repeat(64) },
   };
 }
 
@@ -106,8 +109,17 @@ function configInput(config: PlainConfig, stack: string): ConfigInput {
       loginsPerHour: config.loginSimulation.loginsPerHour,
       emails: config.loginSimulation.loginsPerHour > 0 ? syntheticEmails(plan, config.seeding.count) : [],
     },
+    backup: {
+      endpoint: config.backup.endpoint,
+      region: config.backup.region,
+      bucket: config.backup.bucket,
+      // The CA is a file of the machine that deploys (the dev tier's); from config alone, its stand-in.
+      ca: config.backup.caFile ? placeholderCa : null,
+    },
   };
 }
+
+const placeholderCa = "-----BEGIN CERTIFICATE-----\n<the CA in backup.caFile>\n-----END CERTIFICATE-----\n";
 
 /** A stack's release as its config renders it: the configuration files and the facts they decide. */
 export function releaseForConfig(config: PlainConfig, stack: string): RenderedRelease {

@@ -19,12 +19,14 @@ import type { ImageName } from "../lib/versions";
 export interface ComposeService {
   image: string;
   command?: string[];
+  user?: string;
   environment?: Record<string, string>;
   ports?: string[];
   volumes?: string[];
   /** The intranet; a long-running service also answers there on its release alias (releaseAliases). */
   networks: string[] | { intranet: { aliases: string[] } };
   restart?: "unless-stopped" | "no";
+  stop_grace_period?: string;
   healthcheck?: { test: string[]; interval: string; timeout: string; start_period: string; retries: number };
   labels?: Record<string, string>;
   profiles?: string[];
@@ -35,7 +37,7 @@ export interface ComposeFile {
   "x-olympus": { environment: Environment; leftOut: ImageName[] };
   services: Record<string, ComposeService>;
   networks: Record<string, Record<string, never>>;
-  volumes: Record<string, { driver: "local"; driver_opts: { type: "none"; o: "bind"; device: string } }>;
+  volumes: Record<string, { driver: "local"; driver_opts?: { type: "none"; o: "bind"; device: string } }>;
 }
 
 export interface ComposeInput extends ServiceContext, Presences {
@@ -57,9 +59,11 @@ export interface ComposeProject {
   secretVariables: SecretVariable[];
 }
 
-/** The named volumes; they live on the Hetzner volume, so data outlives the server. */
+/** The named volumes that hold data: they live on the Hetzner volume, so data outlives the server. */
 export const namedVolumes = ["postgres", "caddy_data", "caddy_config"] as const;
 export const volumeDirectory = (volume: (typeof namedVolumes)[number]) => `${dataMountPath}/volumes/${volume}`;
+/** Volumes that only pass something between containers (PostgreSQL's socket): podman keeps them, nothing persists. */
+export const scratchVolumes = ["postgres_run"] as const;
 
 /** One network list object for every one-shot service (the YAML writes it once, with an anchor). */
 const intranet = ["intranet"];
@@ -94,6 +98,7 @@ function composeService(entry: Service, image: string, context: ServiceContext):
   return {
     image,
     ...(container.command ? { command: container.command } : {}),
+    ...(container.user ? { user: container.user } : {}),
     ...(container.environment
       ? {
           environment: Object.fromEntries(
@@ -105,6 +110,7 @@ function composeService(entry: Service, image: string, context: ServiceContext):
     ...(container.volumes ? { volumes: container.volumes } : {}),
     networks: intranet,
     restart: oneShot ? "no" : "unless-stopped",
+    ...(entry.stopGracePeriod ? { stop_grace_period: entry.stopGracePeriod } : {}),
     ...(entry.health ? { healthcheck: healthcheck(entry, entry.health) } : {}),
     ...(oneShot ? { profiles: [oneShotPhase] } : {}),
   };
@@ -150,15 +156,18 @@ export function composeProject(input: ComposeInput): ComposeProject {
     "x-olympus": { environment: input.environment, leftOut },
     services,
     networks: { intranet: {} },
-    volumes: Object.fromEntries(
-      namedVolumes.map((volume) => [
-        volume,
-        {
-          driver: "local" as const,
-          driver_opts: { type: "none" as const, o: "bind" as const, device: volumeDirectory(volume) },
-        },
-      ]),
-    ),
+    volumes: {
+      ...Object.fromEntries(
+        namedVolumes.map((volume) => [
+          volume,
+          {
+            driver: "local" as const,
+            driver_opts: { type: "none" as const, o: "bind" as const, device: volumeDirectory(volume) },
+          },
+        ]),
+      ),
+      ...Object.fromEntries(scratchVolumes.map((volume) => [volume, { driver: "local" as const }])),
+    },
   };
   return {
     file,
@@ -183,9 +192,12 @@ export function releaseAliases(file: ComposeFile): Record<string, string> {
   );
 }
 
-/** The compose file as YAML, with each service's operator note as a comment. */
+/**
+ * The compose file as YAML, with each service's operator note as a comment. Written as YAML 1.1, which
+ * podman-compose's parser (PyYAML) reads: scalars such as 02:15 (a number there) or no (a boolean) are quoted.
+ */
 export function renderCompose(file: ComposeFile): string {
-  const document = new Document(file);
+  const document = new Document(file, { version: "1.1" });
   document.commentBefore =
     " Rendered by olympus-infra. Start it with olympus-deploy.sh up: phases in order, each healthy before the next.";
   const services = document.get("services", true) as YAMLMap<Scalar<string>, unknown>;

@@ -1,12 +1,20 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { type BackupRepository, postgresDataDir, postgresMajor, stanza } from "../lib/backup";
 import type { Environment } from "../lib/config/schema";
 import { olympusDatabase, postgres } from "../lib/database";
 import type { EdgeSettings } from "../lib/edge";
 import type { MailSettings } from "../lib/mail";
 import { type DeploymentSecrets, type SecretVariable, secretFormatProblems } from "../lib/secrets";
-import { afterPhase, services as catalogue, type DeployPhase, deployPhases, oneShotPhase } from "../lib/services";
+import {
+  afterPhase,
+  beforePhase,
+  services as catalogue,
+  type DeployPhase,
+  deployPhases,
+  oneShotPhase,
+} from "../lib/services";
 import { hostnames, type PublicSite, composeProject as projectName } from "../lib/topology";
 import type { ImageName } from "../lib/versions";
 import { publicHealthUrls, renderCaddyfile } from "./caddyfile";
@@ -15,6 +23,7 @@ import { environmentVariables, renderDotenv } from "./environment";
 import { renderIdentitySchemas } from "./identitySchemas";
 import { renderOryConfigs } from "./ory";
 import { renderPgadminConfig } from "./pgadmin";
+import { renderPgbackrestConf } from "./pgbackrest";
 import { renderInitDb, renderPgHba, renderSettingsSql } from "./sql";
 
 /** What decides the configuration files: config only, never a secret, so they are known at preview. */
@@ -29,6 +38,8 @@ export interface ConfigInput {
   edge: EdgeSettings;
   /** Synthetic logins per hour (0 = no simulator) and the addresses it may use. */
   loginSimulation: { loginsPerHour: number; emails: string[] };
+  /** Where PostgreSQL's backups go. */
+  backup: BackupRepository;
 }
 
 /** Secrets and key material: generated per stack, so unknown until the stack's random resources exist. */
@@ -59,6 +70,14 @@ const plain = (content: string, mode: RenderedFile["mode"] = "0644"): RenderedFi
 });
 const secretFile = (content: string): RenderedFile => ({ content, mode: "0600", secret: true });
 
+/** The tag of an image reference (repository:tag, optionally @digest). */
+function imageTag(image: string | undefined): string {
+  const tag = image?.split("@")[0]?.split(":").pop();
+  if (!image || !tag)
+    throw new Error(`no PostgreSQL image tag in ${image ?? "nothing"}: every environment runs PostgreSQL`);
+  return tag;
+}
+
 /** Digest of each top-level directory (or file) of a file set, by its name. */
 function directoryDigests(files: RenderedFiles): Record<string, string> {
   const hashes: Record<string, ReturnType<typeof createHash>> = {};
@@ -79,9 +98,19 @@ export interface DeployPlan {
   project: string;
   /** Created before the first start; the named volumes bind to them. */
   volumeDirectories: string[];
-  postgres: { service: string; user: string; uid: number; settingsDatabase: string };
+  postgres: {
+    service: string;
+    user: string;
+    uid: number;
+    settingsDatabase: string;
+    /** The major version the release runs, and its data directory on the host. */
+    major: number;
+    dataDirectory: string;
+  };
+  /** The service that runs pgBackRest's backups and restores, and the environment's stanza. */
+  backup: { service: string; stanza: string };
   edge: { service: string; caddyfile: string; rootCertificate: string };
-  phases: { name: DeployPhase; services: string[]; oneShot: boolean; after: string[] }[];
+  phases: { name: DeployPhase; services: string[]; oneShot: boolean; before: string[]; after: string[] }[];
 }
 
 /** A release as rendered: its files, and the facts the program derives from them (nothing parses a file back). */
@@ -103,12 +132,21 @@ export interface RenderedRelease {
 }
 
 const edgeService = "caddy";
+const backupService = "backup";
 
-function deployPlan(running: string[]): DeployPlan {
+function deployPlan(running: string[], environment: Environment, major: number): DeployPlan {
   return {
     project: projectName,
     volumeDirectories: namedVolumes.map(volumeDirectory),
-    postgres: { service: postgres.service, user: postgres.user, uid: postgres.uid, settingsDatabase: olympusDatabase },
+    postgres: {
+      service: postgres.service,
+      user: postgres.user,
+      uid: postgres.uid,
+      settingsDatabase: olympusDatabase,
+      major,
+      dataDirectory: `${volumeDirectory("postgres")}${postgresDataDir(major).slice("/var/lib/postgresql".length)}`,
+    },
+    backup: { service: backupService, stanza: stanza(environment) },
     edge: {
       service: edgeService,
       caddyfile: "/etc/caddy/Caddyfile",
@@ -118,6 +156,7 @@ function deployPlan(running: string[]): DeployPlan {
       name: phase,
       services: running.filter((service) => catalogue[service]!.phase === phase),
       oneShot: phase === oneShotPhase,
+      before: beforePhase[phase] ?? [],
       after: afterPhase[phase] ?? [],
     })),
   };
@@ -154,14 +193,21 @@ export function renderConfigFiles(input: ConfigInput): RenderedRelease {
   mounted["init-db.sql"] = plain(renderInitDb());
   mounted["postgres/pg_hba.conf"] = plain(renderPgHba());
   mounted["pgadmin/config_local.py"] = plain(renderPgadminConfig({ iamHydraPublicUrl: url("iamOauth") }));
+  mounted["pgbackrest/pgbackrest.conf"] = plain(
+    renderPgbackrestConf({ environment: input.environment, repository: input.backup }),
+  );
+  if (input.backup.ca) mounted["pgbackrest/ca.crt"] = plain(input.backup.ca);
+  mounted["backup/backup-scheduler.sh"] = plain(asset("backup-scheduler.sh"), "0755");
   if (simulate) {
     mounted["login-simulator/login-simulator.sh"] = plain(asset("login-simulator.sh"), "0755");
     mounted["login-simulator/synthetic-emails.txt"] = plain(`${input.loginSimulation.emails.join("\n")}\n`);
     mounted["login-simulator/logins-per-hour"] = plain(`${input.loginSimulation.loginsPerHour}\n`);
   }
 
+  const major = postgresMajor(imageTag(input.images.postgres));
   const project = composeProject({
     environment: input.environment,
+    postgresMajor: major,
     images: input.images,
     mailSandbox: input.mail.mode === "mailpit",
     loginSimulation: simulate,
@@ -171,7 +217,7 @@ export function renderConfigFiles(input: ConfigInput): RenderedRelease {
     domain: input.domain,
     captcha: input.edge.captcha,
   });
-  const plan = deployPlan(project.services);
+  const plan = deployPlan(project.services, input.environment, major);
   const caddyfile = renderCaddyfile({
     acmeEmail: input.mail.fromAddress,
     localCertificates: dev,

@@ -26,6 +26,8 @@ export interface LoadedStackConfig extends StackConfig {
   powerRequest?: PowerRequest;
   /** Year whose PostgreSQL server certificate this run issues (OLYMPUS_CERTIFICATE_YEAR rehearses a later one). */
   certificateYear: number;
+  /** The CA the backup repository's certificate chains to, read from backup.caFile; null for a public one. */
+  backupCa: string | null;
 }
 
 /** Whether Pulumi holds a key encrypted (the SDK marks this helper internal; Config.get relies on it). */
@@ -45,6 +47,16 @@ export function loadStackConfig(projectDir = process.cwd()): LoadedStackConfig {
         ? stagingStacks(projectDir, config.stack).flatMap((staging) => crossStackRules(staging, config))
         : [];
     const access = config.existingHost && readExistingHostAccess(config.existingHost, projectDir, problems);
+    const backupCa =
+      config.backup.caFile &&
+      readProjectFile(
+        projectDir,
+        "backup.caFile",
+        config.backup.caFile,
+        (text) => text.startsWith("-----BEGIN CERTIFICATE-----"),
+        "a PEM certificate",
+        problems,
+      );
     const powerRequest = parsePowerRequest(process.env[powerVariable], config.environment, config.stack, problems);
     let year = new Date().getUTCFullYear();
     try {
@@ -53,11 +65,38 @@ export function loadStackConfig(projectDir = process.cwd()): LoadedStackConfig {
       problems.push((error as Error).message);
     }
     if (problems.length > 0) throw new ConfigError(problems);
-    return { ...config, existingHostAccess: access ?? null, powerRequest, certificateYear: year };
+    return {
+      ...config,
+      existingHostAccess: access ?? null,
+      powerRequest,
+      certificateYear: year,
+      backupCa: backupCa ? `${backupCa}\n` : null,
+    };
   } catch (error) {
     if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
     throw error;
   }
+}
+
+/** A file a config key names (relative to the project), trimmed, or undefined with the problem reported. */
+function readProjectFile(
+  projectDir: string,
+  key: string,
+  file: string,
+  valid: (text: string) => boolean,
+  expected: string,
+  problems: string[],
+): string | undefined {
+  const path = resolve(projectDir, file);
+  if (!existsSync(path)) {
+    problems.push(
+      `${project}:${key}: ${path} does not exist; expected ${expected} (npm run dev writes it for this machine)`,
+    );
+    return undefined;
+  }
+  const text = readFileSync(path, "utf8").trim();
+  if (!valid(text)) problems.push(`${project}:${key}: ${path} does not hold ${expected}`);
+  return text;
 }
 
 /** Reads the key files an existing host's config names (relative to the project), reporting what is wrong. */
@@ -66,18 +105,8 @@ export function readExistingHostAccess(
   projectDir: string,
   problems: string[],
 ): ExistingHostAccess | undefined {
-  const read = (field: "hostKeyFile" | "identityFile", valid: (text: string) => boolean, expected: string) => {
-    const path = resolve(projectDir, host[field]);
-    if (!existsSync(path)) {
-      problems.push(
-        `${project}:existingHost.${field}: ${path} does not exist; expected ${expected} (npm run dev writes it for this machine)`,
-      );
-      return undefined;
-    }
-    const text = readFileSync(path, "utf8").trim();
-    if (!valid(text)) problems.push(`${project}:existingHost.${field}: ${path} does not hold ${expected}`);
-    return text;
-  };
+  const read = (field: "hostKeyFile" | "identityFile", valid: (text: string) => boolean, expected: string) =>
+    readProjectFile(projectDir, `existingHost.${field}`, host[field], valid, expected, problems);
   const hostKey = read(
     "hostKeyFile",
     (text) => /^(ssh-ed25519|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]+/.test(text),

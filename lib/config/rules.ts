@@ -181,8 +181,31 @@ export const hostRules: Rule = (config) => {
   return problems;
 };
 
+/** Every environment backs up into a repository it holds the keys of; a private CA only in the dev tier. */
+export const backupRules: Rule = (config) => {
+  const problems: string[] = [];
+  for (const name of ["backupAccessKeyId", "backupSecretAccessKey"] as const)
+    if (!config.secrets[name])
+      problems.push(
+        `${secretKeys[name]}: missing secret; every environment backs up PostgreSQL into its own bucket (make the bucket and its key pair in Hetzner's console, then pulumi config set --secret ${name} ...)`,
+      );
+  if (config.backup.caFile !== null && config.environment !== "dev")
+    problems.push(
+      `${key("backup.caFile")}: only the dev tier's repository has a private CA; ${config.environment}'s repository presents a public certificate, allowed is null`,
+    );
+  return problems;
+};
+
 /** Every rule group, in the order their problems are listed. */
-export const ruleGroups = [domainRules, prodGuarantees, syntheticTrafficRules, mailRules, captchaRules, hostRules];
+export const ruleGroups = [
+  domainRules,
+  prodGuarantees,
+  syntheticTrafficRules,
+  mailRules,
+  captchaRules,
+  hostRules,
+  backupRules,
+];
 
 /** Rules across keys, and the guarantees each environment kind makes. */
 export const environmentRules: Rule = (config) => ruleGroups.flatMap((rule) => rule(config));
@@ -211,6 +234,11 @@ export function crossStackRules(staging: PlainConfig, prod: PlainConfig): string
   ) {
     problems.push(
       `${key("rateLimits.lockout")}: prod's lockout (${prodLockout.maxAttempts} attempts, ${prodLockout.lockoutSeconds}s) is looser than staging's (${stagingLockout.maxAttempts} attempts, ${stagingLockout.lockoutSeconds}s)`,
+    );
+  }
+  if (prod.backup.endpoint === staging.backup.endpoint && prod.backup.bucket === staging.backup.bucket) {
+    problems.push(
+      `${key("backup.bucket")}: staging and prod both back up into ${show(prod.backup.bucket)}; each environment needs its own bucket and key pair, so staging never holds anything that can read or delete prod's backups`,
     );
   }
   if (prod.productionDomain !== staging.productionDomain) {

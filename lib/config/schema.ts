@@ -150,6 +150,17 @@ export const configSchema = z.strictObject({
     minSuccessRate: z.number().min(0).max(1),
     maxP95Ms: z.number().positive(),
   }),
+  backup: z.strictObject({
+    endpoint: z.string().regex(/^https:\/\/[a-z0-9.-]+$/, {
+      message: "must be an https:// endpoint without a path, such as https://fsn1.your-objectstorage.com",
+    }),
+    region: z.string().regex(/^[a-z0-9-]{2,32}$/, { message: "must be a region name such as fsn1" }),
+    bucket: z.string().regex(/^(?!-)[a-z0-9-]{3,63}(?<!-)$/, {
+      message: "must be a bucket name: 3 to 63 lower-case letters, digits and hyphens",
+    }),
+    /** File holding the CA the repository's certificate chains to; null for a public certificate. */
+    caFile: z.string().min(1).nullable(),
+  }),
   imageSource: z.enum(imageSources),
   stagedRollout: z.partialRecord(
     z.enum(imageNames as [ImageName, ...ImageName[]]),
@@ -165,6 +176,8 @@ export const secretKeys = {
   smtpUri: `${project}:smtpUri`,
   syntheticPassword: `${project}:syntheticPassword`,
   captchaSecretKey: `${project}:captchaSecretKey`,
+  backupAccessKeyId: `${project}:backupAccessKeyId`,
+  backupSecretAccessKey: `${project}:backupSecretAccessKey`,
 } as const;
 export type SecretName = keyof typeof secretKeys;
 export const allSecretKeys: ReadonlySet<string> = new Set(Object.values(secretKeys));

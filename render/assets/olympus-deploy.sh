@@ -10,6 +10,10 @@
 #                               environment or mounted configuration changed
 #   olympus-deploy.sh down      stop and remove the compose project (data stays)
 #   olympus-deploy.sh edge-ca   print the root certificate of Caddy's internal CA (dev tier)
+#   olympus-deploy.sh restore latest|time <ISO time>|point <name>
+#                               restore PostgreSQL from the environment's repository: writers stopped
+#                               first, the cluster restored, the platform brought back by `up`
+#   olympus-deploy.sh backups   the repository's backups and PostgreSQL's archiver, as JSON
 # What to start, in which order, and the names of things come from deploy.json, which the program
 # renders (render/deployment.ts DeployPlan); this script keeps only the mechanics.
 # Compose's own output goes to a log on the host, never to this script's output: it can name values
@@ -39,10 +43,12 @@ compose() {
 log() { printf '[olympus-deploy] %s\n' "$*" >&2; }
 fail() { log "$*"; exit 1; }
 
+deploy_log() { printf '%s/deploy-%s.log' "$log_dir" "$(date -u +%Y%m%d)"; }
+
 # Runs compose with its output appended to the deploy log; on failure, says where to look.
 quietly() {
   local log_file
-  log_file="$log_dir/deploy-$(date -u +%Y%m%d).log"
+  log_file="$(deploy_log)"
   printf '\n== %s %s\n' "$(date -u +%FT%TZ)" "$*" >> "$log_file"
   if ! "$@" >> "$log_file" 2>&1; then
     fail "failed: ${*: -1}; compose's output is in $log_file on the host"
@@ -155,12 +161,80 @@ run_once() {
   done
 }
 
+# psql as the cluster's owner; notices (a table that already exists) stay out of the deploy's output.
 psql_as_owner() {
-  "${podman[@]}" exec -i "$(container_of "$(plan .postgres.service)")" psql --quiet -v ON_ERROR_STOP=1 -U "$(plan .postgres.user)" "$@"
+  "${podman[@]}" exec -i --env "PGOPTIONS=-c client_min_messages=warning" "$(container_of "$(plan .postgres.service)")" \
+    psql --quiet -v ON_ERROR_STOP=1 -U "$(plan .postgres.user)" "$@"
 }
 
-# What runs after a phase is healthy, by the names deploy.json gives.
-after_phase() {
+# pgBackRest where PostgreSQL runs, as its user: the same binary and configuration that archive.
+pgbackrest_live() {
+  "${podman[@]}" exec --user "$(plan .postgres.uid)" "$(container_of "$(plan .postgres.service)")" \
+    pgbackrest --stanza="$(plan .backup.stanza)" "$@"
+}
+
+# pgBackRest in a one-off container of the backup service: it works while PostgreSQL is stopped.
+pgbackrest_offline() {
+  compose run --rm --no-deps -T "$(plan .backup.service)" pgbackrest --stanza="$(plan .backup.stanza)" "$@"
+}
+
+# The repository's stanzas and their backups, as pgBackRest's JSON (one line: an array of stanzas). A
+# first run of compose on a host also prints the network and volumes it creates: only the JSON counts.
+repository_info() {
+  local postgres_container output
+  postgres_container="$(container_of "$(plan .postgres.service)")"
+  if [[ -n "$postgres_container" && "$(service_state "$postgres_container")" == healthy ]]; then
+    output="$(pgbackrest_live --output=json info)" || return 1
+  else
+    output="$(pgbackrest_offline --output=json info 2>>"$(deploy_log)")" || return 1
+  fi
+  output="$(grep '^\[' <<<"$output" | tail -n 1)"
+  jq -e 'type == "array"' <<<"$output" >/dev/null 2>&1 || return 1
+  printf '%s\n' "$output"
+}
+
+backup_count() { jq '[.[] | .backup | length] | add // 0' <<<"$1"; }
+
+# Never an empty cluster next to data: not beside another major's data directory, not while this
+# environment's repository holds backups (a lost volume is restored, not started afresh).
+check_data_directory() {
+  local major data_dir volume version info
+  major="$(plan .postgres.major)"
+  data_dir="$(plan .postgres.dataDirectory)"
+  volume="$(dirname "$(dirname "$data_dir")")"
+  while read -r version; do
+    [[ -z "$version" || "$version" == "$major" ]] && continue
+    fail "PostgreSQL $version's data is in $volume/$version; this release runs PostgreSQL $major, which would start an empty cluster beside it. Upgrade explicitly (README: Upgrading PostgreSQL), or stage $version's image back"
+  done < <("${as_root[@]}" find "$volume" -mindepth 3 -maxdepth 3 -path '*/docker/PG_VERSION' -exec cat {} + 2>/dev/null)
+  "${as_root[@]}" test -s "$data_dir/PG_VERSION" && return 0
+  info="$(repository_info)" || fail "the data directory is empty and the repository cannot be read, so whether it holds this environment's data is unknown; nothing was started"
+  if (($(backup_count "$info") > 0)); then
+    fail "the data directory is empty but $(plan .backup.stanza)'s repository holds $(backup_count "$info") backups: restore them (npm run restore -- <stack> --latest) instead of starting an empty cluster; nothing was started"
+  fi
+  log "a new cluster: the data directory and the repository are both empty"
+}
+
+# The stanza, a first backup when there is none, then a named restore point that the archive holds
+# before any migration runs: a release whose migration fails is undone by restoring to it.
+mark_restore_point() {
+  local info point
+  pgbackrest_live stanza-create >>"$(deploy_log)" 2>&1 ||
+    fail "pgBackRest refused the stanza (its output is in $(deploy_log)); a repository holding another cluster is never written to"
+  info="$(pgbackrest_live --output=json info)"
+  if (($(backup_count "$info") == 0)); then
+    log "taking the first full backup"
+    pgbackrest_live --type=full backup >>"$(deploy_log)" 2>&1 || fail "the first full backup failed; its output is in $(deploy_log)"
+  fi
+  point="release-$(date -u +%Y%m%dT%H%M%SZ)"
+  psql_as_owner -d postgres -Atc "select pg_create_restore_point('$point')" >/dev/null
+  # check switches to a new WAL segment and waits until it is archived: the point is in the repository.
+  pgbackrest_live check >>"$(deploy_log)" 2>&1 ||
+    fail "WAL archiving does not reach the repository (output in $(deploy_log)); no migration runs without a restore point"
+  log "restore point $point is archived; npm run restore -- <stack> --point $point undoes this release's migrations"
+}
+
+# What runs before a phase starts or after it is healthy, by the names deploy.json gives.
+run_step() {
   case "$1" in
     reload-postgres)
       # Certificate and pg_hba.conf come from a mounted directory: a reload serves a renewed certificate
@@ -174,17 +248,19 @@ after_phase() {
       "${podman[@]}" exec "$(container_of "$(plan .edge.service)")" caddy reload --config "$(plan .edge.caddyfile)" --adapter caddyfile >/dev/null 2>&1 ||
         fail "caddy refused the new Caddyfile; it keeps serving the previous one, and no other service was replaced"
       log "caddy serves the new Caddyfile" ;;
+    mark-restore-point) mark_restore_point ;;
     apply-sdk-settings)
       log "applying Olympus SDK settings"
       # The deploy user owns the file, so the redirect needs no root; only podman does.
       # shellcheck disable=SC2024
       psql_as_owner -d "$(plan .postgres.settingsDatabase)" < "$project_dir/olympus-settings.sql" >/dev/null ;;
+    check-data-directory) check_data_directory ;;
     *) fail "deploy.json names an unknown step $1" ;;
   esac
 }
 
 up() {
-  local phases phase phase_name one_shot services step volume_dirs
+  local phases phase phase_name one_shot services step volume_dirs before after
   mapfile -t phases < <(plan '.phases[] | @base64')
   mapfile -t volume_dirs < <(plan '.volumeDirectories[]')
   "${as_root[@]}" mkdir -p "${volume_dirs[@]}"
@@ -192,10 +268,12 @@ up() {
     phase_name="$(base64 -d <<<"$phase" | jq -r .name)"
     one_shot="$(base64 -d <<<"$phase" | jq -r .oneShot)"
     mapfile -t services < <(base64 -d <<<"$phase" | jq -r '.services[]')
+    # Read first: a step's own commands (podman exec -i) would otherwise take the rest of a loop's input.
+    mapfile -t before < <(base64 -d <<<"$phase" | jq -r '.before[]')
+    mapfile -t after < <(base64 -d <<<"$phase" | jq -r '.after[]')
+    for step in "${before[@]}"; do run_step "$step"; done
     if [[ "$one_shot" == true ]]; then run_once "$phase_name" "${services[@]}"; else start "${services[@]}"; fi
-    while read -r step; do
-      [[ -n "$step" ]] && after_phase "$step"
-    done < <(base64 -d <<<"$phase" | jq -r '.after[]')
+    for step in "${after[@]}"; do run_step "$step"; done
   done
   log "all services are up"
 }
@@ -209,6 +287,57 @@ down() {
   log "the compose project is down; its data stays in $data_dir/volumes"
 }
 
+# Restores PostgreSQL from the repository: to its latest state, a time, or a named restore point. The
+# repository must hold this environment's stanza; then writers stop, the cluster is restored in place
+# (delta) or into an empty volume, and `up` brings the platform back through its health-gated phases.
+restore() {
+  local target_kind="${1:-}" target="${2:-}" info stanzas stanza data_dir postgres_container
+  local -a recovery=()
+  case "$target_kind" in
+    latest) ;;
+    time) [[ -n "$target" ]] || fail "restore time needs an ISO time"; recovery=(--type=time "--target=$target" --target-action=promote) ;;
+    point) [[ -n "$target" ]] || fail "restore point needs a restore point's name"; recovery=(--type=name "--target=$target" --target-action=promote) ;;
+    *) fail "usage: $0 restore latest|time <ISO time>|point <name>" ;;
+  esac
+  stanza="$(plan .backup.stanza)"
+  info="$(repository_info)" || fail "the repository cannot be read; nothing was stopped"
+  stanzas="$(jq -r '[.[] | select((.backup | length) > 0) | .name] | join(", ")' <<<"$info")"
+  if [[ "$(jq -r --arg s "$stanza" '[.[] | select(.name == $s and (.backup | length) > 0)] | length' <<<"$info")" == 0 ]]; then
+    fail "the repository holds no backup of $stanza (it holds: ${stanzas:-nothing}); a repository of another environment is never restored here; nothing was stopped"
+  fi
+  postgres_container="$(container_of "$(plan .postgres.service)")"
+  if [[ -n "$postgres_container" && "$(service_state "$postgres_container")" == healthy ]]; then
+    # What is committed now reaches the repository first, so a restore to the latest loses nothing.
+    pgbackrest_live check >>"$(deploy_log)" 2>&1 || log "the current WAL could not be archived; restoring what the repository holds"
+  fi
+  log "stopping every service: nothing writes while the cluster is restored"
+  quietly compose stop
+  data_dir="$(plan .postgres.dataDirectory)"
+  postgres_container="$(container_of "$(plan .postgres.service)")"
+  if [[ -n "$postgres_container" && "$(service_state "$postgres_container")" != exited && "$(service_state "$postgres_container")" != crashing ]]; then
+    fail "PostgreSQL did not stop; nothing was restored"
+  fi
+  # A server that was killed (not stopped) leaves its pid file; its container is stopped, so the file is stale.
+  "${as_root[@]}" rm -f "$data_dir/postmaster.pid"
+  "${as_root[@]}" install -d -o "$(plan .postgres.uid)" -g "$(plan .postgres.uid)" -m 700 "$data_dir"
+  log "restoring $stanza to ${target:-its latest state}"
+  quietly pgbackrest_offline --delta "${recovery[@]}" restore
+  log "restored; starting the platform"
+  up
+}
+
+# The newest backup and PostgreSQL's archiver, for `npm run backups` and the monitoring.
+backups() {
+  local info archiver
+  info="$(repository_info)" || fail "the repository cannot be read"
+  archiver="$(psql_as_owner -d postgres -Atc "select json_build_object('archived', archived_count, 'lastArchived', extract(epoch from last_archived_time), 'failed', failed_count, 'lastFailed', extract(epoch from last_failed_time)) from pg_stat_archiver")"
+  jq -n --argjson info "$info" --argjson archiver "$archiver" --arg stanza "$(plan .backup.stanza)" '{
+    stanza: $stanza,
+    backups: [$info[] | select(.name == $stanza) | .backup[] | {label: .label, type: .type, stop: .timestamp.stop}],
+    archiver: $archiver
+  }'
+}
+
 edge_ca() {
   "${as_root[@]}" cat "$(plan .edge.rootCertificate)"
 }
@@ -219,5 +348,7 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   edge-ca) edge_ca ;;
-  *) echo "usage: $0 prepare|install-config|install-secrets|up|down|edge-ca" >&2; exit 2 ;;
+  restore) restore "${@:2}" ;;
+  backups) backups ;;
+  *) echo "usage: $0 prepare|install-config|install-secrets|up|down|edge-ca|restore|backups" >&2; exit 2 ;;
 esac

@@ -11,6 +11,12 @@ import { parsePlainConfig } from "../../lib/config/schema";
 import { readStackFile } from "../../lib/config/stackFiles";
 import { deployUser, hostnames } from "../../lib/topology";
 import { projectDir, pulumiDir } from "../toolchain/toolchain";
+import {
+  backupRepositoryAddress,
+  removeBackupRepository,
+  repositorySettings,
+  startBackupRepository,
+} from "./backupRepository";
 import { buildDevImages } from "./devImages";
 
 export const devStack = "dev";
@@ -134,18 +140,25 @@ async function startSshd(hostKey: string) {
   log(`sshd listens on ${devAccess.address}:${devAccess.port}`);
 }
 
-/** The public names of the dev stack resolve to this machine. */
+/**
+ * The public names of the dev stack resolve to this machine, and the backup repository's name to its
+ * own address. Containers get these entries too (podman copies /etc/hosts into each one it creates).
+ */
 function writeHostsEntries() {
   const { config, problems } = parsePlainConfig(readStackFile(projectDir, devStack).raw);
   if (!config) throw new Error(`Pulumi.${devStack}.yaml is invalid:\n  - ${problems.join("\n  - ")}`);
   const names = Object.values(hostnames(config.domain, config.siteSubdomain));
-  const line = `127.0.0.1 ${names.join(" ")} ${hostsMarker}`;
-  const current = readFileSync("/etc/hosts", "utf8")
-    .split("\n")
-    .filter((entry) => !entry.endsWith(hostsMarker));
-  if (readFileSync("/etc/hosts", "utf8").includes(line)) return;
-  writeFileSync("/etc/hosts", [...current.filter(Boolean), line, ""].join("\n"));
-  log(`/etc/hosts resolves ${names.length} names to 127.0.0.1`);
+  const lines = [
+    `127.0.0.1 ${names.join(" ")} ${hostsMarker}`,
+    `${backupRepositoryAddress} ${repositorySettings(devStack).host} ${hostsMarker}`,
+  ];
+  const hosts = readFileSync("/etc/hosts", "utf8");
+  if (lines.every((line) => hosts.includes(line))) return;
+  const others = hosts.split("\n").filter((entry) => entry && !entry.endsWith(hostsMarker));
+  writeFileSync("/etc/hosts", [...others, ...lines, ""].join("\n"));
+  log(
+    `/etc/hosts resolves ${names.length} names to 127.0.0.1 and the backup repository's to ${backupRepositoryAddress}`,
+  );
 }
 
 export async function prepareDevHost(): Promise<void> {
@@ -158,6 +171,7 @@ export async function prepareDevHost(): Promise<void> {
   await keyPair(join(projectDir, devAccess.hostKeyFile.replace(/\.pub$/, "")), "olympus-dev-host");
   await authorize(await keyPair(join(projectDir, devAccess.identityFile), "olympus-dev-operator"));
   await reachDevHost();
+  await startBackupRepository(devStack);
   const built = await buildDevImages();
   log(built.length ? `built ${built.join(", ")}` : "images are up to date");
 }
@@ -173,8 +187,12 @@ export async function reachDevHost(): Promise<void> {
   writeHostsEntries();
 }
 
-/** Stops the dev sshd and removes the names from /etc/hosts; packages, user and images stay. */
+/**
+ * Stops the dev sshd, removes the backup repository with everything it holds and the names from
+ * /etc/hosts; packages, user and images stay.
+ */
 export async function releaseDevHost(): Promise<void> {
+  await removeBackupRepository();
   const pidFile = join(devDir, "sshd.pid");
   if (await sshdRunning(pidFile)) await execa("kill", [readFileSync(pidFile, "utf8").trim()]);
   const hosts = readFileSync("/etc/hosts", "utf8");

@@ -38,13 +38,19 @@ const rootFilesystems = {
   // key to uid 70, as the official alpine image expects.
   postgres: {
     suite: "forky",
-    packages: ["postgresql-18", "ca-certificates", "wget"],
+    packages: ["postgresql-18", "pgbackrest", "ca-certificates", "wget"],
     aptOptions: ['Acquire::Check-Valid-Until "false"'],
     // The essential packages have no useradd yet: the accounts are written directly.
     essentialHooks: [
       'echo "postgres:x:70:" >> "$1/etc/group"',
       'echo "postgres:x:70:70:PostgreSQL administrator:/var/lib/postgresql:/bin/bash" >> "$1/etc/passwd"',
     ],
+  },
+  // The exporters the Go module proxy refuses, from Debian's packages of the releases the table pins.
+  monitoring: {
+    suite: "forky",
+    packages: ["prometheus-postgres-exporter", "prometheus-blackbox-exporter", "ca-certificates"],
+    aptOptions: ['Acquire::Check-Valid-Until "false"'],
   },
 } satisfies Record<string, RootFilesystem>;
 

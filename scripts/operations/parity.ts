@@ -5,6 +5,7 @@
  * from the backend and fails where a host runs an older host configuration than the code renders.
  */
 import { parseArgs } from "node:util";
+import { backupPolicy } from "../../lib/backup";
 import { parseStackConfig } from "../../lib/config/parse";
 import { ConfigError, parsePlainConfig } from "../../lib/config/schema";
 import { readStackFile, stackNames } from "../../lib/config/stackFiles";
@@ -38,6 +39,9 @@ async function main() {
     const { config } = parsePlainConfig(readStackFile(dir, stack).raw);
     if (config) console.log(imageSourceReport(stack, config).join("\n"));
   }
+  console.log(
+    `\nBackups, the same in every stack (lib/backup.ts): a full backup daily at ${backupPolicy.fullBackupAt} UTC, ${backupPolicy.retentionFull} kept, ${backupPolicy.cipher} on the client, WAL archived at least every ${backupPolicy.archiveTimeoutSeconds} s; only where the repository is (backup, its keys) differs.`,
+  );
   if (values.deployed) {
     const deployed = Object.fromEntries(
       await Promise.all(

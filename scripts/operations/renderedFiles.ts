@@ -32,10 +32,16 @@ interface StateExport {
   };
 }
 
-const plain = (value: unknown): unknown =>
-  value && typeof value === "object" && "plaintext" in value
-    ? JSON.parse((value as { plaintext: string }).plaintext)
-    : value;
+/**
+ * A value of `pulumi stack export --show-secrets` with every secret revealed: each one is an object
+ * carrying its JSON as `plaintext`, at any depth (a secret field inside a secret object included).
+ */
+export function revealed(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(revealed);
+  if (!value || typeof value !== "object") return value;
+  if ("plaintext" in value) return revealed(JSON.parse((value as { plaintext: string }).plaintext));
+  return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, revealed(child)]));
+}
 
 /**
  * The files of a stack's last deployment, decoded from the install steps' stdin in its state
@@ -46,7 +52,7 @@ export function filesFromState(state: StateExport): FileSet {
     (resource) => resource.type === "command:remote:Command" && /-install-(config|secrets)$/.test(resource.urn),
   );
   const bundles = installs
-    .map((install) => plain(install.inputs?.stdin))
+    .map((install) => revealed(install.inputs?.stdin))
     .filter((bundle): bundle is string => typeof bundle === "string");
   if (bundles.length === 0)
     throw new Error("the stack has no deployment in its state yet; run `pulumi up` first, or render without --reveal");

@@ -191,6 +191,15 @@ function localBuildOf(image: ImageName): { version: string; modules: Record<stri
 }
 const mailpit = localBuildOf("mailpit");
 const caddy = localBuildOf("caddy");
+/** The Prometheus projects' binaries report their version through prometheus/common. */
+const prometheusVersion = (version: string) => [
+  versionFlag("github.com/prometheus/common/version.Version", version.replace(/^v/, "")),
+];
+/** A Prometheus project's binary from its wrapper module, at the version the table's local build names. */
+const prometheusTool = (name: string, image: ImageName, wrapper: string, main: string): GoBuild => {
+  const build = localBuildOf(image);
+  return { name, ...build, source: { kind: "proxy", wrapper }, main, ldflags: prometheusVersion(build.version) };
+};
 
 const proxyTools: GoBuild[] = [
   {
@@ -227,6 +236,20 @@ const proxyTools: GoBuild[] = [
     source: { kind: "proxy", wrapper: "actionlint" },
     main: "github.com/rhysd/actionlint/cmd/actionlint",
     ldflags: [versionFlag("github.com/rhysd/actionlint.version", "1.7.12")],
+  },
+  // The monitoring the dev tier builds itself (without the web UI's assets, which the module does not
+  // ship), and promtool, which tests the alert rules.
+  prometheusTool("prometheus", "prometheus", "prometheus", "github.com/prometheus/prometheus/cmd/prometheus"),
+  prometheusTool("promtool", "prometheus", "prometheus", "github.com/prometheus/prometheus/cmd/promtool"),
+  prometheusTool("alertmanager", "alertmanager", "alertmanager", "github.com/prometheus/alertmanager/cmd/alertmanager"),
+  prometheusTool("node_exporter", "nodeExporter", "node_exporter", "github.com/prometheus/node_exporter"),
+  {
+    // The dev tier's backup repository: a real S3 server (Apache-2.0) that serves a directory.
+    name: "versitygw",
+    version: "1.8.0",
+    source: { kind: "proxy", wrapper: "versitygw" },
+    main: "github.com/versity/versitygw/cmd/versitygw",
+    ldflags: [versionFlag("main.Version", "v1.8.0")],
   },
 ];
 

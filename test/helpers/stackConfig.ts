@@ -20,6 +20,8 @@ export function secretStandIns(): Record<string, string> {
     "olympus:syntheticPassword": alnum(24),
     "olympus:smtpUri": `smtps://AKIAEXAMPLE:${alnum(32)}@email-smtp.eu-central-1.amazonaws.com:465`,
     "olympus:captchaSecretKey": `0x4AAAAAAA${alnum(24)}`,
+    "olympus:backupAccessKeyId": alnum(20),
+    "olympus:backupSecretAccessKey": alnum(40),
   };
 }
 

@@ -22,7 +22,7 @@ import {
   stackLeftovers,
   steadyTraffic,
 } from "../../scripts/devhost/devCycle";
-import { filesFromState } from "../../scripts/operations/renderedFiles";
+import { filesFromState, revealed } from "../../scripts/operations/renderedFiles";
 import { pulumiDir } from "../../scripts/toolchain/toolchain";
 import { authorizationFlow } from "../helpers/oauthFlow";
 
@@ -275,16 +275,12 @@ describe("the dev tier on this machine", () => {
     const exported = async (...flags: string[]) =>
       (await execa("pulumi", ["stack", "export", "--stack", "dev", ...flags], { cwd: dir, env })).stdout;
     // Every value the stack generates with @pulumi/random, as the state holds it decrypted, and the config secret.
-    const revealed = JSON.parse(await exported("--show-secrets")) as {
+    const state = JSON.parse(await exported("--show-secrets")) as {
       deployment: { resources: { type: string; urn: string; outputs?: Record<string, unknown> }[] };
     };
-    const plain = (value: unknown) =>
-      value && typeof value === "object" && "plaintext" in value
-        ? JSON.parse((value as { plaintext: string }).plaintext)
-        : value;
-    const results = revealed.deployment.resources
+    const results = state.deployment.resources
       .filter((resource) => resource.type.startsWith("random:"))
-      .map((resource) => plain(resource.outputs?.result))
+      .map((resource) => revealed(resource.outputs?.result))
       .filter((value): value is string => typeof value === "string");
     // Key bytes are derived from some of them (StackSecrets): the derivations are secrets too.
     const derived = results.flatMap((value) => {
@@ -295,7 +291,7 @@ describe("the dev tier on this machine", () => {
     const secrets = [password, ...generated];
     expect(generated.length).toBeGreaterThan(20);
     // The .env the host received holds both kinds (the check below would prove nothing otherwise).
-    const deployedEnv = filesFromState(revealed)[".env"]!.content;
+    const deployedEnv = filesFromState(state)[".env"]!.content;
     // The .env holds exactly what the running services read: in dev, no app's or pgAdmin's secrets.
     expect(results.filter((value) => deployedEnv.includes(value)).length).toBeGreaterThanOrEqual(3);
     expect(derived.filter((value) => deployedEnv.includes(value)).length).toBeGreaterThan(5);

@@ -64,7 +64,7 @@ describe("a real preview of each committed stack", () => {
         // The host-config step and the four deploy steps.
         "command:remote:Command": 5,
         // Key bytes are derived from passwords: a RandomBytes id is its value, unencrypted in the state.
-        "random:index/randomPassword:RandomPassword": 19,
+        "random:index/randomPassword:RandomPassword": 20,
       });
       // A/AAAA for seven public names and the host, CAA; SPF and DMARC only where real mail is sent.
       expect(counts["hcloud:index/zoneRrset:ZoneRrset"]).toBe(stack === "prod" ? 19 : 17);

@@ -24,6 +24,7 @@ const neverChange = [
   "iam-hydra-pairwise-salt",
   "encryption-key",
   "postgres-ca-seed",
+  "backup-passphrase",
 ];
 
 async function deployed(stack: string, protect: boolean) {
@@ -78,6 +79,6 @@ describe("an edit of how secrets are generated", () => {
     expect(destroy.exitCode).not.toBe(0);
     expect(destroy.all).toMatch(/protected/);
     const exported = await pulumi("prod", ["stack", "export"]);
-    expect(exported.stdout.match(/"type": "random:index\/randomPassword:RandomPassword"/g)).toHaveLength(19);
+    expect(exported.stdout.match(/"type": "random:index\/randomPassword:RandomPassword"/g)).toHaveLength(20);
   });
 });

@@ -27,9 +27,23 @@ const workflow = (name: string) => parse(readFileSync(join(workflowDir, `${name}
 const pulumiStep = (job: Job) => job.steps.find((step) => step.uses === "pulumi/actions@v7" && step.with?.command);
 
 describe("the workflows", () => {
+  it("publish each image this repository builds with the tag and build arguments the version table pins", () => {
+    const text = readFileSync(join(workflowDir, "images.yml"), "utf8");
+    const table = JSON.parse(readFileSync(join(projectDir, "lib", "versionTable.json"), "utf8")) as Record<
+      string,
+      { build?: Record<string, string> }
+    >;
+    for (const [image, pin] of Object.entries(table).filter(([, pin]) => pin.build)) {
+      expect(text, image).toContain(`.${image}.repository + ":" + .${image}.tag`);
+      for (const argument of Object.keys(pin.build!))
+        expect(text, `${image} ${argument}`).toContain(`.${image}.build.${argument}`);
+    }
+  });
+
   it("pass actionlint (with shellcheck on their run steps)", async () => {
     expect(workflowFiles.sort()).toEqual([
       "deploy.yml",
+      "images.yml",
       "preview.yml",
       "refresh-staging.yml",
       "staging-sleep.yml",
@@ -51,6 +65,7 @@ describe("the workflows", () => {
       for (const [name, job] of Object.entries(flow.jobs)) {
         if (file === "preview.yml") expect(job.permissions).toEqual({ contents: "read", "pull-requests": "write" });
         else if (file === "staging-sleep.yml") expect(job.permissions).toEqual({ contents: "read", actions: "write" });
+        else if (file === "images.yml") expect(job.permissions).toEqual({ contents: "read", packages: "write" });
         else expect(job.permissions, `${file} ${name}`).toBeUndefined();
       }
     }

@@ -133,6 +133,8 @@ describe("OlympusStack deploy over SSH", () => {
       edge: edgeSettings(rateLimits),
       syntheticPassword: pulumi.secret("correct-horse-battery"),
       loginSimulation: { loginsPerHour: 6, emails: ["a@staging.olympus.test"] },
+      backup: { endpoint: "https://fsn1.your-objectstorage.com", region: "fsn1", bucket: "olympus-staging", ca: null },
+      backupKeys: pulumi.secret({ accessKeyId: "staging-key", secretAccessKey: "staging-secret-key" }),
       authorizedKeys: ["ssh-ed25519 AAAA deploy"],
     });
     await outputValue(app.releaseFingerprint);

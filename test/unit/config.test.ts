@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { parseStackConfig } from "../../lib/config/parse";
 import {
+  backupRules,
   captchaRules,
   crossStackRules,
   domainRules,
@@ -381,6 +382,48 @@ const badValues: {
     key: "olympus:imageSource",
     mentions: ["only the dev tier", "registry"],
   },
+  {
+    title: "a backup endpoint that is not https",
+    stack: "prod",
+    overrides: {
+      "olympus:backup": json({
+        endpoint: "http://fsn1.your-objectstorage.com",
+        region: "fsn1",
+        bucket: "b-prod",
+        caFile: null,
+      }),
+    },
+    key: "olympus:backup.endpoint",
+    mentions: ["http://fsn1.your-objectstorage.com", "https://"],
+  },
+  {
+    title: "a private CA for a repository outside dev",
+    stack: "staging",
+    overrides: {
+      "olympus:backup": json({
+        endpoint: "https://fsn1.your-objectstorage.com",
+        region: "fsn1",
+        bucket: "b-staging",
+        caFile: "ca.crt",
+      }),
+    },
+    key: "olympus:backup.caFile",
+    mentions: ["only the dev tier", "null"],
+  },
+  {
+    title: "no access key for the backup bucket",
+    stack: "prod",
+    overrides: { "olympus:backupAccessKeyId": "" },
+    key: "olympus:backupAccessKeyId",
+    mentions: ["missing secret", "own bucket"],
+  },
+  {
+    title: "no secret key for the backup bucket",
+    stack: "staging",
+    overrides: { "olympus:backupSecretAccessKey": "" },
+    key: "olympus:backupSecretAccessKey",
+    mentions: ["missing secret", "Hetzner's console"],
+  },
 ];
 
 describe("bad configuration", () => {
@@ -457,6 +500,12 @@ describe("rules across stacks", () => {
     expect(crossStackRules(s, upstream)).toEqual([]);
   });
 
+  it("refuses staging and prod backing up into the same bucket", () => {
+    expect(crossStackRules(s, { ...p, backup: s.backup }).join("\n")).toContain(
+      'olympus:backup.bucket: staging and prod both back up into "olympus-staging-backups"',
+    );
+  });
+
   it("keeps the Turnstile test key out of prod", () => {
     const problems = problemsOf(
       "prod",
@@ -529,6 +578,14 @@ describe("each rule group on its own", () => {
       "olympus:rateLimits.captchaSiteKey",
       "olympus:captchaSecretKey",
     ]);
+  });
+
+  it("backupRules: every environment holds its repository's keys; a private CA only in dev", () => {
+    expect(keysOf(backupRules({ ...p, secrets: {} }))).toEqual([
+      "olympus:backupAccessKeyId",
+      "olympus:backupSecretAccessKey",
+    ]);
+    expect(keysOf(backupRules({ ...s, backup: { ...s.backup, caFile: "ca.crt" } }))).toEqual(["olympus:backup.caFile"]);
   });
 
   it("hostRules: a Hetzner server needs its token; an existing machine and local images are the dev tier's", () => {

@@ -49,6 +49,20 @@ describe("the parity check", () => {
     expect(formatParityTable(report.differences)).toMatch(/\| serverType +\| "cax11" +\| "cax21" +\|/);
   });
 
+  it("holds the backups to one shape: only the repository's bucket and keys differ", async () => {
+    const report = await checkParity(staging(), prod());
+    const backup = report.differences.filter((row) => /^(olympus:)?backup[A-Z.]/.test(row.key));
+    expect(backup.map((row) => row.key).sort()).toEqual([
+      "backup.bucket",
+      "olympus:backupAccessKeyId",
+      "olympus:backupSecretAccessKey",
+    ]);
+    // The schedule, retention, cipher and archive timeout are the code's, so pgbackrest.conf differs only by
+    // the bucket, which the counterfactual render (prod with staging's sanctioned keys) proves.
+    expect(report.differingFiles).toContain("pgbackrest/pgbackrest.conf");
+    expect(report.problems).toEqual([]);
+  });
+
   it("fails on a difference outside the sanctioned list", async () => {
     const report = await checkParity(staging(), prod({ "olympus:location": "hel1" }));
     expect(report.ok).toBe(false);

@@ -48,6 +48,7 @@ describe("the compose project", () => {
     for (const [name, service] of Object.entries(prod)) expect(staging[name]?.image, name).toBe(service.image);
     expect(Object.keys(prod).sort()).toEqual(
       [
+        "backup",
         "caddy",
         "ciam-athena",
         "ciam-hera",
@@ -95,9 +96,14 @@ describe("the compose project", () => {
         (JSON.parse(files[stack]["deploy.json"]!.content) as DeployPlan).phases.map((phase) => [phase.name, phase]),
       );
     const phases = plan("prod");
-    expect(Object.keys(phases)).toEqual(["database", "migrations", "edge", "ory", "apps", "extras"]);
+    expect(Object.keys(phases)).toEqual(["database", "migrations", "edge", "ory", "apps", "extras", "operations"]);
     expect(phases.edge).toMatchObject({ services: ["caddy"], after: ["reload-caddy"] });
-    expect(phases.database?.after).toEqual(["reload-postgres"]);
+    // Before the database starts: no empty cluster beside data; once up: a restore point before any migration.
+    expect(phases.database).toMatchObject({
+      before: ["check-data-directory"],
+      after: ["reload-postgres", "mark-restore-point"],
+    });
+    expect(phases.operations?.services).toEqual(["backup"]);
     expect(phases.migrations).toMatchObject({ oneShot: true, after: [] });
     expect(phases.extras?.services).toEqual([]);
     expect(plan("staging").extras?.services).toEqual(["mailpit", "login-simulator"]);
@@ -159,8 +165,9 @@ describe("the compose project", () => {
 
   it("keeps named volumes on the Hetzner data volume and every long-running service restarting", () => {
     const file = compose("prod");
-    for (const volume of Object.values(file.volumes))
-      expect(volume.driver_opts.device).toMatch(/^\/srv\/olympus\/volumes\//);
+    // Every volume that holds data; PostgreSQL's socket directory passes between containers and holds none.
+    for (const [name, volume] of Object.entries(file.volumes))
+      if (name !== "postgres_run") expect(volume.driver_opts?.device, name).toMatch(/^\/srv\/olympus\/volumes\//);
     for (const [name, service] of Object.entries(file.services)) {
       expect(service.networks, name).toEqual(
         name.endsWith("-migrate")
@@ -292,6 +299,7 @@ describe("secrets", () => {
       smtpUri: "",
       captchaSecretKey: "",
       postgresTls: { caCertificate: "", serverCertificate: "", serverKey: "" },
+      backup: { accessKeyId: "key", secretAccessKey: "secret", passphrase: "p".repeat(64) },
     };
     expect(secretFormatProblems(base)).toEqual([]);
     expect(

@@ -1,10 +1,13 @@
 #!/bin/bash
 # Entrypoint of the dev tier's PostgreSQL image (Debian's postgresql-18), with the contract the compose
-# file relies on from the official image: POSTGRES_USER/POSTGRES_PASSWORD create the superuser on an
-# empty data directory, /docker-entrypoint-initdb.d/*.sql run once, then the command runs as postgres.
+# file relies on from the official image: for the `postgres` command, POSTGRES_USER/POSTGRES_PASSWORD
+# create the superuser on an empty data directory, /docker-entrypoint-initdb.d/*.sql run once, then the
+# server runs as postgres. Any other command (pgBackRest's backups and restores) runs as it is.
 set -euo pipefail
 
 export PGDATA="${PGDATA:-/var/lib/postgresql/18/docker}"
+
+[[ "${1:-}" == postgres ]] || exec "$@"
 
 if [[ "$(id -u)" -eq 0 ]]; then
   mkdir -p "$PGDATA" /var/run/postgresql
