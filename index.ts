@@ -31,7 +31,12 @@ export = async () => {
 
   const secrets = new StackSecrets(
     `${name}-secrets`,
-    { stack: config.stack, protect: config.protect, certificateYear: config.certificateYear },
+    {
+      stack: config.stack,
+      protect: config.protect,
+      certificateYear: config.certificateYear,
+      hydraSystemRotations: config.hydraSystemRotations,
+    },
     formerly(config.stack, "secrets"),
   );
   const existing = config.existingHostAccess;
@@ -77,6 +82,7 @@ export = async () => {
           ipv4: host.ipv4,
           ipv6: host.ipv6,
           spfInclude: mail.spfInclude,
+          mailRecords: mail.records,
           protect: config.protect,
         },
         formerly(config.stack, "dns"),
@@ -113,6 +119,7 @@ export = async () => {
         bucket: config.backup.bucket,
         ca: config.backupCa,
       },
+      alertRecipients: config.alerts.recipients,
       backupKeys: pulumi.secret({
         accessKeyId: config.secrets.backupAccessKeyId ?? "",
         secretAccessKey: config.secrets.backupSecretAccessKey ?? "",
@@ -168,6 +175,8 @@ export = async () => {
     tunnels: {
       kratosAdminCiam: tunnel(loopbackPort("ciam-kratos", "admin")),
       pgadmin: tunnel(loopbackPort("pgadmin", "http")),
+      prometheus: tunnel(loopbackPort("prometheus", "http")),
+      alertmanager: tunnel(loopbackPort("alertmanager", "http")),
       ...(config.mail.mode === "mailpit" ? { mailpit: tunnel(loopbackPort("mailpit", "ui")) } : {}),
     },
     hostKeyFingerprint: pulumi.unsecret(secrets.hostKey.apply((key) => key.fingerprint)),

@@ -50,6 +50,8 @@ export interface OlympusStackArgs {
   authorizedKeys?: pulumi.Input<string[]>;
   /** Where PostgreSQL's backups go (lib/backup.ts). */
   backup: BackupRepository;
+  /** Who the environment's alerts are mailed to, by the same mail route as the couriers' mail. */
+  alertRecipients: string[];
   /** The backup repository's key pair, from the stack config. Secret. */
   backupKeys: pulumi.Input<{ accessKeyId: string; secretAccessKey: string }>;
 }
@@ -155,6 +157,7 @@ export class OlympusStack extends pulumi.ComponentResource {
               renderSecretFiles(
                 {
                   mail: args.mail,
+                  alerting: { environment: args.environment, recipients: args.alertRecipients },
                   authorizedKeys,
                   secrets: {
                     ...generated,

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { type Role, roleNames } from "../lib/database";
 import type { SshKeyPair as KeyPair } from "../lib/keys";
 import { oauthClientIds } from "../lib/oauthClients";
 import { postgresTlsFromSeeds } from "../lib/postgresTls";
@@ -22,12 +23,17 @@ export type GeneratedSecrets = Omit<
 };
 
 export interface StackSecretsArgs {
-  /** Label of the stack, written into the keys' comments and the CA's name. */
+  /** Label of the stack, written into the SSH keys' comments when they are first made. */
   stack: string;
   /** Pulumi `protect` on every secret, so no edit or destroy can rotate one (prod). @default false */
   protect?: boolean;
   /** Year whose PostgreSQL server certificate is issued (lib/postgresTls.ts certificateYear). */
   certificateYear: number;
+  /**
+   * How many times Hydra's system secret has been rotated: each rotation adds a newer secret in front of
+   * the ones before, which Hydra keeps decrypting with. @default 0
+   */
+  hydraSystemRotations?: number;
 }
 
 /**
@@ -87,6 +93,7 @@ export class StackSecrets extends pulumi.ComponentResource {
         sessionSigningKey: bytes("session-signing-key").base64,
         oauthClients: oauthClientSecrets(),
         adminPassword: password("admin-password", 32),
+        rolePasswords: rolePasswords(),
         postgresTls: postgresTls(),
         backupPassphrase: password("backup-passphrase", 64, keep()),
       }),
@@ -113,9 +120,21 @@ export class StackSecrets extends pulumi.ComponentResource {
         kratosCookie: bytes(`${domain}-kratos-cookie`).hex,
         // Kratos requires the cipher secret to be exactly 32 characters; a new one would make its data unreadable.
         kratosCipher: password(`${domain}-kratos-cipher`, 32, keep()),
-        hydraSystem: bytes(`${domain}-hydra-system`).hex,
+        hydraSystem: hydraSystemSecrets(domain),
         hydraPairwiseSalt: bytes(`${domain}-hydra-pairwise-salt`, keep()).hex,
       });
+    }
+
+    /**
+     * Newest first. The first generation keeps its name; each rotation adds `-<generation>`. Every one is
+     * kept: a new value would leave Hydra unable to decrypt the keys it stored with the old one.
+     */
+    function hydraSystemSecrets(domain: IdentityDomain): pulumi.Output<string[]> {
+      const generations = Array.from(
+        { length: (args.hydraSystemRotations ?? 0) + 1 },
+        (_, generation) => bytes(`${domain}-hydra-system${generation === 0 ? "" : `-${generation + 1}`}`, keep()).hex,
+      );
+      return pulumi.all(generations.reverse());
     }
 
     /** One per client of the service catalogue, named after it (pgadmin -> pgadmin-client-secret). */
@@ -127,10 +146,18 @@ export class StackSecrets extends pulumi.ComponentResource {
       );
     }
 
+    /** One per login role (olympus_monitoring -> monitoring-role-password); the deploy sets it on every run. */
+    function rolePasswords(): pulumi.Output<GeneratedSecrets["rolePasswords"]> {
+      const passwords = Object.fromEntries(
+        roleNames.map((role) => [role, password(`${role.replace(/^olympus_/, "")}-role-password`, 48)]),
+      ) as Record<Role, pulumi.Output<string>>;
+      return pulumi.output(passwords);
+    }
+
     function postgresTls() {
       return pulumi
         .all([bytes("postgres-ca-seed", keep()).base64, bytes("postgres-server-seed").base64])
-        .apply(([caSeed, serverSeed]) => postgresTlsFromSeeds(caSeed, serverSeed, args.stack, args.certificateYear));
+        .apply(([caSeed, serverSeed]) => postgresTlsFromSeeds(caSeed, serverSeed, args.certificateYear));
     }
 
     function keyPair(part: string, comment: string): pulumi.Output<KeyPair> {

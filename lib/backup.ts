@@ -28,6 +28,9 @@ export const backupPolicy = {
   archiveQueueMax: "4GiB",
 } as const;
 
+/** Where the backup service and PostgreSQL find pgBackRest's configuration (a mounted directory). */
+export const pgbackrestDir = "/etc/pgbackrest";
+
 /** The stanza names the environment, so a repository says whose data it holds. */
 export const stanza = (environment: Environment) => `olympus-${environment}`;
 

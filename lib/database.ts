@@ -7,16 +7,35 @@ export const postgres = {
   user: "olympus",
   /** The official image's postgres user: the server key must belong to it, mode 600. */
   uid: 70,
-  /** Where every client finds the CA it verifies the server with (sslmode=verify-full). */
-  caPath: "/etc/postgres-tls/ca.crt",
+  /** Its socket directory, shared with the backup service (a scratch volume): pgBackRest and psql talk through it. */
+  socketDir: "/var/run/postgresql",
+  /**
+   * The directory every client (and the server) mounts with the CA in it, and the CA's path there
+   * (sslmode=verify-full). A directory, not the file: a renewed or rotated CA replaces the file, which a
+   * single-file mount would hide from the running containers.
+   */
+  caDirectory: { project: "postgres-ca", container: "/etc/postgres-ca" },
+  caPath: "/etc/postgres-ca/ca.crt",
 } as const;
 
 /** The databases the init SQL creates on first start, one per Ory service plus Olympus's own. */
 export const databases = ["ciam_kratos", "ciam_hydra", "iam_kratos", "iam_hydra", "olympus"] as const;
 export type Database = (typeof databases)[number];
 
-export function postgresDsn(password: string, database: Database): string {
-  return `postgres://${postgres.user}:${encodeURIComponent(password)}@${postgres.service}:${postgres.port}/${database}?sslmode=verify-full&sslrootcert=${postgres.caPath}`;
+/**
+ * Login roles besides the cluster's superuser, each granted only what its reader needs. The deploy
+ * creates them and sets their passwords on every run (render/sql.ts renderRoles), so a role added here
+ * reaches clusters that already exist.
+ */
+export const roles = {
+  /** postgres_exporter: pg_monitor reads the statistics views (pg_stat_archiver among them) and nothing else. */
+  olympus_monitoring: { grants: ["pg_monitor"], database: "postgres" },
+} as const;
+export type Role = keyof typeof roles;
+export const roleNames = Object.keys(roles) as Role[];
+
+export function postgresDsn(password: string, database: Database | "postgres", user: string = postgres.user): string {
+  return `postgres://${user}:${encodeURIComponent(password)}@${postgres.service}:${postgres.port}/${database}?sslmode=verify-full&sslrootcert=${postgres.caPath}`;
 }
 
 /** Olympus's own database: the SDK's settings tables, read by Hera and Athena. */

@@ -11,6 +11,8 @@ export interface MailSettings {
   sandboxUri?: string;
   /** SPF include DNS publishes; only where real mail is sent. */
   spfInclude?: string;
+  /** The provider's DKIM and return-path records DNS publishes; only where real mail is sent. */
+  records: PlainConfig["mail"]["records"];
 }
 
 /** Kratos's form for a plain-SMTP relay without TLS inside the compose network. */
@@ -29,6 +31,7 @@ export function mailSettings(mail: PlainConfig["mail"], domain: string): MailSet
     fromAddress: `noreply@${domain}`,
     sandboxUri: mail.mode === "mailpit" ? mailpitCourierUri : undefined,
     spfInclude: sendsRealMail ? (mail.spfInclude ?? undefined) : undefined,
+    records: sendsRealMail ? mail.records : [],
   };
 }
 

@@ -65,16 +65,15 @@ async function importKeys(seedBase64: string) {
 
 const serialFrom = (seedBase64: string) => `01${createHash("sha256").update(seedBase64).digest("hex").slice(0, 30)}`;
 
-/** A per-stack CA and the given year's server certificate for `postgres`, deterministic in the seeds. */
-export async function postgresTlsFromSeeds(
-  caSeed: string,
-  serverSeed: string,
-  stack: string,
-  year: number,
-): Promise<PostgresTls> {
+/**
+ * A per-stack CA (its key from the stack's own seed) and the given year's server certificate for
+ * `postgres`, deterministic in the seeds. The CA's name carries no stack name: renaming a stack renames
+ * nothing, its CA included.
+ */
+export async function postgresTlsFromSeeds(caSeed: string, serverSeed: string, year: number): Promise<PostgresTls> {
   const caKeys = await importKeys(caSeed);
   const serverKeys = await importKeys(serverSeed);
-  const caName = `CN=Olympus PostgreSQL CA (${stack})`;
+  const caName = "CN=Olympus PostgreSQL CA";
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialFrom(caSeed),
     name: caName,
@@ -110,3 +109,6 @@ export async function postgresTlsFromSeeds(
     serverKey: `${x509.PemConverter.encode(serverKeyDer, "PRIVATE KEY")}\n`,
   };
 }
+
+/** When a PEM certificate stops being valid. */
+export const certificateNotAfter = (pem: string): Date => new x509.X509Certificate(pem).notAfter;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type Database, postgres, postgresDsn } from "./database";
+import { type Database, postgres, postgresDsn, type Role, roles } from "./database";
 import type { PostgresTls } from "./postgresTls";
 import { type IdentityDomain, identityDomains } from "./topology";
 
@@ -8,7 +8,16 @@ export interface DeploymentSecrets {
   postgresPassword: string;
   ory: Record<
     IdentityDomain,
-    { kratosCookie: string; kratosCipher: string; hydraSystem: string; hydraPairwiseSalt: string }
+    {
+      kratosCookie: string;
+      kratosCipher: string;
+      /**
+       * Hydra's system secrets, newest first: Hydra encrypts with the first and decrypts with any, so a
+       * rotation prepends a new one and keeps the old (its stored keys stay readable).
+       */
+      hydraSystem: string[];
+      hydraPairwiseSalt: string;
+    }
   >;
   /** base64 of 32 random bytes. */
   encryptionKey: string;
@@ -22,6 +31,8 @@ export interface DeploymentSecrets {
   /** Only where synthetic users exist (login simulation). */
   syntheticPassword?: string;
   postgresTls: PostgresTls;
+  /** The password of each login role besides the superuser (lib/database.ts roles). */
+  rolePasswords: Record<Role, string>;
   /** The backup repository's key pair (stack config) and the passphrase everything in it is encrypted with. */
   backup: { accessKeyId: string; secretAccessKey: string; passphrase: string };
 }
@@ -45,12 +56,17 @@ export const secretVariables = {
   postgresPassword: variable("PG_PASSWORD", (secrets) => secrets.postgresPassword),
   dsn: (database: Database) =>
     variable(`PG_${database.toUpperCase()}_DSN`, (secrets) => postgresDsn(secrets.postgresPassword, database)),
+  roleDsn: (role: Role) =>
+    variable(`PG_${role.toUpperCase()}_DSN`, (secrets) =>
+      postgresDsn(secrets.rolePasswords[role], roles[role].database, role),
+    ),
   kratosCookie: (domain: IdentityDomain) =>
     variable(`${upper(domain)}_KRATOS_SECRET_COOKIE`, (secrets) => secrets.ory[domain].kratosCookie),
   kratosCipher: (domain: IdentityDomain) =>
     variable(`${upper(domain)}_KRATOS_SECRET_CIPHER`, (secrets) => secrets.ory[domain].kratosCipher),
   hydraSystem: (domain: IdentityDomain) =>
-    variable(`${upper(domain)}_HYDRA_SECRET_SYSTEM`, (secrets) => secrets.ory[domain].hydraSystem),
+    // Ory reads a list from the environment comma-separated.
+    variable(`${upper(domain)}_HYDRA_SECRET_SYSTEM`, (secrets) => secrets.ory[domain].hydraSystem.join(",")),
   hydraPairwiseSalt: (domain: IdentityDomain) =>
     variable(`${upper(domain)}_HYDRA_PAIRWISE_SALT`, (secrets) => secrets.ory[domain].hydraPairwiseSalt),
   encryptionKey: variable("ENCRYPTION_KEY", (secrets) => secrets.encryptionKey),
@@ -89,7 +105,8 @@ export function secretFormatProblems(secrets: DeploymentSecrets): string[] {
     const ory = secrets.ory[domain];
     if (ory.kratosCipher.length !== 32) problems.push(`${domain} Kratos cipher secret must be exactly 32 characters`);
     if (!hex64.test(ory.kratosCookie)) problems.push(`${domain} Kratos cookie secret must be 32 bytes in hex`);
-    if (!hex64.test(ory.hydraSystem)) problems.push(`${domain} Hydra system secret must be 32 bytes in hex`);
+    if (ory.hydraSystem.length === 0 || !ory.hydraSystem.every((value) => hex64.test(value)))
+      problems.push(`${domain} Hydra system secrets must be one or more values of 32 bytes in hex`);
     if (!hex64.test(ory.hydraPairwiseSalt)) problems.push(`${domain} Hydra pairwise salt must be 32 bytes in hex`);
   }
   if (!base64Of32Bytes(secrets.encryptionKey)) problems.push("ENCRYPTION_KEY must be base64 of 32 bytes");
@@ -99,6 +116,8 @@ export function secretFormatProblems(secrets: DeploymentSecrets): string[] {
   for (const [client, value] of Object.entries(secrets.oauthClients))
     if (value.length < 32) problems.push(`OAuth client secret of ${client} must be at least 32 characters`);
   if (secrets.postgresPassword.length < 24) problems.push("PostgreSQL password must be at least 24 characters");
+  for (const [role, value] of Object.entries(secrets.rolePasswords))
+    if (value.length < 32) problems.push(`the password of the database role ${role} must be at least 32 characters`);
   if (secrets.backup.passphrase.length < 48) problems.push("the backup passphrase must be at least 48 characters");
   return problems;
 }

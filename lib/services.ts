@@ -6,9 +6,11 @@
  * the images of the entries it runs. Adding a service is adding an entry here (plus its image in the
  * version table, and a renderer for any configuration file of its own).
  */
-import { backupPolicy, postgresDataDir, stanza } from "./backup";
+import { dirname } from "node:path";
+import { backupPolicy, pgbackrestDir, postgresDataDir, stanza } from "./backup";
 import type { Environment } from "./config/schema";
 import { olympusDatabase, postgres } from "./database";
+import { monitoringPolicy, monitoringUid, olympusMetrics, monitoringPaths as paths } from "./monitoring";
 import { type SecretVariable, secretVariables as secret } from "./secrets";
 import type { IdentityDomain, PublicSite } from "./topology";
 import type { ImageName } from "./versions";
@@ -30,14 +32,20 @@ export const beforePhase: Partial<Record<DeployPhase, string[]>> = {
 
 /** What the deploy script does once a phase is healthy (its shell functions of the same names). */
 export const afterPhase: Partial<Record<DeployPhase, string[]>> = {
-  // A renewed certificate or pg_hba.conf is served after a reload, never a restart; then the stanza, a
-  // first backup if there is none, and a named restore point archived before any migration runs.
-  database: ["reload-postgres", "mark-restore-point"],
+  // A renewed certificate or pg_hba.conf is served after a reload, never a restart; the login roles
+  // and their passwords as lib/database.ts says; then the stanza, a first backup if there is none, and
+  // a named restore point archived before any migration runs.
+  database: ["reload-postgres", "apply-database-roles", "mark-restore-point"],
   // Caddy serves the release's Caddyfile in place, before any upstream is replaced.
   edge: ["reload-caddy"],
   // The SDK's settings are in place before the apps that read them start.
   ory: ["apply-sdk-settings"],
+  // alertmanager.yml holds secrets, so a new one (a rotated SMTP password) is reloaded, not a reason to recreate.
+  operations: ["reload-alertmanager"],
 };
+
+/** The service that faces the internet: every public site goes through it. */
+export const edgeService = "caddy";
 
 /** The phase whose services run once per release and exit (no restart, no release alias). */
 export const oneShotPhase: DeployPhase = "migrations";
@@ -150,10 +158,10 @@ const backupEnvironment = (context: ServiceContext): Record<string, EnvValue> =>
   PGBACKREST_REPO1_CIPHER_PASS: secret.backupPassphrase,
   PGBACKREST_REPO1_PATH: secret.backupPath,
 });
-const backupMounts = ["postgres_run:/var/run/postgresql", "./pgbackrest:/etc/pgbackrest:ro"];
+const backupMounts = [`postgres_run:${postgres.socketDir}`, `./pgbackrest:${pgbackrestDir}:ro`];
 
-/** The CA file every database client mounts (the directory's ca.crt only). */
-const postgresCa = `./postgres/ca.crt:${postgres.caPath}:ro`;
+/** The CA every database client mounts: its own directory, which holds nothing else. */
+const postgresCa = `./${postgres.caDirectory.project}:${postgres.caDirectory.container}:ro`;
 const upper = (domain: IdentityDomain) => domain.toUpperCase();
 const https = (context: ServiceContext, site: PublicSite) => `https://${context.hostnames[site]}`;
 const sites = {
@@ -410,6 +418,7 @@ export const services: Record<string, Service> = {
         // The directory, not its files: a renewed certificate replaces the files, and a single-file mount
         // would keep showing the old ones. The deploy reloads PostgreSQL to serve the new certificate.
         "./postgres:/etc/postgres-tls:ro",
+        postgresCa,
         ...backupMounts,
       ],
     }),
@@ -470,11 +479,12 @@ export const services: Record<string, Service> = {
       volumes: ["./pgadmin/config_local.py:/pgadmin4/config_local.py:ro"],
     }),
   },
-  caddy: {
+  [edgeService]: {
     image: "caddy",
     phase: "edge",
     presence: "always",
-    ports: { http: 80, https: 443 },
+    // metrics: an internal-only site of the Caddyfile; the admin API (which can change the config) stays on localhost.
+    ports: { http: 80, https: 443, metrics: 2020 },
     reloadsConfiguration: true,
     note:
       " The only service published beyond loopback. Rollback: every image is pinned in lib/versionTable.json; set Caddy's\n" +
@@ -518,11 +528,25 @@ export const services: Record<string, Service> = {
       environment: {
         BACKUP_STANZA: stanza(context.environment),
         FULL_BACKUP_AT: backupPolicy.fullBackupAt,
+        BACKUP_METRICS: `${paths.runtimeTextfiles}/backup.prom`,
+        WAL_METRICS: `${paths.runtimeTextfiles}/wal.prom`,
+        METRIC_LAST_FULL: olympusMetrics.lastFullBackup,
+        METRIC_REPOSITORY_UP: olympusMetrics.repositoryUp,
+        METRIC_ARCHIVE_LAG: olympusMetrics.archiveLag,
+        // psql reads how long WAL waits through PostgreSQL's socket, as the cluster's owner.
+        PGHOST: postgres.socketDir,
+        PGUSER: postgres.user,
         ...backupEnvironment(context),
       },
-      volumes: ["postgres:/var/lib/postgresql", ...backupMounts, "./backup:/etc/olympus-backup:ro"],
+      volumes: [
+        "postgres:/var/lib/postgresql",
+        ...backupMounts,
+        "./backup:/etc/olympus-backup:ro",
+        `metrics:${paths.runtimeTextfiles}`,
+      ],
     }),
   },
+  ...monitoringServices(),
   "login-simulator": {
     image: "loginSimulator",
     phase: "extras",
@@ -539,6 +563,111 @@ export const services: Record<string, Service> = {
 };
 
 export type ServiceName = keyof typeof services & string;
+
+/**
+ * Prometheus, Alertmanager and the exporters, in every environment alike. Only Prometheus's and
+ * Alertmanager's UIs are published, on the loopback (an SSH tunnel away); the exporters answer on the
+ * compose network only. Their data (the time series, silences) lives on the volume.
+ */
+function monitoringServices() {
+  const nobody = `${monitoringUid}:${monitoringUid}`;
+  /** What a person opens through the tunnel, so links in alerts point at it. */
+  const tunnelled = (name: string, portName: string) =>
+    `--web.external-url=http://localhost:${loopbackPort(name, portName)}/`;
+  return {
+    prometheus: {
+      image: "prometheus",
+      phase: "operations",
+      presence: "always",
+      ports: { http: 9090 },
+      loopback: { http: 9090 },
+      health: { http: { port: "http", path: "/-/ready" } },
+      container: () => ({
+        command: [
+          `--config.file=${paths.prometheusConfig}`,
+          "--storage.tsdb.path=/prometheus",
+          `--storage.tsdb.retention.time=${monitoringPolicy.retention}`,
+          `--web.listen-address=:${port("prometheus", "http")}`,
+          tunnelled("prometheus", "http"),
+        ],
+        user: nobody,
+        volumes: [`./prometheus:${dirname(paths.prometheusConfig)}:ro`, "prometheus:/prometheus"],
+      }),
+    },
+    alertmanager: {
+      image: "alertmanager",
+      phase: "operations",
+      presence: "always",
+      ports: { http: 9093 },
+      loopback: { http: 9093 },
+      health: { http: { port: "http", path: "/-/ready" } },
+      note: " Mails every alert, and its resolution, to the environment's operators (alertmanager.yml holds the SMTP credentials: 0600).",
+      container: () => ({
+        command: [
+          `--config.file=${paths.alertmanagerConfig}`,
+          "--storage.path=/alertmanager",
+          `--web.listen-address=:${port("alertmanager", "http")}`,
+          // One Alertmanager: no cluster to gossip with.
+          "--cluster.listen-address=",
+          tunnelled("alertmanager", "http"),
+        ],
+        user: nobody,
+        volumes: [`./alertmanager:${dirname(paths.alertmanagerConfig)}:ro`, "alertmanager:/alertmanager"],
+      }),
+    },
+    "node-exporter": {
+      image: "nodeExporter",
+      phase: "operations",
+      presence: "always",
+      ports: { metrics: 9100 },
+      health: { http: { port: "metrics", path: "/" } },
+      container: () => ({
+        command: [
+          `--path.rootfs=${paths.hostRoot}`,
+          `--web.listen-address=:${port("node-exporter", "metrics")}`,
+          `--collector.textfile.directory=${paths.releaseTextfiles}`,
+          `--collector.textfile.directory=${paths.runtimeTextfiles}`,
+        ],
+        user: nobody,
+        // The host's filesystems, read-only, for their sizes and free space (the data volume's among them).
+        volumes: [
+          `/:${paths.hostRoot}:ro,rslave`,
+          `./metrics:${paths.releaseTextfiles}:ro`,
+          `metrics:${paths.runtimeTextfiles}:ro`,
+        ],
+      }),
+    },
+    "postgres-exporter": {
+      image: "postgresExporter",
+      phase: "operations",
+      presence: "always",
+      ports: { metrics: 9187 },
+      health: { http: { port: "metrics", path: "/" } },
+      note: " Signs in as olympus_monitoring (pg_monitor only), over TLS like every client.",
+      container: () => ({
+        command: [`--web.listen-address=:${port("postgres-exporter", "metrics")}`],
+        user: nobody,
+        environment: { DATA_SOURCE_NAME: secret.roleDsn("olympus_monitoring") },
+        volumes: [postgresCa],
+      }),
+    },
+    "blackbox-exporter": {
+      image: "blackboxExporter",
+      phase: "operations",
+      presence: "always",
+      ports: { metrics: 9115 },
+      health: { http: { port: "metrics", path: "/" } },
+      container: () => ({
+        command: [
+          `--config.file=${paths.blackboxConfig}`,
+          `--web.listen-address=:${port("blackbox-exporter", "metrics")}`,
+        ],
+        user: nobody,
+        volumes: [`./blackbox:${dirname(paths.blackboxConfig)}:ro`],
+      }),
+    },
+  } satisfies Record<string, Service>;
+}
 
 function service(name: string): Service {
   const entry = services[name];
@@ -591,6 +720,15 @@ export function runs(entry: Service, presences: Presences): boolean {
     case "login-simulation":
       return presences.loginSimulation;
   }
+}
+
+/** The catalogue's services an environment runs, and those it does not, each in catalogue order. */
+export function servicesRunning(presences: Presences): { running: string[]; absent: string[] } {
+  const names = Object.keys(services);
+  return {
+    running: names.filter((name) => runs(services[name]!, presences)),
+    absent: names.filter((name) => !runs(services[name]!, presences)),
+  };
 }
 
 /** The OAuth2 clients of every service, in catalogue order, with the service that uses each. */

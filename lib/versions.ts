@@ -39,6 +39,8 @@ export interface LocalBuild {
   assets?: Record<string, string>;
   /** Go modules (path -> version) the binary's build must be made of; the toolchain checks its go.mod. */
   goModules?: Record<string, string>;
+  /** The Debian package it is (its root filesystem installs it) and its upstream version, checked after the build. */
+  debian?: { package: string; version: string };
   instructions: string[];
 }
 
@@ -47,6 +49,10 @@ export const serviceImages: Record<keyof typeof versionTable, ImagePin> = versio
 
 export type ImageName = keyof typeof serviceImages;
 export const imageNames = Object.keys(serviceImages) as ImageName[];
+
+/** Whether a Debian package version (3.5.3+ds1-6, 0.19.1-1+b1) is of an upstream version (3.5.3, 0.19.1). */
+export const isUpstreamVersion = (debianVersion: string, upstream: string) =>
+  debianVersion === upstream || debianVersion.startsWith(`${upstream}+`) || debianVersion.startsWith(`${upstream}-`);
 
 /** A version a stack runs ahead of the table while a release is being staged. */
 export type StagedRollout = Partial<Record<ImageName, string>>;

@@ -1,7 +1,9 @@
 import { isDeepStrictEqual } from "node:util";
+import { parse } from "yaml";
 import { syntheticEmails, syntheticPlan } from "../clients/identities";
 import { crossStackRules } from "../lib/config/rules";
 import { type PlainConfig, type SecretName, type StackConfig, secretKeys } from "../lib/config/schema";
+import { roleNames } from "../lib/database";
 import { edgeSettings } from "../lib/edge";
 import { mailSettings } from "../lib/mail";
 import { oauthClientIds } from "../lib/oauthClients";
@@ -35,6 +37,10 @@ export const sanctionedKeys = [
   "stagedRollout",
   // Where the backup repository is; how it is used (schedule, retention, encryption) is lib/backup.ts's.
   "backup",
+  // Who is mailed the alerts; what alerts, and when, is lib/monitoring.ts's.
+  "alerts",
+  // Rotations happen in staging first, so the counts differ for a while.
+  "hydraSystemRotations",
 ] as const satisfies readonly (keyof PlainConfig)[];
 
 export interface ParityRow {
@@ -50,6 +56,8 @@ export interface ParityReport {
   differences: ParityRow[];
   /** Rendered files whose content differs between the stacks (all explained by sanctioned keys). */
   differingFiles: string[];
+  /** What both stacks monitor and alert on, when it is the same (a difference is a problem). */
+  monitoring: { rules: string[]; scrapeJobs: string[] };
 }
 
 function flatten(value: unknown, prefix: string, into: Map<string, unknown>): Map<string, unknown> {
@@ -70,10 +78,10 @@ const isSanctioned = (path: string) => sanctionedKeys.some((key) => path === key
 const show = (value: unknown) => (value === undefined ? "(unset)" : JSON.stringify(value));
 
 /** Fixed stand-ins in valid formats, identical for both stacks, so only config can change the files. */
-async function placeholderSecrets(stack: string): Promise<DeploymentSecrets> {
+async function placeholderSecrets(): Promise<DeploymentSecrets> {
   const hex = "0".repeat(64);
   const base64 = Buffer.alloc(32, 7).toString("base64");
-  const ory = { kratosCookie: hex, kratosCipher: "c".repeat(32), hydraSystem: hex, hydraPairwiseSalt: hex };
+  const ory = { kratosCookie: hex, kratosCipher: "c".repeat(32), hydraSystem: [hex], hydraPairwiseSalt: hex };
   return {
     postgresPassword: "p".repeat(40),
     ory: { ciam: ory, iam: ory },
@@ -81,13 +89,15 @@ async function placeholderSecrets(stack: string): Promise<DeploymentSecrets> {
     sessionSigningKey: Buffer.alloc(32, 9).toString("base64"),
     oauthClients: Object.fromEntries(oauthClientIds.map((id) => [id, "a".repeat(48)])),
     adminPassword: "a".repeat(32),
+    rolePasswords: Object.fromEntries(
+      roleNames.map((role) => [role, "r".repeat(48)]),
+    ) as DeploymentSecrets["rolePasswords"],
     smtpUri: "smtp://redacted",
     captchaSecretKey: "redacted",
     syntheticPassword: "redacted",
     postgresTls: await postgresTlsFromSeeds(
       Buffer.alloc(32, 1).toString("base64"),
       Buffer.alloc(32, 2).toString("base64"),
-      stack,
       2026,
     ),
     backup: { accessKeyId: "redacted", secretAccessKey: "redacted", passphrase: "b".repeat(64) },
@@ -127,15 +137,12 @@ export function releaseForConfig(config: PlainConfig, stack: string): RenderedRe
 }
 
 /** The files a stack deploys, rendered from its config alone (placeholder secrets, fixed keys). */
-export async function renderForConfig(
-  config: PlainConfig,
-  stack: string,
-  secretsStack = stack,
-): Promise<RenderedFiles> {
+export async function renderForConfig(config: PlainConfig, stack: string): Promise<RenderedFiles> {
   return renderDeployment({
     ...configInput(config, stack),
     authorizedKeys: config.adminSshPublicKeys,
-    secrets: await placeholderSecrets(secretsStack),
+    alerting: { environment: config.environment, recipients: config.alerts.recipients },
+    secrets: await placeholderSecrets(),
   });
 }
 
@@ -195,7 +202,28 @@ export async function checkParity(staging: StackConfig, prod: StackConfig): Prom
     .filter((path) => stagingFiles[path]?.content !== prodFiles[path]?.content)
     .sort();
 
-  return { ok: problems.length === 0, problems, differences, differingFiles };
+  const monitoring = monitoringOf(stagingFiles);
+  if (!isDeepStrictEqual(monitoring, monitoringOf(prodFiles, prod.domain, staging.domain)))
+    problems.push(
+      "the monitoring differs between the stacks (alert rules, thresholds or scrape jobs); staging's alerts must rehearse prod's",
+    );
+  return { ok: problems.length === 0, problems, differences, differingFiles, monitoring };
+}
+
+/**
+ * The alert rules (name, expression, duration) and the scrape jobs a stack's files configure, its
+ * domain written as staging's so the sites' probes compare.
+ */
+function monitoringOf(files: RenderedFiles, domain?: string, asDomain?: string): ParityReport["monitoring"] {
+  const read = (path: string) => parse(files[path]?.content ?? "{}");
+  const rules = (read("prometheus/rules.yml").groups ?? []).flatMap(
+    (group: { rules: { alert: string; expr: string; for: string }[] }) =>
+      group.rules.map((rule) => `${rule.alert} (for ${rule.for}): ${rule.expr}`),
+  );
+  const scrapeJobs = (read("prometheus/prometheus.yml").scrape_configs ?? []).map((job: { job_name: string }) =>
+    domain && asDomain ? job.job_name.replace(domain, asDomain) : job.job_name,
+  );
+  return { rules, scrapeJobs };
 }
 
 export function formatParityTable(rows: ParityRow[]): string {

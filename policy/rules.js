@@ -161,6 +161,30 @@ const oneVersionTable = {
   },
 };
 
+/** @type {StackValidationPolicy} */
+const dmarcNeedsDkim = {
+  name: "dmarc-needs-dkim",
+  description:
+    "A DMARC record that rejects (or quarantines) mail needs the provider's DKIM key in the same zone, or every verification and recovery mail is refused.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    const rrsets = args.resources.filter((resource) => resource.type === "hcloud:index/zoneRrset:ZoneRrset");
+    for (const dmarc of rrsets.filter((resource) => resource.props.name === "_dmarc")) {
+      /** @type {{ value: string }[]} */
+      const records = dmarc.props.records ?? [];
+      if (!records.some((record) => /p=(reject|quarantine)/.test(record.value))) continue;
+      const dkim = rrsets.some(
+        (resource) => resource.props.zone === dmarc.props.zone && String(resource.props.name).endsWith("._domainkey"),
+      );
+      if (!dkim)
+        reportViolation(
+          `${dmarc.name} publishes a DMARC policy that rejects mail, but the zone has no DKIM record (<selector>._domainkey): add the provider's DKIM records (mail.records) or publish p=none`,
+          dmarc.urn,
+        );
+    }
+  },
+};
+
 module.exports = {
   isProd,
   deployedProject,
@@ -168,5 +192,6 @@ module.exports = {
   prodProtection,
   noSyntheticTrafficInProd,
   oneVersionTable,
-  policies: [firewallExposure, prodProtection, noSyntheticTrafficInProd, oneVersionTable],
+  dmarcNeedsDkim,
+  policies: [firewallExposure, prodProtection, noSyntheticTrafficInProd, oneVersionTable, dmarcNeedsDkim],
 };

@@ -1,5 +1,5 @@
 import type { RateLimitZone } from "../lib/edge";
-import { port, type SiteRoute, siteService } from "../lib/services";
+import { edgeService, port, type SiteRoute, siteService } from "../lib/services";
 import { type PublicSite, publicSiteNames } from "../lib/topology";
 
 /**
@@ -185,7 +185,14 @@ export function caddyBlocks(input: CaddyfileInput): CaddyBlock[] {
       ...(input.localCertificates ? [{ name: "local_certs" }] : []),
       // rate_limit is a plugin directive without a default position in Caddy's handler order.
       { name: "order", args: ["rate_limit", "before", "basic_auth"] },
+      // Request counts and durations by site and status, for the error-ratio and 429 alerts.
+      { name: "metrics", block: [{ name: "per_host" }] },
     ],
+  };
+  // Prometheus scrapes this plain-HTTP site on the compose network; no port of the host publishes it.
+  const metrics: CaddyBlock = {
+    keys: [`:${port(edgeService, "metrics")}`],
+    directives: [{ name: "metrics" }],
   };
   const dial = (service: string, servicePort: number) => `${input.releaseAliases?.[service] ?? service}:${servicePort}`;
   const sites = publicSiteNames.map<CaddyBlock>((site) => {
@@ -203,22 +210,37 @@ export function caddyBlocks(input: CaddyfileInput): CaddyBlock[] {
       ],
     };
   });
-  return [global, securityHeadersSnippet, ...sites];
+  return [global, securityHeadersSnippet, ...sites, metrics];
 }
 
 export function renderCaddyfile(input: CaddyfileInput): string {
   return serializeCaddyfile(caddyBlocks(input));
 }
 
+/** A public site's health endpoint through Caddy, as a smoke test or the blackbox probe asks it. */
+export interface PublicHealthCheck {
+  site: PublicSite;
+  hostname: string;
+  path: string;
+}
+
 /**
- * The URL of each public site a smoke test can expect a healthy answer from: its upstream's health
- * endpoint through Caddy, Kratos's self-service API where Hera is absent, nothing where the upstream is.
+ * What each public site answers healthily: its upstream's health endpoint through Caddy, Kratos's
+ * self-service API where Hera is absent, nothing where the upstream is absent.
  */
-export function publicHealthUrls(hostnames: Record<PublicSite, string>, absentServices: string[]): string[] {
+export function publicHealthChecks(
+  hostnames: Record<PublicSite, string>,
+  absentServices: string[],
+): PublicHealthCheck[] {
   return publicSiteNames.flatMap((site) => {
     const { name: service, health } = siteService(site);
-    if (!absentServices.includes(service))
-      return health && "http" in health ? [`https://${hostnames[site]}${health.http.path}`] : [];
-    return site === "ciamLogin" ? [`https://${hostnames[site]}/self-service/login/api`] : [];
+    const check = (path: string) => [{ site, hostname: hostnames[site], path }];
+    if (!absentServices.includes(service)) return health && "http" in health ? check(health.http.path) : [];
+    return site === "ciamLogin" ? check("/self-service/login/api") : [];
   });
+}
+
+/** The URL of each public site a smoke test can expect a healthy answer from. */
+export function publicHealthUrls(hostnames: Record<PublicSite, string>, absentServices: string[]): string[] {
+  return publicHealthChecks(hostnames, absentServices).map(({ hostname, path }) => `https://${hostname}${path}`);
 }

@@ -84,6 +84,9 @@ export function cloudConfig(input: CloudInitInput): CloudConfig {
       ["mkdir", "-p", input.mountPath],
       ...host.services.reload.map((unit) => ["systemctl", "try-reload-or-restart", unit]),
       ...host.services.enable.map((unit) => ["systemctl", "enable", "--now", unit]),
+      // The platform's unit starts at the next boot; the first deploy starts the platform itself.
+      ["systemctl", "daemon-reload"],
+      ...host.services.enableAtBoot.map((unit) => ["systemctl", "enable", unit]),
     ],
   };
 }

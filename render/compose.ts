@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import { Document, type Scalar, type YAMLMap } from "yaml";
 import type { Environment } from "../lib/config/schema";
+import { postgres } from "../lib/database";
+import { monitoringUid } from "../lib/monitoring";
 import type { SecretVariable } from "../lib/secrets";
 import {
   services as catalogue,
@@ -59,9 +61,23 @@ export interface ComposeProject {
   secretVariables: SecretVariable[];
 }
 
-/** The named volumes that hold data: they live on the Hetzner volume, so data outlives the server. */
-export const namedVolumes = ["postgres", "caddy_data", "caddy_config"] as const;
-export const volumeDirectory = (volume: (typeof namedVolumes)[number]) => `${dataMountPath}/volumes/${volume}`;
+/**
+ * The named volumes that hold data: they live on the Hetzner volume, so data outlives the server. The
+ * owner is the uid of a service that runs as its own user from the start (the others' images set up
+ * their directories as root); the deploy creates each directory with it.
+ */
+export const namedVolumes = {
+  postgres: {},
+  caddy_data: {},
+  caddy_config: {},
+  prometheus: { owner: monitoringUid },
+  alertmanager: { owner: monitoringUid },
+  /** The backup service writes its metrics here; node_exporter reads them. */
+  metrics: { owner: postgres.uid },
+} satisfies Record<string, { owner?: number }>;
+export type NamedVolume = keyof typeof namedVolumes;
+export const namedVolumeNames = Object.keys(namedVolumes) as NamedVolume[];
+export const volumeDirectory = (volume: NamedVolume) => `${dataMountPath}/volumes/${volume}`;
 /** Volumes that only pass something between containers (PostgreSQL's socket): podman keeps them, nothing persists. */
 export const scratchVolumes = ["postgres_run"] as const;
 
@@ -158,7 +174,7 @@ export function composeProject(input: ComposeInput): ComposeProject {
     networks: { intranet: {} },
     volumes: {
       ...Object.fromEntries(
-        namedVolumes.map((volume) => [
+        namedVolumeNames.map((volume) => [
           volume,
           {
             driver: "local" as const,

@@ -6,6 +6,8 @@ import type { Environment } from "../lib/config/schema";
 import { olympusDatabase, postgres } from "../lib/database";
 import type { EdgeSettings } from "../lib/edge";
 import type { MailSettings } from "../lib/mail";
+import { monitoringUid } from "../lib/monitoring";
+import { certificateNotAfter } from "../lib/postgresTls";
 import { type DeploymentSecrets, type SecretVariable, secretFormatProblems } from "../lib/secrets";
 import {
   afterPhase,
@@ -13,18 +15,29 @@ import {
   services as catalogue,
   type DeployPhase,
   deployPhases,
+  edgeService,
   oneShotPhase,
+  type Presences,
+  servicesRunning,
 } from "../lib/services";
 import { hostnames, type PublicSite, composeProject as projectName } from "../lib/topology";
 import type { ImageName } from "../lib/versions";
-import { publicHealthUrls, renderCaddyfile } from "./caddyfile";
-import { composeProject, namedVolumes, renderCompose, volumeDirectory } from "./compose";
+import { publicHealthChecks, publicHealthUrls, renderCaddyfile } from "./caddyfile";
+import { composeProject, namedVolumeNames, namedVolumes, renderCompose, volumeDirectory } from "./compose";
 import { environmentVariables, renderDotenv } from "./environment";
 import { renderIdentitySchemas } from "./identitySchemas";
+import {
+  alertDelivery,
+  renderAlertmanagerConfig,
+  renderBlackboxConfig,
+  renderCertificateMetrics,
+  renderPrometheusConfig,
+  renderRules,
+} from "./monitoring";
 import { renderOryConfigs } from "./ory";
 import { renderPgadminConfig } from "./pgadmin";
 import { renderPgbackrestConf } from "./pgbackrest";
-import { renderInitDb, renderPgHba, renderSettingsSql } from "./sql";
+import { renderInitDb, renderPgHba, renderRoles, renderSettingsSql } from "./sql";
 
 /** What decides the configuration files: config only, never a secret, so they are known at preview. */
 export interface ConfigInput {
@@ -45,6 +58,8 @@ export interface ConfigInput {
 /** Secrets and key material: generated per stack, so unknown until the stack's random resources exist. */
 export interface SecretInput {
   mail: MailSettings;
+  /** Who receives the environment's alerts; they leave by the same mail route as the couriers' mail. */
+  alerting: { environment: Environment; recipients: string[] };
   /** Keys the deploy user accepts from now on (the deploy step keeps authorized_keys in sync); unset, left alone. */
   authorizedKeys?: string[];
   secrets: DeploymentSecrets;
@@ -96,8 +111,10 @@ function directoryDigests(files: RenderedFiles): Record<string, string> {
  */
 export interface DeployPlan {
   project: string;
-  /** Created before the first start; the named volumes bind to them. */
-  volumeDirectories: string[];
+  /** Created before the first start (owned by the uid given, else root); the named volumes bind to them. */
+  volumeDirectories: { path: string; owner?: number }[];
+  /** Files only their reader's uid may read (mode 0600): the deploy hands each to that uid. */
+  privateFiles: Record<string, number>;
   postgres: {
     service: string;
     user: string;
@@ -110,6 +127,10 @@ export interface DeployPlan {
   /** The service that runs pgBackRest's backups and restores, and the environment's stanza. */
   backup: { service: string; stanza: string };
   edge: { service: string; caddyfile: string; rootCertificate: string };
+  /** The service that mails alerts (reloaded when its secret configuration changes). */
+  alerting: { service: string };
+  /** SQL the deploy runs as the cluster's owner, by the step that runs it. */
+  sql: { roles: string; settings: string };
   phases: { name: DeployPhase; services: string[]; oneShot: boolean; before: string[]; after: string[] }[];
 }
 
@@ -131,13 +152,26 @@ export interface RenderedRelease {
   secretVariables: SecretVariable[];
 }
 
-const edgeService = "caddy";
 const backupService = "backup";
+const alertmanagerService = "alertmanager";
+const alertmanagerConfigFile = `${alertmanagerService}/alertmanager.yml`;
+const sqlFiles = { roles: "postgres-roles.sql", settings: "olympus-settings.sql" };
+const postgresKeyFile = "postgres/server.key";
+
+/** Files only one uid may read (mode 0600): PostgreSQL's key, Alertmanager's SMTP credentials. */
+const privateFiles: Record<string, number> = {
+  [postgresKeyFile]: postgres.uid,
+  [alertmanagerConfigFile]: monitoringUid,
+};
 
 function deployPlan(running: string[], environment: Environment, major: number): DeployPlan {
   return {
     project: projectName,
-    volumeDirectories: namedVolumes.map(volumeDirectory),
+    volumeDirectories: namedVolumeNames.map((volume) => {
+      const { owner } = namedVolumes[volume] as { owner?: number };
+      return { path: volumeDirectory(volume), ...(owner === undefined ? {} : { owner }) };
+    }),
+    privateFiles,
     postgres: {
       service: postgres.service,
       user: postgres.user,
@@ -147,6 +181,8 @@ function deployPlan(running: string[], environment: Environment, major: number):
       dataDirectory: `${volumeDirectory("postgres")}${postgresDataDir(major).slice("/var/lib/postgresql".length)}`,
     },
     backup: { service: backupService, stanza: stanza(environment) },
+    alerting: { service: alertmanagerService },
+    sql: sqlFiles,
     edge: {
       service: edgeService,
       caddyfile: "/etc/caddy/Caddyfile",
@@ -171,6 +207,12 @@ export function renderConfigFiles(input: ConfigInput): RenderedRelease {
   const url = (site: PublicSite) => `https://${names[site]}`;
   const simulate = input.loginSimulation.loginsPerHour > 0;
   const dev = input.environment === "dev";
+  const presences: Presences = {
+    images: input.images,
+    mailSandbox: input.mail.mode === "mailpit",
+    loginSimulation: simulate,
+  };
+  const { running, absent } = servicesRunning(presences);
 
   const mounted: RenderedFiles = {};
   for (const [path, content] of Object.entries(
@@ -198,6 +240,16 @@ export function renderConfigFiles(input: ConfigInput): RenderedRelease {
   );
   if (input.backup.ca) mounted["pgbackrest/ca.crt"] = plain(input.backup.ca);
   mounted["backup/backup-scheduler.sh"] = plain(asset("backup-scheduler.sh"), "0755");
+  const healthChecks = publicHealthChecks(names, absent);
+  mounted["prometheus/prometheus.yml"] = plain(
+    renderPrometheusConfig({
+      environment: input.environment,
+      running,
+      probedSites: healthChecks,
+    }),
+  );
+  mounted["prometheus/rules.yml"] = plain(renderRules(input.environment));
+  mounted["blackbox/blackbox.yml"] = plain(renderBlackboxConfig(healthChecks));
   if (simulate) {
     mounted["login-simulator/login-simulator.sh"] = plain(asset("login-simulator.sh"), "0755");
     mounted["login-simulator/synthetic-emails.txt"] = plain(`${input.loginSimulation.emails.join("\n")}\n`);
@@ -208,9 +260,7 @@ export function renderConfigFiles(input: ConfigInput): RenderedRelease {
   const project = composeProject({
     environment: input.environment,
     postgresMajor: major,
-    images: input.images,
-    mailSandbox: input.mail.mode === "mailpit",
-    loginSimulation: simulate,
+    ...presences,
     configDigests: directoryDigests(mounted),
     edgeAddress: dev ? "127.0.0.1" : "0.0.0.0",
     hostnames: names,
@@ -231,7 +281,7 @@ export function renderConfigFiles(input: ConfigInput): RenderedRelease {
       ...mounted,
       "compose.yml": plain(renderCompose(project.file)),
       "caddy/Caddyfile": plain(caddyfile),
-      "olympus-settings.sql": plain(renderSettingsSql(input.edge.sdkSettings, "security")),
+      [sqlFiles.settings]: plain(renderSettingsSql(input.edge.sdkSettings, "security")),
       "deploy.json": plain(`${JSON.stringify(plan, null, 2)}\n`),
       "olympus-deploy.sh": plain(asset("olympus-deploy.sh"), "0755"),
     },
@@ -249,16 +299,25 @@ export function renderConfigFiles(input: ConfigInput): RenderedRelease {
 export function renderSecretFiles(input: SecretInput, variables: readonly SecretVariable[]): RenderedFiles {
   const problems = secretFormatProblems(input.secrets);
   if (problems.length > 0) throw new Error(`generated secrets are malformed: ${problems.join("; ")}`);
+  const secrets = { ...input.secrets, smtpUri: input.mail.sandboxUri ?? input.secrets.smtpUri };
   return {
-    ".env": secretFile(
-      renderDotenv(
-        environmentVariables({ ...input.secrets, smtpUri: input.mail.sandboxUri ?? input.secrets.smtpUri }, variables),
-      ),
-    ),
+    ".env": secretFile(renderDotenv(environmentVariables(secrets, variables))),
     ...(input.authorizedKeys ? { authorized_keys: plain(`${input.authorizedKeys.join("\n")}\n`, "0600") } : {}),
-    "postgres/ca.crt": plain(input.secrets.postgresTls.caCertificate),
+    [`${postgres.caDirectory.project}/ca.crt`]: plain(input.secrets.postgresTls.caCertificate),
     "postgres/server.crt": plain(input.secrets.postgresTls.serverCertificate),
-    "postgres/server.key": secretFile(input.secrets.postgresTls.serverKey),
+    [postgresKeyFile]: secretFile(input.secrets.postgresTls.serverKey),
+    // The roles' passwords: psql reads the file on stdin after PostgreSQL is healthy.
+    [sqlFiles.roles]: secretFile(renderRoles(input.secrets.rolePasswords)),
+    // Where mail goes, with the provider's credentials in prod.
+    [alertmanagerConfigFile]: secretFile(
+      renderAlertmanagerConfig(alertDelivery(secrets.smtpUri, { ...input.alerting, from: input.mail.fromAddress })),
+    ),
+    "metrics/certificates.prom": plain(
+      renderCertificateMetrics({
+        postgres: certificateNotAfter(input.secrets.postgresTls.serverCertificate),
+        "postgres-ca": certificateNotAfter(input.secrets.postgresTls.caCertificate),
+      }),
+    ),
   };
 }
 

@@ -1,12 +1,7 @@
 import { stringify } from "ini";
-import { type BackupRepository, backupPolicy, stanza } from "../lib/backup";
+import { type BackupRepository, backupPolicy, pgbackrestDir, stanza } from "../lib/backup";
 import type { Environment } from "../lib/config/schema";
 import { postgres } from "../lib/database";
-
-/** Where the backup service and PostgreSQL find pgBackRest's configuration (a mounted directory). */
-export const pgbackrestDir = "/etc/pgbackrest";
-/** PostgreSQL's socket directory, shared with the backup service: pgBackRest talks to the cluster through it. */
-export const postgresSocketDir = "/var/run/postgresql";
 
 export interface PgbackrestInput {
   environment: Environment;
@@ -46,7 +41,7 @@ export function pgbackrestConfig(input: PgbackrestInput): Record<string, Record<
     // The data directory (pg1-path) comes with each container's environment: this file is read on every
     // archive-push, and a release installs it before it replaces any container.
     [stanza(input.environment)]: {
-      "pg1-socket-path": postgresSocketDir,
+      "pg1-socket-path": postgres.socketDir,
       "pg1-user": postgres.user,
     },
   };

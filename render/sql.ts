@@ -1,4 +1,4 @@
-import { databases } from "../lib/database";
+import { databases, type Role, roles } from "../lib/database";
 import { identityDomains } from "../lib/topology";
 
 const identifier = (name: string) => {
@@ -35,6 +35,25 @@ export function renderSettingsSql(settings: Record<string, string | number | boo
           `ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, category = EXCLUDED.category, updated_at = NOW();`,
       );
     }
+  }
+  lines.push("COMMIT;", "");
+  return lines.join("\n");
+}
+
+/**
+ * Every login role with its password and grants, run by the deploy after PostgreSQL is healthy: creates
+ * a role that is new, and sets the password and grants of every one, so a rotated password or a role
+ * added to lib/database.ts reaches a cluster that exists. Read from stdin by psql, never from argv.
+ */
+export function renderRoles(passwords: Record<Role, string>): string {
+  const lines = ["BEGIN;"];
+  for (const [role, { grants }] of Object.entries(roles) as [Role, (typeof roles)[Role]][]) {
+    const name = identifier(role);
+    lines.push(
+      `SELECT 'CREATE ROLE ${name}' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(role)}) \\gexec`,
+      `ALTER ROLE ${name} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${literal(passwords[role])};`,
+      ...grants.map((grant) => `GRANT ${identifier(grant)} TO ${name};`),
+    );
   }
   lines.push("COMMIT;", "");
   return lines.join("\n");

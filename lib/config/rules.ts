@@ -40,7 +40,7 @@ export const domainRules: Rule = (config) => {
   return problems;
 };
 
-/** What prod guarantees: SSH from named networks only, protection, backups, the shared version table. */
+/** What prod guarantees: SSH from named networks only, protection, backups, no sleep, the shared version table. */
 export const prodGuarantees: Rule = (config) => {
   if (config.environment !== "prod") return [];
   const problems: string[] = [];
@@ -51,6 +51,11 @@ export const prodGuarantees: Rule = (config) => {
   }
   if (!config.protect) problems.push(`${key("protect")}: prod resources must be protected; got false, allowed is true`);
   if (!config.backups) problems.push(`${key("backups")}: prod must keep Hetzner backups; got false, allowed is true`);
+  const { nightlyHours, weekendsAsleep } = config.sleepSchedule;
+  if (nightlyHours > 0 || weekendsAsleep)
+    problems.push(
+      `${key("sleepSchedule")}: prod never sleeps, so its cost estimate must not assume it does; got ${show(config.sleepSchedule)}, allowed is { nightlyHours: 0, weekendsAsleep: false }`,
+    );
   if (Object.keys(config.stagedRollout).length > 0) {
     problems.push(
       `${key("stagedRollout")}: prod runs the shared version table; got ${show(config.stagedRollout)}, allowed is {} (stage a version in staging first, then bump the table)`,
@@ -101,6 +106,10 @@ export const mailRules: Rule = (config) => {
     problems.push(`${key("mail.mode")}: prod sends real mail; got ${show(mail.mode)}, allowed is "smtp"`);
   if (prod && mail.sandbox !== null)
     problems.push(`${key("mail.sandbox")}: prod mail goes to customers; got ${show(mail.sandbox)}, allowed is null`);
+  if (mail.records.length > 0 && !(mail.mode === "smtp" && mail.sandbox === null))
+    problems.push(
+      `${key("mail.records")}: DKIM and return-path records belong to a live mail provider (prod); this stack sends no real mail, allowed is []`,
+    );
   if (mail.mode !== "smtp") {
     if (mail.sandbox !== null)
       problems.push(
@@ -120,6 +129,11 @@ export const mailRules: Rule = (config) => {
       parsedUri = undefined;
       problems.push(`${secretKeys.smtpUri}: must be an smtp:// or smtps:// URI (value not shown: it is a secret)`);
     }
+    // Alertmanager mails the alerts by the same route and speaks implicit TLS on port 465 only.
+    if (parsedUri?.protocol === "smtps:" && parsedUri.port !== "" && parsedUri.port !== "465")
+      problems.push(
+        `${secretKeys.smtpUri}: an smtps:// URI on port ${parsedUri.port}; alerts go through Alertmanager, which speaks implicit TLS on 465 only: use smtps:// on 465 or smtp:// (STARTTLS) on ${parsedUri.port}`,
+      );
   }
   if (!prod) {
     if (mail.sandbox === null) {
@@ -239,6 +253,12 @@ export function crossStackRules(staging: PlainConfig, prod: PlainConfig): string
   if (prod.backup.endpoint === staging.backup.endpoint && prod.backup.bucket === staging.backup.bucket) {
     problems.push(
       `${key("backup.bucket")}: staging and prod both back up into ${show(prod.backup.bucket)}; each environment needs its own bucket and key pair, so staging never holds anything that can read or delete prod's backups`,
+    );
+  }
+  const shared = staging.alerts.recipients.filter((address) => prod.alerts.recipients.includes(address));
+  if (shared.length > 0) {
+    problems.push(
+      `${key("alerts.recipients")}: staging mails its alerts to prod's ${show(shared)} too; staging's alerts must never reach prod's receivers, so the lists must not share an address`,
     );
   }
   if (prod.productionDomain !== staging.productionDomain) {

@@ -134,6 +134,21 @@ export const configSchema = z.strictObject({
     sandbox: z.enum(Object.keys(smtpSandboxes) as [SmtpSandbox, ...SmtpSandbox[]]).nullable(),
     /** SPF include of the live provider, e.g. amazonses.com; only used where real mail is sent. */
     spfInclude: domainName.nullable(),
+    /**
+     * The provider's DKIM (`<selector>._domainkey`) and return-path records, names relative to the
+     * domain, as the provider lists them. DMARC rejects only once a DKIM record is here.
+     */
+    records: z
+      .array(
+        z.strictObject({
+          name: z.string().regex(/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/, {
+            message: "must be a name relative to the domain, such as abc._domainkey or bounce",
+          }),
+          type: z.enum(["CNAME", "TXT", "MX"]),
+          value: z.string().min(1),
+        }),
+      )
+      .default([]),
   }),
   seeding: z.strictObject({
     enabled: z.boolean(),
@@ -160,6 +175,13 @@ export const configSchema = z.strictObject({
     }),
     /** File holding the CA the repository's certificate chains to; null for a public certificate. */
     caFile: z.string().min(1).nullable(),
+  }),
+  hydraSystemRotations: z.number().int().min(0).max(20),
+  alerts: z.strictObject({
+    /** Who the environment's alerts are mailed to (through Mailpit or the sandbox outside prod). */
+    recipients: z
+      .array(z.email({ message: "must be an e-mail address such as ops@example.com" }))
+      .min(1, { message: "must list at least one address the environment's alerts are mailed to" }),
   }),
   imageSource: z.enum(imageSources),
   stagedRollout: z.partialRecord(

@@ -14,9 +14,10 @@ while true; do
   line=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % count + 1 ))
   email="$(sed -n "${line}p" "$emails_file")"
   flow="$(curl -fsS "$KRATOS_PUBLIC_URL/self-service/login/api" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p' | head -n 1)"
-  status="$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
-    --data "{\"method\":\"password\",\"identifier\":\"$email\",\"password\":\"$SYNTHETIC_PASSWORD\"}" \
-    "$KRATOS_PUBLIC_URL/self-service/login?flow=$flow")"
+  # The body (with the password) goes on stdin, never in curl's arguments, which `ps` shows.
+  status="$(printf '{"method":"password","identifier":"%s","password":"%s"}' "$email" "$SYNTHETIC_PASSWORD" |
+    curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data-binary @- \
+      "$KRATOS_PUBLIC_URL/self-service/login?flow=$flow")"
   echo "login-simulator: $email -> $status"
   # In the background, so the trap runs as soon as the signal arrives.
   sleep "$interval" &

@@ -8,7 +8,10 @@
 #                               after the database, so Caddy reloads a new Caddyfile in place before any
 #                               service is replaced); a service is recreated only when its image,
 #                               environment or mounted configuration changed
-#   olympus-deploy.sh down      stop and remove the compose project (data stays)
+#   olympus-deploy.sh down      stop and remove the compose project (data stays); it stays down at boot
+#   olympus-deploy.sh boot      what the host runs when it starts (olympus.service): `up` without the
+#                               migrations and the restore point (no release is being made), unless
+#                               the project was taken down on purpose
 #   olympus-deploy.sh edge-ca   print the root certificate of Caddy's internal CA (dev tier)
 #   olympus-deploy.sh restore latest|time <ISO time>|point <name>
 #                               restore PostgreSQL from the environment's repository: writers stopped
@@ -34,6 +37,9 @@ as_root=()
 [[ "$(id -u)" -eq 0 ]] || as_root=(sudo)
 podman=("${as_root[@]}" podman)
 plan_file="$project_dir/deploy.json"
+# Written by `down`, removed by `up`: a project taken down on purpose (a sleeping stack) stays down at boot.
+down_marker="$project_dir/.down"
+booting=0
 plan() { jq -r "$1" "$plan_file"; }
 compose() {
   "${as_root[@]}" "$compose_venv/bin/podman-compose" --project-name "$(plan .project)" \
@@ -79,31 +85,62 @@ prepare() {
   fi
 }
 
+# Installs one bundle (config or secrets): its files replace those of the same path, and files the
+# previous bundle of that kind installed but this one no longer has are removed.
 install_files() {
-  local staging
+  local kind="$1" staging manifest="$project_dir/.installed-$1" path mode content
+  # The staging copy holds secrets: removed on every way out, a failure (errexit) included.
   staging="$(mktemp -d "$project_dir/.incoming.XXXXXX")"
-  trap 'rm -rf "$staging"' RETURN
+  # shellcheck disable=SC2064
+  trap "rm -rf '$staging'" EXIT
   while IFS=$'\t' read -r path mode content; do
     [[ -z "$path" ]] && continue
-    if [[ "$path" == /* || "$path" == *..* ]]; then log "refusing path $path"; return 1; fi
+    if [[ "$path" == /* || "$path" == *..* || "$path" == .installed-* ]]; then log "refusing path $path"; return 1; fi
     mkdir -p "$staging/$(dirname "$path")"
     printf '%s' "$content" | base64 -d > "$staging/$path"
     chmod "$mode" "$staging/$path"
   done
+  local -a dropped=()
+  if [[ -f "$manifest" ]]; then
+    while IFS= read -r path; do
+      [[ -n "$path" && ! -e "$staging/$path" ]] && dropped+=("$path")
+    done <"$manifest"
+  fi
+  (cd "$staging" && find . -type f | sed 's|^\./||' | sort) >"$manifest.new"
+  local certificates_before
+  certificates_before="$(cat "$project_dir"/postgres/server.crt "$project_dir"/postgres-ca/ca.crt 2>/dev/null | sha256sum)"
   (cd "$staging" && find . -type f -print0) | while IFS= read -r -d '' file; do
     mkdir -p "$project_dir/$(dirname "$file")"
     mv -f "$staging/$file" "$project_dir/$file"
   done
-  # PostgreSQL refuses a key that is not private to its own user.
-  if [[ -f "$project_dir/postgres/server.key" ]]; then
-    "${as_root[@]}" chown "$(plan .postgres.uid):$(plan .postgres.uid)" "$project_dir/postgres/server.key"
-    "${as_root[@]}" chmod 600 "$project_dir/postgres/server.key"
+  for path in "${dropped[@]}"; do
+    "${as_root[@]}" rm -f "$project_dir/$path"
+    log "removed $path, which the release no longer has"
+  done
+  mv -f "$manifest.new" "$manifest"
+  # Private files belong to the one uid that reads them (PostgreSQL refuses a key that is not its own).
+  local private_files private owner
+  mapfile -t private_files < <(plan '.privateFiles | to_entries[] | "\(.value) \(.key)"')
+  for private in "${private_files[@]}"; do
+    owner="${private%% *}"
+    if [[ -f "$project_dir/${private#* }" ]]; then
+      "${as_root[@]}" chown "$owner:$owner" "$project_dir/${private#* }"
+      "${as_root[@]}" chmod 600 "$project_dir/${private#* }"
+    fi
+  done
+  # A renewed or rotated certificate: clients read the CA from its directory on their next connection, so
+  # PostgreSQL serves the matching certificate at once rather than at the release's database phase.
+  if [[ "$(cat "$project_dir"/postgres/server.crt "$project_dir"/postgres-ca/ca.crt 2>/dev/null | sha256sum)" != "$certificates_before" ]] &&
+    [[ -f "$plan_file" && -n "$(container_of "$(plan .postgres.service)")" ]] &&
+    [[ "$(service_state "$(container_of "$(plan .postgres.service)")")" == healthy ]]; then
+    psql_as_owner -d postgres -Atc "select pg_reload_conf()" >/dev/null
+    log "PostgreSQL serves the new certificate"
   fi
   # Key rotation without rebuilding the server: the deploy user's keys follow the stack config.
   if [[ -f "$project_dir/authorized_keys" ]]; then
     install -D -m 600 "$project_dir/authorized_keys" "$HOME/.ssh/authorized_keys"
   fi
-  log "installed $(find "$project_dir" -type f -not -path '*/.incoming*' | wc -l) files"
+  log "installed $(wc -l <"$manifest") $kind files"
 }
 
 container_of() {
@@ -235,6 +272,7 @@ mark_restore_point() {
 
 # What runs before a phase starts or after it is healthy, by the names deploy.json gives.
 run_step() {
+  local reload_output
   case "$1" in
     reload-postgres)
       # Certificate and pg_hba.conf come from a mounted directory: a reload serves a renewed certificate
@@ -245,25 +283,40 @@ run_step() {
       # its new release alias (compose.yml), before any other service is replaced. A stopping container
       # then receives no new request, and requests for a replaced service wait in Caddy (lb_try_duration)
       # until its successor answers. The reload closes no connection.
-      "${podman[@]}" exec "$(container_of "$(plan .edge.service)")" caddy reload --config "$(plan .edge.caddyfile)" --adapter caddyfile >/dev/null 2>&1 ||
-        fail "caddy refused the new Caddyfile; it keeps serving the previous one, and no other service was replaced"
+      if ! reload_output="$("${podman[@]}" exec "$(container_of "$(plan .edge.service)")" caddy reload --config "$(plan .edge.caddyfile)" --adapter caddyfile 2>&1)"; then
+        printf '%s\n' "$reload_output" >>"$(deploy_log)"
+        fail "caddy refused the new Caddyfile ($(tail -n 1 <<<"$reload_output")); it keeps serving the previous one, and no other service was replaced"
+      fi
       log "caddy serves the new Caddyfile" ;;
-    mark-restore-point) mark_restore_point ;;
+    apply-database-roles)
+      # The roles and their passwords travel on stdin, never in a command line.
+      # shellcheck disable=SC2024
+      psql_as_owner -d postgres < "$project_dir/$(plan .sql.roles)" >/dev/null ;;
+    reload-alertmanager)
+      # alertmanager.yml carries the SMTP credentials (a secret file, outside the config digests): a new
+      # one is read on SIGHUP, and silences and pending notifications stay.
+      "${podman[@]}" kill --signal HUP "$(container_of "$(plan .alerting.service)")" >/dev/null ;;
+    mark-restore-point) ((booting)) || mark_restore_point ;;
     apply-sdk-settings)
       log "applying Olympus SDK settings"
       # The deploy user owns the file, so the redirect needs no root; only podman does.
       # shellcheck disable=SC2024
-      psql_as_owner -d "$(plan .postgres.settingsDatabase)" < "$project_dir/olympus-settings.sql" >/dev/null ;;
+      psql_as_owner -d "$(plan .postgres.settingsDatabase)" < "$project_dir/$(plan .sql.settings)" >/dev/null ;;
     check-data-directory) check_data_directory ;;
     *) fail "deploy.json names an unknown step $1" ;;
   esac
 }
 
 up() {
-  local phases phase phase_name one_shot services step volume_dirs before after
+  local phases phase phase_name one_shot services step volume_dirs volume_dir before after
   mapfile -t phases < <(plan '.phases[] | @base64')
-  mapfile -t volume_dirs < <(plan '.volumeDirectories[]')
-  "${as_root[@]}" mkdir -p "${volume_dirs[@]}"
+  # Each volume's directory, handed to the uid of a service that runs as its own user from the start.
+  mapfile -t volume_dirs < <(plan '.volumeDirectories[] | "\(.owner // "") \(.path)"')
+  for volume_dir in "${volume_dirs[@]}"; do
+    "${as_root[@]}" mkdir -p "${volume_dir#* }"
+    [[ -z "${volume_dir%% *}" ]] || "${as_root[@]}" chown "${volume_dir%% *}:${volume_dir%% *}" "${volume_dir#* }"
+  done
+  rm -f "$down_marker"
   for phase in "${phases[@]}"; do
     phase_name="$(base64 -d <<<"$phase" | jq -r .name)"
     one_shot="$(base64 -d <<<"$phase" | jq -r .oneShot)"
@@ -272,19 +325,49 @@ up() {
     mapfile -t before < <(base64 -d <<<"$phase" | jq -r '.before[]')
     mapfile -t after < <(base64 -d <<<"$phase" | jq -r '.after[]')
     for step in "${before[@]}"; do run_step "$step"; done
-    if [[ "$one_shot" == true ]]; then run_once "$phase_name" "${services[@]}"; else start "${services[@]}"; fi
+    if [[ "$one_shot" == true ]]; then
+      ((booting)) || run_once "$phase_name" "${services[@]}"
+    else
+      start "${services[@]}"
+    fi
     for step in "${after[@]}"; do run_step "$step"; done
   done
   log "all services are up"
 }
 
+# The project's containers on this host, by the label compose gives them.
+project_containers() {
+  "${podman[@]}" ps --all --quiet --filter "label=com.docker.compose.project=$(plan .project)"
+}
+
+# Succeeds on a host that has nothing to take down: a new server behind a volume that still holds the
+# last project's files, where neither podman-compose nor any container exists yet.
 down() {
-  if [[ ! -f "$project_dir/compose.yml" || ! -f "$plan_file" ]] || ! command -v podman >/dev/null; then
-    log "no compose project here: nothing to stop"
+  [[ ! -d "$project_dir" ]] || touch "$down_marker"
+  if [[ ! -f "$plan_file" ]] || ! command -v podman >/dev/null || [[ -z "$(project_containers)" ]]; then
+    log "no container of the project runs here: nothing to stop"
     return 0
   fi
-  quietly compose down --remove-orphans
+  if [[ -x "$compose_venv/bin/podman-compose" && -f "$project_dir/compose.yml" ]]; then
+    quietly compose down --remove-orphans
+  else
+    # Without compose (its virtual environment is gone with the root disk), podman stops what it labelled.
+    local -a containers
+    mapfile -t containers < <(project_containers)
+    quietly "${podman[@]}" stop --time 120 "${containers[@]}"
+    quietly "${podman[@]}" rm --force "${containers[@]}"
+  fi
   log "the compose project is down; its data stays in $data_dir/volumes"
+}
+
+boot() {
+  if [[ -f "$down_marker" ]]; then
+    log "the project was taken down on purpose: it stays down"
+    return 0
+  fi
+  booting=1
+  log "the host started: bringing the platform back"
+  up
 }
 
 # Restores PostgreSQL from the repository: to its latest state, a time, or a named restore point. The
@@ -344,11 +427,13 @@ edge_ca() {
 
 case "${1:-}" in
   prepare) prepare ;;
-  install-config | install-secrets) install_files ;;
+  install-config) install_files config ;;
+  install-secrets) install_files secrets ;;
   up) up ;;
+  boot) boot ;;
   down) down ;;
   edge-ca) edge_ca ;;
   restore) restore "${@:2}" ;;
   backups) backups ;;
-  *) echo "usage: $0 prepare|install-config|install-secrets|up|down|edge-ca|restore|backups" >&2; exit 2 ;;
+  *) echo "usage: $0 prepare|install-config|install-secrets|up|boot|down|edge-ca|restore|backups" >&2; exit 2 ;;
 esac

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # olympus-host: applies the host configuration read from stdin (see render/hostConfig.ts), idempotently:
 # missing packages are installed, files whose content or mode differ are replaced, and the units that
-# read a replaced file are reloaded. Prints what it changed. OLYMPUS_HOST_ROOT prefixes every path.
+# read a replaced file are reloaded; units named `boot` are enabled for the next boot without starting.
+# Prints what it changed. OLYMPUS_HOST_ROOT prefixes every path.
 set -euo pipefail
 
 root="${OLYMPUS_HOST_ROOT:-}"
@@ -13,13 +14,14 @@ has_systemd() { [[ -z "$root" && -d /run/systemd/system ]]; }
 # A new server may still be in cloud-init, which holds the apt lock and writes the same files.
 if [[ -z "$root" ]] && command -v cloud-init >/dev/null; then "${as_root[@]}" cloud-init status --wait >/dev/null || true; fi
 
-packages=() files=() reload=() enable=()
+packages=() files=() reload=() enable=() boot=()
 while IFS=$'\t' read -r kind first second third; do
   case "$kind" in
     package) packages+=("$first") ;;
     file) files+=("$first"$'\t'"$second"$'\t'"$third") ;;
     reload) reload+=("$first") ;;
     enable) enable+=("$first") ;;
+    boot) boot+=("$first") ;;
     "") ;;
     *) log "unknown record $kind"; exit 2 ;;
   esac
@@ -49,7 +51,11 @@ for record in "${files[@]}"; do
 done
 
 if has_systemd; then
+  # A replaced unit file is read only after a daemon reload.
+  if ((changed > 0)); then "${as_root[@]}" systemctl daemon-reload; fi
   if ((changed > 0)); then for unit in "${reload[@]}"; do "${as_root[@]}" systemctl try-reload-or-restart "$unit"; done; fi
   for unit in "${enable[@]}"; do "${as_root[@]}" systemctl enable --now --quiet "$unit"; done
+  # Started by the next boot, never now: a deploy may be running.
+  for unit in "${boot[@]}"; do "${as_root[@]}" systemctl enable --quiet "$unit"; done
 fi
 log "host configuration applied: ${#missing[@]} packages installed, $changed files replaced"

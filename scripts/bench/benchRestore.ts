@@ -15,6 +15,7 @@ import { readStackFile } from "../../lib/config/stackFiles";
 import { loopbackPort } from "../../lib/services";
 import { hostnames } from "../../lib/topology";
 import { edgeClient, projectCopy, stackContainers } from "../devhost/devCycle";
+import { ensureStack } from "../operations/stacks";
 
 const identities = 10_000;
 const seconds = (since: number) => (performance.now() - since) / 1000;
@@ -29,7 +30,7 @@ async function main() {
     execa("pulumi", [...args, "--stack", "dev", "--non-interactive"], { cwd: dir, env });
   const kratosAdmin = `http://127.0.0.1:${loopbackPort("ciam-kratos", "admin")}`;
   try {
-    await pulumi(["stack", "select", "--create", "dev"]);
+    await ensureStack(dir, "dev", env);
     await pulumi(["config", "set", "--path", "seeding.count", String(identities)]);
     console.log(`[bench:restore] npm run dev with ${identities} synthetic identities`);
     await run("scripts/devhost/dev.ts", ["up"]);

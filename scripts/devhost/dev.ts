@@ -31,14 +31,15 @@ async function up() {
   };
   console.log(`
 The dev tier runs on this machine (everything on 127.0.0.1; certificates from Caddy's internal CA,
-its root: pulumi stack output edgeCa --stack dev).
+its root: npm run pulumi -- stack output edgeCa --stack dev).
 
   Mailpit (every mail the stack sends):  http://127.0.0.1:${loopbackPort("mailpit", "ui")}
+  Monitoring (what fires, the targets):  npm run status -- dev (Prometheus's API: http://127.0.0.1:${loopbackPort("prometheus", "http")})
   CIAM login (Kratos's API through Caddy): ${urls.ciamLogin}/self-service/login/api
   OIDC discovery:                          ${urls.ciamOauth}/.well-known/openid-configuration
                                            ${urls.iamOauth}/.well-known/openid-configuration
   Seeded users:                            ${config?.seeding.count} at @${syntheticEmailDomain(devStack)}
-                                           password: pulumi config get syntheticPassword --stack dev
+                                           password: npm run pulumi -- config get syntheticPassword --stack dev
   Left out (no image can be built here):   ${leftOut.join(", ") || "nothing"}
 
 Take it down with: npm run dev:down`);

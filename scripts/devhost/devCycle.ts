@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import execa from "execa";
 import { Agent, fetch, type Response } from "undici";
-import { composeProject } from "../../lib/topology";
+import { composeProject, deployUser } from "../../lib/topology";
 import { projectDir, pulumiEnvironment } from "../toolchain/toolchain";
 
 /** A copy of the tracked files (working-tree content) with the checkout's node_modules, and its own backend. */
@@ -181,6 +181,13 @@ export async function stackLeftovers(): Promise<string[]> {
       line.startsWith(`network ${composeProject}`),
     ),
     ...(await execa("sh", ["-c", "test -e /srv/olympus && echo directory /srv/olympus || true"])).stdout
+      .split("\n")
+      .filter(Boolean),
+    // What granted access to this machine: the deploy user, its keys and its sudo rule.
+    ...(await execa("sh", ["-c", `id ${deployUser} >/dev/null 2>&1 && echo user ${deployUser} || true`])).stdout
+      .split("\n")
+      .filter(Boolean),
+    ...(await execa("sh", ["-c", "ls /etc/sudoers.d | grep olympus | sed 's/^/sudoers /' || true"])).stdout
       .split("\n")
       .filter(Boolean),
     ...(await execa("sh", ["-c", "pgrep -a 'conmon|aardvark-dns' || true"])).stdout

@@ -4,7 +4,7 @@
  * with its own host key, the public names in /etc/hosts, and the images. Every step checks before it
  * changes anything, so running it again changes nothing.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import execa from "execa";
 import { parsePlainConfig } from "../../lib/config/schema";
@@ -21,6 +21,8 @@ import { buildDevImages } from "./devImages";
 
 export const devStack = "dev";
 const devDir = join(pulumiDir, "dev");
+/** The deploy user's passwordless sudo; also the mark that this setup created the user. */
+const sudoersFile = `/etc/sudoers.d/olympus-${deployUser}`;
 const log = (message: string) => console.log(`[dev-host] ${message}`);
 
 /** What Pulumi.dev.yaml's existingHost must name; the files are this machine's, created here. */
@@ -92,7 +94,7 @@ async function createDeployUser() {
   }
   // Key-only: no password, but not locked either ("!"), which sshd refuses without PAM.
   await root("usermod", ["--password", "*", deployUser]);
-  writeFileSync(`/etc/sudoers.d/olympus-${deployUser}`, `${deployUser} ALL=(ALL) NOPASSWD:ALL\n`, { mode: 0o440 });
+  writeFileSync(sudoersFile, `${deployUser} ALL=(ALL) NOPASSWD:ALL\n`, { mode: 0o440 });
 }
 
 async function keyPair(path: string, comment: string) {
@@ -188,13 +190,23 @@ export async function reachDevHost(): Promise<void> {
 }
 
 /**
- * Stops the dev sshd, removes the backup repository with everything it holds and the names from
- * /etc/hosts; packages, user and images stay.
+ * Stops the dev sshd, removes the backup repository with everything it holds, the names from
+ * /etc/hosts, and everything that granted access: the deploy user (with its home and authorized keys)
+ * and its sudoers rule. What stays grants nothing: the packages, podman's settings and the images, which
+ * the next `npm run dev` would otherwise install and build again.
  */
 export async function releaseDevHost(): Promise<void> {
   await removeBackupRepository();
   const pidFile = join(devDir, "sshd.pid");
   if (await sshdRunning(pidFile)) await execa("kill", [readFileSync(pidFile, "utf8").trim()]);
+  // The sudoers rule is the mark that this setup created the user: a machine's own user of that name stays.
+  if (existsSync(sudoersFile)) {
+    rmSync(sudoersFile);
+    if ((await execa("id", [deployUser], { reject: false })).exitCode === 0) {
+      await root("userdel", ["--remove", deployUser]);
+      log(`removed the ${deployUser} user, its home and keys, and its sudo rule`);
+    }
+  }
   const hosts = readFileSync("/etc/hosts", "utf8");
   if (hosts.includes(hostsMarker))
     writeFileSync(

@@ -20,7 +20,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
 import { services } from "../../lib/services";
-import { type ImageName, type LocalBuild, localBuilds, localImage, localRepository } from "../../lib/versions";
+import {
+  type ImageName,
+  isUpstreamVersion,
+  type LocalBuild,
+  localBuilds,
+  localImage,
+  localRepository,
+} from "../../lib/versions";
 import { cacheRoot, toolBinary } from "../toolchain/toolchain";
 
 interface RootFilesystem {
@@ -46,10 +53,17 @@ const rootFilesystems = {
       'echo "postgres:x:70:70:PostgreSQL administrator:/var/lib/postgresql:/bin/bash" >> "$1/etc/passwd"',
     ],
   },
-  // The exporters the Go module proxy refuses, from Debian's packages of the releases the table pins.
+  // Prometheus, Alertmanager and the exporters: the Debian packages the version table names.
   monitoring: {
     suite: "forky",
-    packages: ["prometheus-postgres-exporter", "prometheus-blackbox-exporter", "ca-certificates"],
+    packages: [
+      ...Object.values(localBuilds).flatMap((build) =>
+        build.rootfs === "monitoring" && build.debian ? [build.debian.package] : [],
+      ),
+      "ca-certificates",
+      // The health checks (compose.yml) ask with wget, as in the official images' busybox.
+      "wget",
+    ],
     aptOptions: ['Acquire::Check-Valid-Until "false"'],
   },
 } satisfies Record<string, RootFilesystem>;
@@ -103,6 +117,21 @@ async function rootFilesystem(name: keyof typeof rootFilesystems): Promise<{ ima
   return { image, key };
 }
 
+/** The image holds the upstream version the table names: forky moves, and the table must move with it. */
+async function checkDebianVersion(image: string, { package: name, version }: { package: string; version: string }) {
+  const { stdout } = await execa("podman", [
+    ...["run", "--rm", "--entrypoint", "dpkg-query", image],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own field syntax, not a template
+    ...["--show", "--showformat", "${Version}", name],
+  ]);
+  if (!isUpstreamVersion(stdout.trim(), version)) {
+    await execa("podman", ["rmi", image], { reject: false });
+    throw new Error(
+      `${image}: Debian forky now ships ${name} ${stdout.trim()}, the version table says ${version}; update lib/versionTable.json (the dev build and the registry tag staging and prod run) together`,
+    );
+  }
+}
+
 /** The images the dev tier runs and can build: those of the catalogue's services with a local build. */
 export function devImageBuilds(): [ImageName, LocalBuild][] {
   const used = new Set(Object.values(services).map((service) => service.image));
@@ -148,6 +177,7 @@ export async function buildDevImages(): Promise<string[]> {
           throw new Error(`building ${reference} failed:\n${(error.all ?? "").split("\n").slice(-15).join("\n")}`);
         },
       );
+      if (recipe.debian) await checkDebianVersion(reference, recipe.debian);
       built.push(reference);
     } finally {
       rmSync(context, { recursive: true, force: true });

@@ -23,7 +23,9 @@ export function hostAccessFromState(state: { deployment?: { resources?: StateRes
     | { host: string; port?: number; user: string; privateKey: string; hostKey: string }
     | undefined;
   if (!connection?.host || !connection.privateKey)
-    throw new Error("the stack has no deployment in its state: run `pulumi up` first, then this command");
+    throw new Error(
+      "the stack has no deployment in its state: run `npm run pulumi -- up --stack <stack>` first, then this command",
+    );
   const { host, port, user, privateKey, hostKey } = connection;
   return { host, port, user, privateKey, hostKey };
 }

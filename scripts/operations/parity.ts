@@ -42,6 +42,9 @@ async function main() {
   console.log(
     `\nBackups, the same in every stack (lib/backup.ts): a full backup daily at ${backupPolicy.fullBackupAt} UTC, ${backupPolicy.retentionFull} kept, ${backupPolicy.cipher} on the client, WAL archived at least every ${backupPolicy.archiveTimeoutSeconds} s; only where the repository is (backup, its keys) differs.`,
   );
+  console.log(
+    `\nMonitoring, the same in every stack (lib/monitoring.ts): ${report.monitoring.rules.length} alert rules, ${report.monitoring.scrapeJobs.length} scrape jobs (${report.monitoring.scrapeJobs.join(", ")})`,
+  );
   if (values.deployed) {
     const deployed = Object.fromEntries(
       await Promise.all(

@@ -55,7 +55,9 @@ export function filesFromState(state: StateExport): FileSet {
     .map((install) => revealed(install.inputs?.stdin))
     .filter((bundle): bundle is string => typeof bundle === "string");
   if (bundles.length === 0)
-    throw new Error("the stack has no deployment in its state yet; run `pulumi up` first, or render without --reveal");
+    throw new Error(
+      "the stack has no deployment in its state yet; run `npm run pulumi -- up --stack <stack>` first, or render without --reveal",
+    );
   const files: FileSet = {};
   for (const line of bundles.join("\n").split("\n").filter(Boolean)) {
     const [path, mode, content] = line.split("\t");

@@ -1,10 +1,11 @@
 import execa from "execa";
 import { readStackFile } from "../../lib/config/stackFiles";
-import { pulumiEnvironment } from "../toolchain/toolchain";
+import { pulumiEnvironment, requirePulumi } from "../toolchain/toolchain";
 import type { PulumiStep, StateExport } from "./stagingOps";
 
 /** Selects the stack in the (file) backend, creating it from its committed stack file when new. */
 export async function ensureStack(projectDir: string, stack: string, env = pulumiEnvironment()): Promise<void> {
+  await requirePulumi(env);
   await execa("pulumi", ["stack", "select", "--create", stack, "--non-interactive"], { cwd: projectDir, env });
 }
 

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
+import execa from "execa";
 
 /**
  * Where the toolchain lives and the environment every script and test runs Pulumi with: a project-local
@@ -62,6 +63,18 @@ export function toolBinary(name: string): string {
   const path = readManifest().binaries[name];
   if (!path) throw new Error(`${name} is not in the toolchain manifest; run npm run tools`);
   return path;
+}
+
+/**
+ * Fails with what to run when no Pulumi CLI is reachable (a fresh clone before `npm run tools`), instead
+ * of the bare `spawn pulumi ENOENT` a command would meet.
+ */
+export async function requirePulumi(env: Record<string, string> = pulumiEnvironment()): Promise<void> {
+  const found = await execa("pulumi", ["version"], { env, reject: false }).catch(() => undefined);
+  if (found?.exitCode === 0) return;
+  throw new Error(
+    "no Pulumi CLI here: run `OLYMPUS_VENDOR_DIR=../shared/vendor npm run tools` first (it builds the pinned CLI into .pulumi/bin), or install the standard Pulumi CLI on PATH",
+  );
 }
 
 export function pulumiEnvironment(overrides: Record<string, string> = {}): Record<string, string> {

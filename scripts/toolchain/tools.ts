@@ -12,6 +12,7 @@ import {
   existsSync,
   linkSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -20,7 +21,7 @@ import {
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import execa from "execa";
-import { type ImageName, serviceImages } from "../../lib/versions";
+import { type ImageName, isUpstreamVersion, serviceImages } from "../../lib/versions";
 import {
   binDir,
   cacheRoot,
@@ -191,16 +192,6 @@ function localBuildOf(image: ImageName): { version: string; modules: Record<stri
 }
 const mailpit = localBuildOf("mailpit");
 const caddy = localBuildOf("caddy");
-/** The Prometheus projects' binaries report their version through prometheus/common. */
-const prometheusVersion = (version: string) => [
-  versionFlag("github.com/prometheus/common/version.Version", version.replace(/^v/, "")),
-];
-/** A Prometheus project's binary from its wrapper module, at the version the table's local build names. */
-const prometheusTool = (name: string, image: ImageName, wrapper: string, main: string): GoBuild => {
-  const build = localBuildOf(image);
-  return { name, ...build, source: { kind: "proxy", wrapper }, main, ldflags: prometheusVersion(build.version) };
-};
-
 const proxyTools: GoBuild[] = [
   {
     name: "mailpit",
@@ -237,12 +228,6 @@ const proxyTools: GoBuild[] = [
     main: "github.com/rhysd/actionlint/cmd/actionlint",
     ldflags: [versionFlag("github.com/rhysd/actionlint.version", "1.7.12")],
   },
-  // The monitoring the dev tier builds itself (without the web UI's assets, which the module does not
-  // ship), and promtool, which tests the alert rules.
-  prometheusTool("prometheus", "prometheus", "prometheus", "github.com/prometheus/prometheus/cmd/prometheus"),
-  prometheusTool("promtool", "prometheus", "prometheus", "github.com/prometheus/prometheus/cmd/promtool"),
-  prometheusTool("alertmanager", "alertmanager", "alertmanager", "github.com/prometheus/alertmanager/cmd/alertmanager"),
-  prometheusTool("node_exporter", "nodeExporter", "node_exporter", "github.com/prometheus/node_exporter"),
   {
     // The dev tier's backup repository: a real S3 server (Apache-2.0) that serves a directory.
     name: "versitygw",
@@ -250,6 +235,40 @@ const proxyTools: GoBuild[] = [
     source: { kind: "proxy", wrapper: "versitygw" },
     main: "github.com/versity/versitygw/cmd/versitygw",
     ldflags: [versionFlag("main.Version", "v1.8.0")],
+  },
+];
+
+/**
+ * A binary from a Debian package, fetched by apt with its own signature checks from the suite the dev
+ * tier's images come from, of the upstream version the version table names.
+ */
+interface DebianTool {
+  name: string;
+  suite: string;
+  package: string;
+  upstream: string;
+  /** The binary's path inside the package. */
+  file: string;
+}
+
+/**
+ * The monitoring's own checkers, of the releases the dev tier runs: promtool tests the alert rules and
+ * checks Prometheus's configuration, amtool checks Alertmanager's.
+ */
+const debianTools: DebianTool[] = [
+  {
+    name: "promtool",
+    suite: "forky",
+    package: "promtool",
+    upstream: serviceImages.prometheus.localBuild!.debian!.version,
+    file: "usr/bin/promtool",
+  },
+  {
+    name: "amtool",
+    suite: "forky",
+    package: serviceImages.alertmanager.localBuild!.debian!.package,
+    upstream: serviceImages.alertmanager.localBuild!.debian!.version,
+    file: "usr/bin/amtool",
   },
 ];
 
@@ -400,6 +419,44 @@ async function buildGo(build: GoBuild): Promise<{ binary: string; sourceDir: str
   return { binary, sourceDir };
 }
 
+async function fetchDebianTool(tool: DebianTool): Promise<string> {
+  const dir = join(cacheRoot, `${tool.name}-${tool.suite}-${tool.upstream}`);
+  const binary = join(dir, tool.name);
+  if (existsSync(binary)) {
+    log(`${tool.name} ${tool.upstream}: cached`);
+    return binary;
+  }
+  const apt = join(dir, "apt");
+  for (const sub of ["lists/partial", "archives/partial"]) mkdirSync(join(apt, sub), { recursive: true });
+  writeFileSync(join(apt, "sources.list"), `deb http://deb.debian.org/debian ${tool.suite} main\n`);
+  const options = [
+    ["Dir::Etc::SourceList", join(apt, "sources.list")],
+    ["Dir::Etc::SourceParts", "/dev/null"],
+    ["Dir::State::Lists", join(apt, "lists")],
+    ["Dir::Cache::Archives", join(apt, "archives")],
+    // A testing suite's Release file may be older than its Valid-Until; its signature is still checked.
+    ["Acquire::Check-Valid-Until", "false"],
+    ["Debug::NoLocking", "1"],
+    ["APT::Sandbox::User", "root"],
+  ].flatMap(([option, value]) => ["-o", `${option}=${value}`]);
+  const started = performance.now();
+  log(`${tool.name}: fetching Debian ${tool.suite}'s ${tool.package}`);
+  await run(`apt-get update for ${tool.suite}`, "apt-get", [...options, "update", "-qq"], { cwd: apt });
+  await run(`downloading ${tool.package}`, "apt-get", [...options, "download", tool.package], { cwd: apt });
+  const deb = readdirSync(apt).find((file) => file.startsWith(`${tool.package}_`) && file.endsWith(".deb"));
+  const version = deb?.split("_")[1]?.replace("%3a", ":");
+  if (!deb || !version || !isUpstreamVersion(version, tool.upstream))
+    throw new ToolBuildError(
+      `Debian ${tool.suite} ships ${tool.package} ${version ?? "(none)"}, the version table says ${tool.upstream}; update lib/versionTable.json together with it`,
+    );
+  const unpacked = join(dir, "unpacked");
+  await run(`unpacking ${deb}`, "dpkg-deb", ["-x", join(apt, deb), unpacked], { cwd: dir });
+  copyFileSync(join(unpacked, tool.file), binary);
+  chmodSync(binary, 0o755);
+  timings.push({ tool: tool.name, download: seconds(started), build: 0 });
+  return binary;
+}
+
 /** Module versions (required or replaced) of an overlay that differ from the upstream release's go.mod. */
 async function moduleDifferences(build: GoBuild): Promise<ModuleDifference[]> {
   const source = build.source;
@@ -518,6 +575,43 @@ function configSchemas(kratos: string, hydra: string): ToolManifest["configSchem
   };
 }
 
+/**
+ * The system tools the tests drive for real, from the distribution's packages: cloud-init's schema
+ * check, sshd and ssh for the tunnel tests, shellcheck for the host scripts, systemd-analyze for the boot
+ * unit, nft for the metadata block. Installed here, so the README's test command needs nothing that CI adds.
+ */
+const systemPackages: { package: string; command: string }[] = [
+  { package: "cloud-init", command: "cloud-init" },
+  { package: "openssh-server", command: "/usr/sbin/sshd" },
+  { package: "openssh-client", command: "ssh" },
+  { package: "shellcheck", command: "shellcheck" },
+  { package: "systemd", command: "systemd-analyze" },
+  { package: "nftables", command: "nft" },
+];
+
+async function ensureSystemPackages(): Promise<void> {
+  const missing: string[] = [];
+  for (const { package: name, command } of systemPackages)
+    if ((await execa("sh", ["-c", `command -v ${command}`], { reject: false })).exitCode !== 0) missing.push(name);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0)
+    throw new ToolBuildError(
+      `the tests need ${missing.join(", ")}: install them (apt-get install ${missing.join(" ")}) or run as root`,
+    );
+  log(`installing ${missing.join(", ")} from the distribution's packages`);
+  const apt = {
+    cwd: projectDir,
+    env: { ...(process.env as Record<string, string>), DEBIAN_FRONTEND: "noninteractive" },
+  };
+  await run("apt-get update", "apt-get", ["update", "-qq"], apt);
+  await run(
+    `installing ${missing.join(" ")}`,
+    "apt-get",
+    ["install", "-y", "-qq", "--no-install-recommends", ...missing],
+    apt,
+  );
+}
+
 async function main() {
   // --engine-only: what a preview needs (CLI, language host, plugins), not the services the tests run.
   const engineOnly = parseArgs({ options: { "engine-only": { type: "boolean", default: false } } }).values[
@@ -581,6 +675,13 @@ async function main() {
   for (const build of engineOnly ? [] : proxyTools) {
     binaries[build.name] = (await buildGo(build)).binary;
     link(build.name, binaries[build.name]!);
+  }
+  if (!engineOnly) {
+    await ensureSystemPackages();
+    for (const tool of debianTools) {
+      binaries[tool.name] = await fetchDebianTool(tool);
+      link(tool.name, binaries[tool.name]!);
+    }
   }
   // Dynamic providers run through this script, shipped in the Go SDK module; it must sit next to pulumi.
   const dynamicProvider = join(

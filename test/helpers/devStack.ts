@@ -34,6 +34,19 @@ export interface DevStack {
   down: () => Promise<void>;
 }
 
+export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `probe` every two seconds until it gives a value (a throw counts as not yet); fails after the timeout. */
+export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
+    await pause(2000);
+  }
+}
+
 export const devPlan = { stack: "dev", seed: 20261126, run: "seed-20261126" };
 export const seededEmail = (index: number) => syntheticIdentity(devPlan, index).traits.email;
 
@@ -41,6 +54,7 @@ const scripts: Record<string, string> = {
   dev: "scripts/devhost/dev.ts",
   restore: "scripts/operations/restore.ts",
   backups: "scripts/operations/backups.ts",
+  status: "scripts/operations/status.ts",
 };
 
 /** Refuses to start beside another dev stack (they share ports), then prepares a copy of the project. */

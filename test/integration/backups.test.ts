@@ -9,7 +9,15 @@ import { localBuilds, localImage } from "../../lib/versions";
 import { backupRepositoryPid, repositoryData } from "../../scripts/devhost/backupRepository";
 import { loginThroughEdge, stackContainers } from "../../scripts/devhost/devCycle";
 import { type BackupState, backupState } from "../../scripts/operations/backups";
-import { type DevStack, prepareDevStack, seededEmail, startDevStack, stopDevStack } from "../helpers/devStack";
+import {
+  type DevStack,
+  pause,
+  prepareDevStack,
+  seededEmail,
+  startDevStack,
+  stopDevStack,
+  waitUntil,
+} from "../helpers/devStack";
 
 /**
  * PostgreSQL's backups on the dev stack, proven by restoring: continuous WAL archiving and full backups
@@ -22,18 +30,7 @@ const kratosAdmin = `http://127.0.0.1:${loopbackPort("ciam-kratos", "admin")}`;
 const kratosPublic = `http://127.0.0.1:${loopbackPort("ciam-kratos", "public")}`;
 const hydraPublic = `http://127.0.0.1:${loopbackPort("ciam-hydra", "public")}`;
 const seededCount = 100;
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const backups = () => backupState("dev", dev.dir, dev.env);
-
-async function waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
-    await pause(2000);
-  }
-}
 
 /** Until PostgreSQL reports a WAL segment archived after `since` (epoch ms). */
 const archivedAfter = (since: number, timeoutMs = 180_000) =>
@@ -225,7 +222,13 @@ describe("PostgreSQL's backups on the dev stack", () => {
     await execa("podman", ["tag", localImage("postgres", localBuilds.postgres!.tag), bumped]);
     await dev.stack.setConfig("stagedRollout.postgres", { value: "19-debian" }, true);
     let output = "";
-    await expect(dev.stack.up({ onOutput: (text) => void (output += text) })).rejects.toThrow();
+    await expect(
+      dev.stack.up({
+        onOutput: (text) => {
+          output += text;
+        },
+      }),
+    ).rejects.toThrow();
     expect(output).toContain(
       "PostgreSQL 18's data is in /srv/olympus/volumes/postgres/18; this release runs PostgreSQL 19, which would start an empty cluster beside it",
     );

@@ -137,6 +137,7 @@ describe("the policy pack stops a real preview on its own", () => {
       "deploys the login-simulator service, which simulates synthetic users, in a prod stack",
     ],
     ["one-version-table", "hera runs ghcr.io/evil/hera:latest, which is not in the version table"],
+    ["dmarc-needs-dkim", "publishes a DMARC policy that rejects mail, but the zone has no DKIM record"],
   ])("%s fails the preview with its own message", async (policy, message) => {
     const preview = await previewBreaking(policy);
     expect(preview.exitCode).not.toBe(0);

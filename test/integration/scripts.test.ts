@@ -1,10 +1,27 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { composeProjectDir, dataMountPath } from "../../lib/topology";
 import { securityHeadersSnippet, serializeCaddyfile } from "../../render/caddyfile";
-import { hostConfiguration, hostConfigurationRecords } from "../../render/hostConfig";
+import {
+  hostConfiguration,
+  hostConfigurationRecords,
+  metadataAddress,
+  metadataBlockFile,
+  platformUnit,
+} from "../../render/hostConfig";
 import { binary, freePort } from "../../scripts/bench/localServices";
 import { powerPlan, promotion, refreshPlan, teardownPlan } from "../../scripts/operations/stagingOps";
 import { projectDir, pulumiEnvironment } from "../../scripts/toolchain/toolchain";
@@ -216,7 +233,7 @@ describe("the host-config step's script, on this machine under a scratch root", 
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it("writes what differs, changes nothing on a second run, and restores a file edited by hand", async () => {
-    expect((await apply()).all).toContain("host configuration applied: 0 packages installed, 2 files replaced");
+    expect((await apply()).all).toContain("host configuration applied: 0 packages installed, 5 files replaced");
     expect(readFileSync(sshd, "utf8")).toBe(
       "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\nPubkeyAuthentication yes\nAllowUsers deploy\n",
     );
@@ -226,5 +243,50 @@ describe("the host-config step's script, on this machine under a scratch root", 
     expect(restored.all).toContain("wrote /etc/ssh/sshd_config.d/10-olympus.conf");
     expect(restored.all).toContain("1 files replaced");
     expect(readFileSync(sshd, "utf8")).toContain("PasswordAuthentication no");
+  });
+
+  it("blocks containers from the metadata service with a ruleset nft accepts, loaded by a unit systemd accepts", async () => {
+    await apply();
+    const ruleset = join(root, metadataBlockFile);
+    expect(readFileSync(ruleset, "utf8")).toContain(`ip daddr ${metadataAddress} reject`);
+    const checked = await execa("nft", ["--check", "--file", ruleset], { reject: false, all: true });
+    expect(checked.exitCode, checked.all).toBe(0);
+    writeFileSync(join(root, "broken.nft"), readFileSync(ruleset, "utf8").replace("reject", "rejekt"));
+    expect((await execa("nft", ["--check", "--file", join(root, "broken.nft")], { reject: false })).exitCode).not.toBe(
+      0,
+    );
+  });
+
+  it("installs a boot unit that systemd accepts and that starts the platform after the data volume is mounted", async () => {
+    await apply();
+    const unit = join(root, "etc", "systemd", "system", platformUnit);
+    const text = readFileSync(unit, "utf8");
+    expect(text).toContain(`RequiresMountsFor=${dataMountPath}`);
+    expect(text).toContain(`ExecStart=${composeProjectDir}/olympus-deploy.sh boot`);
+    expect(text).toContain("User=deploy");
+    // systemd's own check, against the scratch root, where the script it starts exists as on a host.
+    mkdirSync(join(root, composeProjectDir), { recursive: true });
+    copyFileSync(
+      join(projectDir, "render", "assets", "olympus-deploy.sh"),
+      join(root, composeProjectDir, "olympus-deploy.sh"),
+    );
+    chmodSync(join(root, composeProjectDir, "olympus-deploy.sh"), 0o755);
+    // The targets it is ordered after are the system's own (multi-user.target, network-online.target).
+    mkdirSync(join(root, "usr", "lib", "systemd"), { recursive: true });
+    if (!existsSync(join(root, "usr", "lib", "systemd", "system")))
+      symlinkSync("/usr/lib/systemd/system", join(root, "usr", "lib", "systemd", "system"));
+    const verify = (path: string) =>
+      execa("systemd-analyze", ["verify", "--man=no", `--root=${root}`, path], { reject: false, all: true });
+    const verified = await verify(`/etc/systemd/system/${platformUnit}`);
+    expect(verified.exitCode, verified.all).toBe(0);
+    // And a broken unit fails the same check (a misspelled directive, a relative ExecStart).
+    writeFileSync(
+      join(root, "etc", "systemd", "system", "broken.service"),
+      text.replace("ExecStart=/", "ExecStart=").replace("Type=", "Typ="),
+    );
+    const broken = await verify("/etc/systemd/system/broken.service");
+    expect(broken.exitCode).not.toBe(0);
+    expect(broken.all).toContain("Unknown key 'Typ'");
+    expect(broken.all).toContain("Neither a valid executable name nor an absolute path");
   });
 });

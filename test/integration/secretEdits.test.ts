@@ -21,6 +21,8 @@ const neverChange = [
   "ciam-kratos-cipher",
   "iam-kratos-cipher",
   "ciam-hydra-pairwise-salt",
+  "ciam-hydra-system",
+  "iam-hydra-system",
   "iam-hydra-pairwise-salt",
   "encryption-key",
   "postgres-ca-seed",

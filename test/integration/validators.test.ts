@@ -13,6 +13,7 @@ import { dataMountPath, deployUser } from "../../lib/topology";
 import { renderForConfig } from "../../ops/parity";
 import { renderCloudInit } from "../../render/cloudInit";
 import type { RenderedFiles } from "../../render/deployment";
+import { renderRuleTests } from "../../render/monitoring";
 import { binary } from "../../scripts/bench/localServices";
 import { projectDir, readManifest } from "../../scripts/toolchain/toolchain";
 import { committedStackConfig } from "../helpers/stackConfig";
@@ -210,10 +211,67 @@ describe("shell scripts", () => {
     const scripts = [
       join(projectDir, "render", "assets", "olympus-deploy.sh"),
       join(projectDir, "render", "assets", "login-simulator.sh"),
+      join(projectDir, "render", "assets", "backup-scheduler.sh"),
     ];
     const result = await execa("shellcheck", scripts, { reject: false, all: true });
     expect(result.all).toBe("");
     expect(result.exitCode).toBe(0);
     await execa("bash", ["-n", scripts[0]!]);
+  });
+});
+
+describe("the monitoring's files", () => {
+  const promtool = (args: string[]) => execa(binary("promtool"), args, { reject: false, all: true, cwd: scratch });
+
+  it.each(stacks)(
+    "%s: promtool tests every alert rule (firing on its failing series, silent on healthy ones)",
+    async (stack) => {
+      write("rules.yml", files[stack]["prometheus/rules.yml"]!.content);
+      write("rules.test.yml", renderRuleTests(stack));
+      const checked = await promtool(["check", "rules", "rules.yml"]);
+      expect(checked.exitCode, checked.all).toBe(0);
+      expect(checked.all).toMatch(/SUCCESS: \d+ rules found/);
+      const tested = await promtool(["test", "rules", "rules.test.yml"]);
+      expect(tested.exitCode, tested.all).toBe(0);
+      expect(tested.all).toContain("SUCCESS");
+    },
+  );
+
+  it("promtool fails a rule test whose alert no longer fires (a threshold moved without its test)", async () => {
+    write("rules.yml", files.prod["prometheus/rules.yml"]!.content.replace("> 0.85", "> 0.95"));
+    write("rules.test.yml", renderRuleTests("prod"));
+    const tested = await promtool(["test", "rules", "rules.test.yml"]);
+    expect(tested.exitCode).not.toBe(0);
+    expect(tested.all).toContain("DiskAlmostFull");
+  });
+
+  it.each(stacks)("%s: Prometheus's configuration passes promtool, Alertmanager's passes amtool", async (stack) => {
+    const prometheus = await promtool([
+      "check",
+      "config",
+      "--syntax-only",
+      write(`${stack}.prometheus.yml`, files[stack]["prometheus/prometheus.yml"]!.content),
+    ]);
+    expect(prometheus.exitCode, prometheus.all).toBe(0);
+    const alertmanager = await execa(
+      binary("amtool"),
+      ["check-config", write(`${stack}.alertmanager.yml`, files[stack]["alertmanager/alertmanager.yml"]!.content)],
+      { reject: false, all: true },
+    );
+    expect(alertmanager.exitCode, alertmanager.all).toBe(0);
+    expect(alertmanager.all).toContain("1 receivers");
+  });
+
+  it("amtool rejects an Alertmanager configuration whose route names no receiver", async () => {
+    const broken = files.prod["alertmanager/alertmanager.yml"]!.content.replace(
+      "receiver: operators",
+      "receiver: nobody",
+    );
+    const result = await execa(binary("amtool"), ["check-config", write("broken.alertmanager.yml", broken)], {
+      reject: false,
+      all: true,
+    });
+    expect(result.exitCode).not.toBe(0);
+    expect(result.all).toContain("nobody");
   });
 });

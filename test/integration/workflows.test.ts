@@ -93,6 +93,62 @@ describe("the workflows", () => {
   });
 });
 
+describe("who can read which stack's secrets", () => {
+  /** Environments whose secrets decrypt or write prod: each has required reviewers (README, "Delivery"). */
+  const prodEnvironments = ["production", "production-preview"];
+  const jobsOf = (file: string) => Object.entries(workflow(file.replace(".yml", "")).jobs);
+  const secretsIn = (value: unknown) =>
+    [...JSON.stringify(value).matchAll(/secrets\.([A-Z_]+)/g)].map(([, name]) => name!);
+
+  it("keeps every credential in an environment: no job without one reads a secret but GitHub's own token", () => {
+    for (const file of workflowFiles) {
+      const flow = workflow(file.replace(".yml", "")) as Workflow & { env?: unknown };
+      expect(secretsIn(flow.env ?? {}), `${file}: workflow-level env`).toEqual([]);
+      for (const [name, job] of jobsOf(file)) {
+        const used = secretsIn(job).filter((secret) => secret !== "GITHUB_TOKEN");
+        if (used.length > 0) expect(job.environment, `${file} ${name} reads ${used.join(", ")}`).toBeDefined();
+      }
+    }
+  });
+
+  it("names secrets the same in every environment, so a job reaches only its own stack's (no _PROD or _STAGING)", () => {
+    const names = new Set(workflowFiles.flatMap((file) => jobsOf(file).flatMap(([, job]) => secretsIn(job))));
+    expect([...names].filter((name) => /_(PROD|STAGING)$/.test(name))).toEqual([]);
+    expect([...names]).toEqual(expect.arrayContaining(["PULUMI_CONFIG_PASSPHRASE", "STATE_SECRET_ACCESS_KEY"]));
+  });
+
+  it("runs a pull request's code with prod's secrets only in production-preview, behind its reviewers; staging's in staging", () => {
+    const { jobs } = workflow("preview");
+    const job = jobs.preview!;
+    const environmentFor = (stack: string) =>
+      job.environment!.replace(
+        /\$\{\{ matrix\.stack == 'prod' && '([a-z-]+)' \|\| '([a-z-]+)' \}\}/,
+        (_, prod, other) => (stack === "prod" ? prod : other),
+      );
+    expect(environmentFor("prod")).toBe("production-preview");
+    expect(environmentFor("staging")).toBe("staging");
+    // The pull_request trigger never reaches the deploying environment.
+    for (const file of workflowFiles.filter(
+      (candidate) => "pull_request" in workflow(candidate.replace(".yml", "")).on,
+    ))
+      for (const [name, found] of jobsOf(file)) expect(found.environment, `${file} ${name}`).not.toBe("production");
+  });
+
+  it("touches prod only from jobs in a reviewed environment", () => {
+    for (const file of workflowFiles)
+      for (const [name, job] of jobsOf(file)) {
+        const text = JSON.stringify(job);
+        if (/stack-name: prod|"stack-name":"prod"|'prod'/.test(text) && secretsIn(job).length > 0)
+          expect(
+            prodEnvironments.some(
+              (environment) => job.environment?.includes(`'${environment}'`) || job.environment === environment,
+            ),
+            `${file} ${name}`,
+          ).toBe(true);
+      }
+  });
+});
+
 describe("preview.yml", () => {
   const flow = workflow("preview");
   const job = flow.jobs.preview!;
@@ -151,10 +207,13 @@ describe("deploy.yml", () => {
     expect(flow.jobs.prod!.concurrency).toEqual({ group: "deploy-prod", "cancel-in-progress": false });
   });
 
-  it("uses a separate state passphrase per stack", () => {
-    const env = (name: string) => JSON.stringify((flow.jobs[name] as Job & { env: Record<string, string> }).env);
-    expect(env("staging")).toContain("PULUMI_CONFIG_PASSPHRASE_STAGING");
-    expect(env("prod")).toContain("PULUMI_CONFIG_PASSPHRASE_PROD");
+  it("takes each stack's passphrase and state key from that stack's environment only", () => {
+    expect([flow.jobs.staging!.environment, flow.jobs.prod!.environment]).toEqual(["staging", "production"]);
+    for (const name of ["staging", "prod"]) {
+      const env = (flow.jobs[name] as Job & { env: Record<string, string> }).env;
+      expect(env.PULUMI_CONFIG_PASSPHRASE).toBe("${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
+      expect(env.AWS_SECRET_ACCESS_KEY).toBe("${{ secrets.STATE_SECRET_ACCESS_KEY }}");
+    }
   });
 });
 

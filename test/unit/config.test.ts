@@ -424,6 +424,41 @@ const badValues: {
     key: "olympus:backupSecretAccessKey",
     mentions: ["missing secret", "Hetzner's console"],
   },
+  {
+    title: "a sleep schedule in prod, which never sleeps",
+    stack: "prod",
+    overrides: { "olympus:sleepSchedule": json({ nightlyHours: 12, weekendsAsleep: true }) },
+    key: "olympus:sleepSchedule",
+    mentions: ["prod never sleeps", "nightlyHours: 0"],
+  },
+  {
+    title: "a negative count of Hydra system-secret rotations",
+    stack: "staging",
+    overrides: { "olympus:hydraSystemRotations": "-1" },
+    key: "olympus:hydraSystemRotations",
+    mentions: [">=0"],
+  },
+  {
+    title: "an alert recipient that is not an address",
+    stack: "prod",
+    overrides: { "olympus:alerts": json({ recipients: ["oncall"] }) },
+    key: "olympus:alerts.recipients.0",
+    mentions: ["e-mail address"],
+  },
+  {
+    title: "no alert recipient",
+    stack: "staging",
+    overrides: { "olympus:alerts": json({ recipients: [] }) },
+    key: "olympus:alerts.recipients",
+    mentions: ["at least one address"],
+  },
+  {
+    title: "an smtps URI on a port Alertmanager cannot use",
+    stack: "prod",
+    overrides: { "olympus:smtpUri": "smtps://user:pass@smtp.example.net:2465" },
+    key: "olympus:smtpUri",
+    mentions: ["465", "Alertmanager"],
+  },
 ];
 
 describe("bad configuration", () => {
@@ -506,6 +541,14 @@ describe("rules across stacks", () => {
     );
   });
 
+  it("never mails staging's alerts to one of prod's receivers", () => {
+    const problems = crossStackRules({ ...s, alerts: { recipients: ["qa@example.com", ...p.alerts.recipients] } }, p);
+    expect(problems.join("\n")).toContain(
+      `olympus:alerts.recipients: staging mails its alerts to prod's ${JSON.stringify(p.alerts.recipients)} too`,
+    );
+    expect(crossStackRules(s, p)).toEqual([]);
+  });
+
   it("keeps the Turnstile test key out of prod", () => {
     const problems = problemsOf(
       "prod",
@@ -562,12 +605,16 @@ describe("each rule group on its own", () => {
   });
 
   it("mailRules: live mail only from prod, a sandbox elsewhere whose URI is really that sandbox", () => {
-    const smtp = { mode: "smtp" as const, sandbox: null, spfInclude: null };
+    const smtp = { mode: "smtp" as const, sandbox: null, spfInclude: null, records: [] };
     expect(keysOf(mailRules({ ...s, mail: smtp, secrets: { smtpUri: "smtp://u:p@smtp.example.net" } }))).toEqual([
       "olympus:mail.sandbox",
     ]);
     expect(keysOf(mailRules({ ...p, mail: { ...smtp, mode: "mailpit" } }))).toEqual(["olympus:mail.mode"]);
     expect(keysOf(mailRules({ ...p, secrets: { smtpUri: "https://not-smtp" } }))).toEqual(["olympus:smtpUri"]);
+    // DKIM and return-path records are a live provider's: never where mail goes to a sandbox.
+    const dkim = [{ name: "s1._domainkey", type: "CNAME" as const, value: "s1.dkim.amazonses.com" }];
+    expect(keysOf(mailRules({ ...s, mail: { ...s.mail, records: dkim } }))).toEqual(["olympus:mail.records"]);
+    expect(keysOf(mailRules({ ...p, mail: { ...p.mail, records: dkim } }))).toEqual([]);
   });
 
   it("captchaRules: real Turnstile keys in prod, both keys named", () => {

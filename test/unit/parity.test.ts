@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../lib/config/parse";
+import { alertRules } from "../../lib/monitoring";
 import { checkParity, formatParityTable, hostConfigurationDrift, imageSourceReport } from "../../ops/parity";
 import { committedStackConfig } from "../helpers/stackConfig";
 
@@ -60,6 +61,18 @@ describe("the parity check", () => {
     // The schedule, retention, cipher and archive timeout are the code's, so pgbackrest.conf differs only by
     // the bucket, which the counterfactual render (prod with staging's sanctioned keys) proves.
     expect(report.differingFiles).toContain("pgbackrest/pgbackrest.conf");
+    expect(report.problems).toEqual([]);
+  });
+
+  it("shows the monitoring identical: the same alert rules and scrape jobs, only who is mailed differs", async () => {
+    const report = await checkParity(staging(), prod());
+    expect(report.monitoring.rules.map((rule) => rule.split(" ")[0])).toEqual(
+      alertRules("prod").map((rule) => rule.alert),
+    );
+    expect(report.monitoring.scrapeJobs).toEqual(expect.arrayContaining(["ciam-kratos", "postgres", "node", "caddy"]));
+    expect(report.differences.filter((row) => row.key.startsWith("alerts")).map((row) => row.key)).toEqual([
+      "alerts.recipients",
+    ]);
     expect(report.problems).toEqual([]);
   });
 

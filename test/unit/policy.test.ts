@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { recordSets } from "../../components/dns";
 import versionTable from "../../lib/versionTable.json";
-import { firewallExposure, noSyntheticTrafficInProd, oneVersionTable, prodProtection } from "../../policy/rules";
+import {
+  dmarcNeedsDkim,
+  firewallExposure,
+  noSyntheticTrafficInProd,
+  oneVersionTable,
+  prodProtection,
+} from "../../policy/rules";
 
 /**
  * The policies against hand-written resources: nothing here comes from the components the policies
@@ -176,5 +183,52 @@ describe("one-version-table", () => {
     expect(
       check(deployStep("staging", { kratos: `localhost/olympus-local/kratos:${versionTable.kratos.tag}` })),
     ).toHaveLength(1);
+  });
+});
+
+describe("dmarc-needs-dkim", () => {
+  const rrset = (name: string, type: string, value: string) => ({
+    type: "hcloud:index/zoneRrset:ZoneRrset",
+    name: `rr-${name}`,
+    props: { zone: "example.com", name, type, records: [{ value }] },
+    protect: false,
+    stack: "prod",
+  });
+  const dmarc = (policy: string) => rrset("_dmarc", "TXT", `"v=DMARC1; p=${policy}; rua=mailto:dmarc@example.com"`);
+
+  it("refuses a rejecting DMARC without a DKIM record, and passes one beside DKIM or a p=none", () => {
+    expect(stackViolations(dmarcNeedsDkim, [dmarc("reject")]).join("\n")).toContain(
+      "publishes a DMARC policy that rejects mail, but the zone has no DKIM record",
+    );
+    expect(stackViolations(dmarcNeedsDkim, [dmarc("quarantine")])).toHaveLength(1);
+    expect(
+      stackViolations(dmarcNeedsDkim, [dmarc("reject"), rrset("s1._domainkey", "CNAME", "s1.dkim.amazonses.com")]),
+    ).toEqual([]);
+    expect(stackViolations(dmarcNeedsDkim, [dmarc("none")])).toEqual([]);
+  });
+
+  it("passes what the program publishes: p=none until the provider's DKIM records are configured, then p=reject", () => {
+    const base = {
+      domain: "example.com",
+      hostnames: ["login.example.com"],
+      ipv4: "192.0.2.1",
+      ipv6: "2001:db8::1",
+      spfInclude: "amazonses.com",
+    };
+    const published = (records: Parameters<typeof recordSets>[0]["mailRecords"]) =>
+      recordSets({ ...base, mailRecords: records }).map((set) => rrset(set.name, set.type, set.values[0]!));
+    const withoutDkim = published([]);
+    const dmarcOf = (sets: typeof withoutDkim) => JSON.stringify(sets.find((set) => set.props.name === "_dmarc"));
+    expect(dmarcOf(withoutDkim)).toContain("p=none");
+    expect(stackViolations(dmarcNeedsDkim, withoutDkim)).toEqual([]);
+    const withDkim = published([
+      { name: "s1._domainkey", type: "CNAME", value: "s1.dkim.amazonses.com" },
+      { name: "bounce", type: "MX", value: "10 feedback-smtp.eu-central-1.amazonses.com" },
+    ]);
+    expect(dmarcOf(withDkim)).toContain("p=reject");
+    expect(withDkim.map((set) => `${set.props.name} ${set.props.type}`)).toEqual(
+      expect.arrayContaining(["s1._domainkey CNAME", "bounce MX"]),
+    );
+    expect(stackViolations(dmarcNeedsDkim, withDkim)).toEqual([]);
   });
 });

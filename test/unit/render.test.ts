@@ -48,7 +48,9 @@ describe("the compose project", () => {
     for (const [name, service] of Object.entries(prod)) expect(staging[name]?.image, name).toBe(service.image);
     expect(Object.keys(prod).sort()).toEqual(
       [
+        "alertmanager",
         "backup",
+        "blackbox-exporter",
         "caddy",
         "ciam-athena",
         "ciam-hera",
@@ -62,8 +64,11 @@ describe("the compose project", () => {
         "iam-hydra-migrate",
         "iam-kratos",
         "iam-kratos-migrate",
+        "node-exporter",
         "pgadmin",
         "postgres",
+        "postgres-exporter",
+        "prometheus",
         "site",
       ].sort(),
     );
@@ -101,9 +106,12 @@ describe("the compose project", () => {
     // Before the database starts: no empty cluster beside data; once up: a restore point before any migration.
     expect(phases.database).toMatchObject({
       before: ["check-data-directory"],
-      after: ["reload-postgres", "mark-restore-point"],
+      after: ["reload-postgres", "apply-database-roles", "mark-restore-point"],
     });
-    expect(phases.operations?.services).toEqual(["backup"]);
+    expect(phases.operations).toMatchObject({
+      services: ["backup", "prometheus", "alertmanager", "node-exporter", "postgres-exporter", "blackbox-exporter"],
+      after: ["reload-alertmanager"],
+    });
     expect(phases.migrations).toMatchObject({ oneShot: true, after: [] });
     expect(phases.extras?.services).toEqual([]);
     expect(plan("staging").extras?.services).toEqual(["mailpit", "login-simulator"]);
@@ -252,7 +260,7 @@ describe("Kratos and Hydra configuration", () => {
     const env = files.prod[".env"]!.content;
     for (const database of ["ciam_kratos", "ciam_hydra", "iam_kratos", "iam_hydra", "olympus"]) {
       expect(env).toMatch(
-        new RegExp(`@postgres:5432/${database}\\?sslmode=verify-full&sslrootcert=/etc/postgres-tls/ca.crt'`),
+        new RegExp(`@postgres:5432/${database}\\?sslmode=verify-full&sslrootcert=/etc/postgres-ca/ca.crt'`),
       );
     }
     expect(files.prod["postgres/server.key"]).toMatchObject({ secret: true, mode: "0600" });
@@ -278,7 +286,7 @@ describe("secrets", () => {
         ciam: {
           kratosCookie: "a".repeat(64),
           kratosCipher: "b".repeat(32),
-          hydraSystem: "c".repeat(64),
+          hydraSystem: ["c".repeat(64)],
           hydraPairwiseSalt: "d".repeat(64),
         },
       },
@@ -296,6 +304,7 @@ describe("secrets", () => {
         pgadmin: "x".repeat(48),
       },
       adminPassword: "a".repeat(32),
+      rolePasswords: { olympus_monitoring: "m".repeat(48) },
       smtpUri: "",
       captchaSecretKey: "",
       postgresTls: { caCertificate: "", serverCertificate: "", serverKey: "" },
@@ -326,8 +335,8 @@ describe("PostgreSQL's certificates", () => {
     (await execa("openssl", ["x509", "-noout", ...args], { input: pem })).stdout;
 
   it("renew the server certificate each year under the same CA, valid two years, so renewal comes a year before expiry", async () => {
-    const thisYear = await postgresTlsFromSeeds(...seeds, "staging", 2026);
-    const nextYear = await postgresTlsFromSeeds(...seeds, "staging", 2027);
+    const thisYear = await postgresTlsFromSeeds(...seeds, 2026);
+    const nextYear = await postgresTlsFromSeeds(...seeds, 2027);
     expect(nextYear.caCertificate).toBe(thisYear.caCertificate);
     expect(nextYear.serverKey).toBe(thisYear.serverKey);
     expect(nextYear.serverCertificate).not.toBe(thisYear.serverCertificate);

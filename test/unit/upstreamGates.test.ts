@@ -186,7 +186,7 @@ describe("postgresql-ssl and postgresql-sslmode-verify-full: TLS to the database
       expect(services.postgres!.command).toEqual(
         expect.arrayContaining([
           "ssl=on",
-          "ssl_ca_file=/etc/postgres-tls/ca.crt",
+          "ssl_ca_file=/etc/postgres-ca/ca.crt",
           "hba_file=/etc/postgres-tls/pg_hba.conf",
         ]),
       );
@@ -194,11 +194,10 @@ describe("postgresql-ssl and postgresql-sslmode-verify-full: TLS to the database
       expect(files[stack]["postgres/pg_hba.conf"]!.content).not.toMatch(/^host /m);
       const env = files[stack][".env"]!.content;
       for (const line of env.split("\n").filter((entry) => /_DSN=/.test(entry)))
-        expect(line).toContain("sslmode=verify-full&sslrootcert=/etc/postgres-tls/ca.crt");
+        expect(line).toContain("sslmode=verify-full&sslrootcert=/etc/postgres-ca/ca.crt");
       for (const [service, definition] of Object.entries(services)) {
         const usesDatabase = Object.values(definition.environment ?? {}).some((value) => /_DSN/.test(value));
-        if (usesDatabase)
-          expect(definition.volumes, service).toContain("./postgres/ca.crt:/etc/postgres-tls/ca.crt:ro");
+        if (usesDatabase) expect(definition.volumes, service).toContain("./postgres-ca:/etc/postgres-ca:ro");
       }
     }),
   );
