@@ -85,6 +85,11 @@ prepare() {
   fi
 }
 
+# PostgreSQL's certificate and CA as installed (none yet on a first deploy).
+certificates_digest() {
+  { cat "$project_dir/postgres/server.crt" "$project_dir/postgres-ca/ca.crt" 2>/dev/null || true; } | sha256sum
+}
+
 # Installs one bundle (config or secrets): its files replace those of the same path, and files the
 # previous bundle of that kind installed but this one no longer has are removed.
 install_files() {
@@ -108,7 +113,7 @@ install_files() {
   fi
   (cd "$staging" && find . -type f | sed 's|^\./||' | sort) >"$manifest.new"
   local certificates_before
-  certificates_before="$(cat "$project_dir"/postgres/server.crt "$project_dir"/postgres-ca/ca.crt 2>/dev/null | sha256sum)"
+  certificates_before="$(certificates_digest)"
   (cd "$staging" && find . -type f -print0) | while IFS= read -r -d '' file; do
     mkdir -p "$project_dir/$(dirname "$file")"
     mv -f "$staging/$file" "$project_dir/$file"
@@ -130,7 +135,7 @@ install_files() {
   done
   # A renewed or rotated certificate: clients read the CA from its directory on their next connection, so
   # PostgreSQL serves the matching certificate at once rather than at the release's database phase.
-  if [[ "$(cat "$project_dir"/postgres/server.crt "$project_dir"/postgres-ca/ca.crt 2>/dev/null | sha256sum)" != "$certificates_before" ]] &&
+  if [[ "$(certificates_digest)" != "$certificates_before" ]] &&
     [[ -f "$plan_file" && -n "$(container_of "$(plan .postgres.service)")" ]] &&
     [[ "$(service_state "$(container_of "$(plan .postgres.service)")")" == healthy ]]; then
     psql_as_owner -d postgres -Atc "select pg_reload_conf()" >/dev/null

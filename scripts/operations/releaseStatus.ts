@@ -5,8 +5,8 @@
  */
 import { appendFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { stackOutputs } from "./stacks";
-import { promotion, type ReleaseOutputs } from "./stagingOps";
+import { exportedState, stackOutputs } from "./stacks";
+import { lastSoakOf, promotion, type ReleaseOutputs } from "./stagingOps";
 
 async function main() {
   const { values, positionals } = parseArgs({
@@ -14,7 +14,9 @@ async function main() {
     allowPositionals: true,
   });
   const stack = positionals[0] ?? "staging";
-  const status = promotion(stack, (await stackOutputs(values.cwd ?? process.cwd(), stack)) as ReleaseOutputs);
+  const dir = values.cwd ?? process.cwd();
+  const outputs = (await stackOutputs(dir, stack)) as ReleaseOutputs;
+  const status = promotion(stack, { ...outputs, lastSoak: lastSoakOf(await exportedState(dir, stack)) });
   const since = values["soaked-since"];
   const fresh = Boolean(status.soakedAt && since && Date.parse(status.soakedAt) >= Date.parse(since));
   console.log(status.reason);

@@ -13,7 +13,25 @@ export interface PulumiStep {
 
 /** What a step needs from a stack's exported state. */
 export interface StateExport {
-  deployment?: { resources?: { type: string; urn: string; protect?: boolean }[] };
+  deployment?: {
+    resources?: { type: string; urn: string; protect?: boolean; outputs?: Record<string, unknown> }[];
+  };
+}
+
+/** The dynamic resource whose state holds the last soak a release passed. */
+export const soakType = "pulumi-nodejs:dynamic/olympus:seed:Soak";
+
+/**
+ * What the stack's soak gate last passed, from its state, not from a stack output: an output would be
+ * recorded only by a run that succeeded entirely, and a stack output that waited for the soak would keep
+ * a failed wake from recording that the stack is awake (lib/power.ts). A soak that failed left the last
+ * passed one in place. A stack without a soak gate has none.
+ */
+export function lastSoakOf(state: StateExport): ReleaseOutputs["lastSoak"] {
+  const soak = state.deployment?.resources?.find((resource) => resource.type === soakType)?.outputs;
+  if (!soak) return "no soak gate in this stack";
+  const result = soak.result as { finishedAt?: string; successRate?: number } | null;
+  return { releaseFingerprint: String(soak.releaseFingerprint), ...(result ?? {}) };
 }
 
 function refuseProd(environment: string | undefined, stack: string, what: string): void {

@@ -6,6 +6,7 @@ import execa from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countSyntheticUsers } from "../../clients/seeder";
 import { type Kratos, type Mailpit, startKratos, startMailpit } from "../../scripts/bench/localServices";
+import { lastSoakOf, type StateExport } from "../../scripts/operations/stagingOps";
 import { projectDir, pulumiDir, pulumiEnvironment } from "../../scripts/toolchain/toolchain";
 
 /**
@@ -59,6 +60,13 @@ afterAll(async () => {
   rmSync(backend, { recursive: true, force: true });
 });
 
+/** What the stack's state says the soak last passed and how many users it seeded (no output waits for either). */
+const soakOf = async (stack: Stack) => lastSoakOf((await stack.exportStack()) as StateExport);
+const usersOf = async (stack: Stack) =>
+  ((await stack.exportStack()) as StateExport).deployment?.resources?.find((resource) =>
+    resource.type.endsWith("olympus:seed:SyntheticUsers"),
+  )?.outputs?.total;
+
 const config = (count: number, adminUrl = kratos.adminUrl) => ({
   kratosAdminUrl: adminUrl,
   kratosPublicUrl: kratos.publicUrl,
@@ -75,8 +83,8 @@ describe("the real engine", () => {
     stack = await stackNamed("e2e", config(30));
     const result = await stack.up({ onOutput });
     expect(result.summary.result).toBe("succeeded");
-    expect(result.outputs.syntheticUsers?.value).toBe(30);
-    expect(result.outputs.lastSoak?.value).toMatchObject({
+    expect(await usersOf(stack)).toBe(30);
+    expect(await soakOf(stack)).toMatchObject({
       successRate: 1,
       smoke: expect.arrayContaining([
         expect.objectContaining({ check: "recovery mail reaches the sandbox", ok: true }),
@@ -109,8 +117,8 @@ describe("the real engine", () => {
     await stack.setConfig("count", { value: "45" });
     const preview = await stack.preview({ onOutput });
     expect(preview.changeSummary).toMatchObject({ update: 2, same: 1 });
-    const result = await stack.up({ onOutput });
-    expect(result.outputs.syntheticUsers?.value).toBe(45);
+    expect((await stack.up({ onOutput })).summary.result).toBe("succeeded");
+    expect(await usersOf(stack)).toBe(45);
     expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(45);
   });
 
@@ -122,8 +130,8 @@ describe("the real engine", () => {
     expect(output).toMatch(/soak SLO missed for e2e: p95 \d+ ms > 1 ms/);
     await stack.setConfig("maxP95Ms", { value: "5000" });
     // The gate stays closed until a passing run: the next up runs the soak again.
-    const retry = await stack.up({ onOutput });
-    expect(retry.outputs.lastSoak?.value).toMatchObject({ successRate: 1 });
+    expect((await stack.up({ onOutput })).summary.result).toBe("succeeded");
+    expect(await soakOf(stack)).toMatchObject({ successRate: 1 });
   });
 
   it("records nothing when Kratos is unreachable, and says why", async () => {
@@ -179,7 +187,7 @@ describe("the real engine", () => {
     let soakedAt: string;
 
     it("records a sleep request; every later run stays asleep, contacts nothing, and holds a new release back", async () => {
-      soakedAt = ((await stack.outputs()).lastSoak!.value as { finishedAt: string }).finishedAt;
+      soakedAt = ((await soakOf(stack)) as { finishedAt: string }).finishedAt;
       // Every service address is dead from here on: any contact would fail the run.
       await pointAt(dead);
       power("sleep");
@@ -190,7 +198,7 @@ describe("the real engine", () => {
       const deploy = await stack.up({ onOutput });
       expect(deploy.outputs.awake?.value).toBe(false);
       expect(deploy.outputs.releaseFingerprint?.value).toBe("local-release-47");
-      expect(deploy.outputs.lastSoak?.value).toMatchObject({
+      expect(await soakOf(stack)).toMatchObject({
         releaseFingerprint: "local-release-46",
         finishedAt: soakedAt,
       });
@@ -208,21 +216,39 @@ describe("the real engine", () => {
       power("wake");
       const woken = await stack.up({ onOutput });
       expect(woken.outputs.awake?.value).toBe(true);
-      expect(woken.outputs.lastSoak?.value).toMatchObject({ releaseFingerprint: "local-release-47", successRate: 1 });
+      expect(await soakOf(stack)).toMatchObject({ releaseFingerprint: "local-release-47", successRate: 1 });
       expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(47);
       const status = await releaseStatus();
       expect(status.all).toMatch(/e2e's soak passed release \S+ at /);
       expect(status.all).toContain("promote=true awake=true");
-      soakedAt = (woken.outputs.lastSoak!.value as { finishedAt: string }).finishedAt;
+      soakedAt = ((await soakOf(stack)) as { finishedAt: string }).finishedAt;
     });
 
     it("does not soak again when a night passes without a new release", async () => {
       power("sleep");
       await stack.up({ onOutput });
       power("wake");
-      const morning = await stack.up({ onOutput });
-      expect((morning.outputs.lastSoak!.value as { finishedAt: string }).finishedAt).toBe(soakedAt);
+      await stack.up({ onOutput });
+      expect(((await soakOf(stack)) as { finishedAt: string }).finishedAt).toBe(soakedAt);
       power();
+    });
+
+    it("keeps a wake recorded when its soak fails: the next plain up keeps the stack awake and soaks again", async () => {
+      power("sleep");
+      await stack.up({ onOutput });
+      // The morning wake brings a release whose soak misses its SLO.
+      await stack.setConfig("count", { value: "48" });
+      await stack.setConfig("maxP95Ms", { value: "1" });
+      power("wake");
+      await expect(stack.up({ onOutput })).rejects.toThrow();
+      expect((await stack.outputs()).awake?.value).toBe(true);
+      // A plain up (a deploy, from any checkout): awake, the release soaked again, the users kept.
+      power();
+      await stack.setConfig("maxP95Ms", { value: "5000" });
+      const next = await stack.up({ onOutput });
+      expect(next.outputs.awake?.value).toBe(true);
+      expect(await soakOf(stack)).toMatchObject({ releaseFingerprint: "local-release-48", successRate: 1 });
+      expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(48);
     });
 
     it("refreshes a sleeping stack with the workflow's script: woken, reseeded, and put back to sleep", async () => {
@@ -241,7 +267,7 @@ describe("the real engine", () => {
         "seed the synthetic users again",
         "back to sleep",
       ]);
-      expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(47);
+      expect(await countSyntheticUsers(kratos.adminUrl, plan("e2e"))).toBe(48);
       expect((await stack.outputs()).awake?.value).toBe(false);
     });
   });
