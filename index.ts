@@ -120,6 +120,7 @@ export = async () => {
         ca: config.backupCa,
       },
       alertRecipients: config.alerts.recipients,
+      protect: config.protect,
       backupKeys: pulumi.secret({
         accessKeyId: config.secrets.backupAccessKeyId ?? "",
         secretAccessKey: config.secrets.backupSecretAccessKey ?? "",
@@ -137,6 +138,7 @@ export = async () => {
       host,
       hostnames: publicHostnames,
       secrets: secrets.generated.apply((generated) => generated.oauthClients),
+      protect: config.protect,
     },
     { ...formerly(config.stack, "oauth"), dependsOn: started },
   );

@@ -144,7 +144,8 @@ export class Dns extends pulumi.ComponentResource {
       new hcloud.ZoneRrset(
         logicalName,
         { zone, name: set.name, type: set.type, ttl, records: values.map((value) => ({ value })) },
-        { parent: this },
+        // Deleted, every site would stop resolving: protected wherever the zone is.
+        { parent: this, protect },
       );
     }
     this.zoneName = zone;

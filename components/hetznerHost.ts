@@ -4,7 +4,7 @@ import { remote } from "@pulumi/command";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../lib/config/schema";
-import type { ServerType } from "../lib/hetzner";
+import { type ServerType, volumeDevicePath } from "../lib/hetzner";
 import type { OlympusHost } from "../lib/host";
 import { type SshKeyPair, sshFingerprint } from "../lib/keys";
 import { dataMountPath, deployUser } from "../lib/topology";
@@ -167,7 +167,8 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
       return new hcloud.Firewall(
         `${name}-firewall`,
         { name: `${prefix}-firewall`, labels, rules: firewallRules(args.adminCidrs) },
-        { parent },
+        // Deleted, the server would face the internet unfiltered: a raw destroy of prod stops here.
+        { parent, protect },
       );
     }
 
@@ -276,7 +277,8 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
       return new hcloud.VolumeAttachment(
         `${name}-data-attachment`,
         { serverId: server.id.apply(Number), volumeId: parent.volume.id.apply(Number), automount: false },
-        { parent },
+        // Detached under a running PostgreSQL, the data would be lost mid-write.
+        { parent, protect },
       );
     }
 
@@ -294,7 +296,19 @@ export class HetznerHost extends pulumi.ComponentResource implements OlympusHost
         },
         { parent, dependsOn: [attachment] },
       );
-      return pulumi.secret(pulumi.all([access, configured.id]).apply(([connection]) => connection));
+      // A raised volumeSizeGb grows the volume; this grows its filesystem into the new space, online.
+      const grown = new remote.Command(
+        `${name}-grow-filesystem`,
+        {
+          connection: access,
+          create: pulumi.interpolate`${applyHostConfiguration} grow-filesystem ${parent.volume.id.apply(volumeDevicePath)}`,
+          triggers: [parent.server!.id, parent.volume.size],
+          addPreviousOutputInEnv: false,
+          logging: "stderr",
+        },
+        { parent, dependsOn: [configured] },
+      );
+      return pulumi.secret(pulumi.all([access, configured.id, grown.id]).apply(([connection]) => connection));
     }
   }
 }

@@ -17,6 +17,8 @@ export interface OAuthClientsArgs {
   hostnames: Record<PublicSite, string>;
   /** The confidential clients' secrets. Secret. */
   secrets: pulumi.Input<GeneratedSecrets["oauthClients"]>;
+  /** Pulumi `protect` on the registrations: deleted, every sign-in through them fails (prod). @default false */
+  protect?: boolean;
 }
 
 /**
@@ -54,7 +56,7 @@ export class OAuthClients extends pulumi.ComponentResource {
           clients: pulumi.secret(bodies),
           hostAwake: args.host.awake,
         },
-        { parent: this },
+        { parent: this, protect: args.protect ?? false },
       );
       return resource.registered.apply((ids) => [hydra, ids] as const);
     });

@@ -52,6 +52,11 @@ export interface OlympusStackArgs {
   backup: BackupRepository;
   /** Who the environment's alerts are mailed to, by the same mail route as the couriers' mail. */
   alertRecipients: string[];
+  /**
+   * Pulumi `protect` on the step that owns the project's lifetime (its delete runs `down`), so a raw
+   * `pulumi destroy` of prod stops before it takes the platform down. @default false
+   */
+  protect?: boolean;
   /** The backup repository's key pair, from the stack config. Secret. */
   backupKeys: pulumi.Input<{ accessKeyId: string; secretAccessKey: string }>;
 }
@@ -197,7 +202,7 @@ export class OlympusStack extends pulumi.ComponentResource {
           delete: `test ! -x ${installedScript} || ${installedDeploy("down")}`,
           triggers: [args.host.machineId],
         },
-        { deleteBeforeReplace: true },
+        { deleteBeforeReplace: true, protect: args.protect ?? false },
       );
       const installConfig = step(
         "install-config",

@@ -14,3 +14,6 @@ export const serverTypeNames = Object.keys(serverTypes) as ServerType[];
 
 /** Hetzner locations that offer the ARM (cax) server types. */
 export const armLocations = ["fsn1", "nbg1", "hel1"] as const;
+
+/** Where a Hetzner volume's block device appears on its server. */
+export const volumeDevicePath = (volumeId: string | number) => `/dev/disk/by-id/scsi-0HC_Volume_${volumeId}`;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type Database, postgres, postgresDsn, type Role, roles } from "./database";
+import { type Database, ownerOf, postgres, postgresDsn, type Role } from "./database";
 import type { PostgresTls } from "./postgresTls";
 import { type IdentityDomain, identityDomains } from "./topology";
 
@@ -54,12 +54,15 @@ const upper = (domain: IdentityDomain) => domain.toUpperCase();
 export const secretVariables = {
   postgresUser: variable("PG_USER", () => postgres.user),
   postgresPassword: variable("PG_PASSWORD", (secrets) => secrets.postgresPassword),
+  /** A database as the role that owns it opens it. */
   dsn: (database: Database) =>
-    variable(`PG_${database.toUpperCase()}_DSN`, (secrets) => postgresDsn(secrets.postgresPassword, database)),
-  roleDsn: (role: Role) =>
-    variable(`PG_${role.toUpperCase()}_DSN`, (secrets) =>
-      postgresDsn(secrets.rolePasswords[role], roles[role].database, role),
+    variable(`PG_${database.toUpperCase()}_DSN`, (secrets) =>
+      postgresDsn(secrets.rolePasswords[ownerOf(database)], database, ownerOf(database)),
     ),
+  /** The monitoring role's connection, to the maintenance database (it owns none). */
+  monitoringDsn: variable("PG_OLYMPUS_MONITORING_DSN", (secrets) =>
+    postgresDsn(secrets.rolePasswords.olympus_monitoring, "postgres", "olympus_monitoring"),
+  ),
   kratosCookie: (domain: IdentityDomain) =>
     variable(`${upper(domain)}_KRATOS_SECRET_COOKIE`, (secrets) => secrets.ory[domain].kratosCookie),
   kratosCipher: (domain: IdentityDomain) =>

@@ -647,7 +647,7 @@ function monitoringServices() {
       container: () => ({
         command: [`--web.listen-address=:${port("postgres-exporter", "metrics")}`],
         user: nobody,
-        environment: { DATA_SOURCE_NAME: secret.roleDsn("olympus_monitoring") },
+        environment: { DATA_SOURCE_NAME: secret.monitoringDsn },
         volumes: [postgresCa],
       }),
     },

@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import { volumeDevicePath } from "../lib/hetzner";
 import { hostConfiguration } from "./hostConfig";
 
 /**
@@ -66,7 +67,7 @@ export function cloudConfig(input: CloudInitInput): CloudConfig {
     ssh_keys: { ed25519_private: input.hostKey.privateKey, ed25519_public: input.hostKey.publicKey },
     mounts: [
       [
-        `/dev/disk/by-id/scsi-0HC_Volume_${input.volumeId}`,
+        volumeDevicePath(input.volumeId),
         input.mountPath,
         "ext4",
         "discard,nofail,defaults,x-systemd.automount",

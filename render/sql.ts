@@ -1,4 +1,4 @@
-import { databases, type Role, roles } from "../lib/database";
+import { databases, olympusDatabase, ownerOf, type Role, roles } from "../lib/database";
 import { identityDomains } from "../lib/topology";
 
 const identifier = (name: string) => {
@@ -25,7 +25,8 @@ const settingsTable = (table: string) =>
  * deploy, so the database always holds what the stack config says.
  */
 export function renderSettingsSql(settings: Record<string, string | number | boolean>, category: string): string {
-  const lines = ["BEGIN;"];
+  // As the database's owner role, so the tables the SDK reads are the apps' own.
+  const lines = [`SET ROLE ${identifier(ownerOf(olympusDatabase))};`, "BEGIN;"];
   for (const domain of identityDomains) {
     const table = `${domain}_settings`;
     lines.push(settingsTable(table));
@@ -40,22 +41,64 @@ export function renderSettingsSql(settings: Record<string, string | number | boo
   return lines.join("\n");
 }
 
+/** What in a database's public schema a role must own to migrate it: tables, views, free sequences, types, routines. */
+const ownershipTransfer = (role: string) => `DO $$
+DECLARE item record;
+BEGIN
+  FOR item IN
+    SELECT c.oid::regclass AS name,
+      CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END AS kind
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND c.relowner <> '${role}'::regrole
+      -- A table's own sequences (serial, identity) follow the table.
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))
+  LOOP
+    EXECUTE format('ALTER %s %s OWNER TO %I', item.kind, item.name, '${role}');
+  END LOOP;
+  FOR item IN
+    SELECT t.oid::regtype AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd') AND t.typowner <> '${role}'::regrole
+  LOOP
+    EXECUTE format('ALTER TYPE %s OWNER TO %I', item.name, '${role}');
+  END LOOP;
+  FOR item IN
+    SELECT p.oid::regprocedure AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'public' AND p.proowner <> '${role}'::regrole
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE format('ALTER ROUTINE %s OWNER TO %I', item.name, '${role}');
+  END LOOP;
+END $$;`;
+
 /**
- * Every login role with its password and grants, run by the deploy after PostgreSQL is healthy: creates
- * a role that is new, and sets the password and grants of every one, so a rotated password or a role
- * added to lib/database.ts reaches a cluster that exists. Read from stdin by psql, never from argv.
+ * Every login role with its password and grants, run by the deploy after PostgreSQL is healthy and
+ * before any migration: creates a role that is new, sets the password and grants of every one, and gives
+ * each service role its database (owner, the only one besides the superuser that may connect) and
+ * everything in it, so a cluster that began with every service as the superuser changes hands once, and
+ * a rotated password or a role added to lib/database.ts reaches a cluster that exists. Read from stdin
+ * by psql, never from argv.
  */
 export function renderRoles(passwords: Record<Role, string>): string {
-  const lines = ["BEGIN;"];
-  for (const [role, { grants }] of Object.entries(roles) as [Role, (typeof roles)[Role]][]) {
+  const lines: string[] = [];
+  for (const [role, { owns, grants }] of Object.entries(roles) as [Role, (typeof roles)[Role]][]) {
     const name = identifier(role);
     lines.push(
       `SELECT 'CREATE ROLE ${name}' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(role)}) \\gexec`,
-      `ALTER ROLE ${name} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${literal(passwords[role])};`,
+      `ALTER ROLE ${name} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${literal(passwords[role])};`,
       ...grants.map((grant) => `GRANT ${identifier(grant)} TO ${name};`),
     );
+    if (owns === null) continue;
+    const database = identifier(owns);
+    lines.push(
+      `ALTER DATABASE ${database} OWNER TO ${name};`,
+      `REVOKE ALL ON DATABASE ${database} FROM PUBLIC;`,
+      `\\connect ${database}`,
+      `ALTER SCHEMA public OWNER TO ${name};`,
+      ownershipTransfer(role),
+      "\\connect postgres",
+    );
   }
-  lines.push("COMMIT;", "");
+  lines.push("");
   return lines.join("\n");
 }
 

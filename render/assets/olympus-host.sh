@@ -9,6 +9,20 @@ root="${OLYMPUS_HOST_ROOT:-}"
 as_root=()
 [[ "$(id -u)" -eq 0 ]] || as_root=(sudo)
 log() { echo "olympus-host: $*" >&2; }
+
+# `olympus-host grow-filesystem DEVICE`: after the volume grew (volumeSizeGb), its ext4 filesystem takes the
+# new space, online while mounted; a filesystem that already fills its device is left as it is.
+if [[ "${1:-}" == grow-filesystem ]]; then
+  device="${2:?grow-filesystem needs the device of the volume}"
+  for _ in $(seq 1 30); do [[ -e "$device" ]] && break; sleep 2; done
+  [[ -e "$device" ]] || { log "no device $device"; exit 1; }
+  if output="$("${as_root[@]}" resize2fs "$device" 2>&1)"; then
+    if grep -q "Nothing to do" <<<"$output"; then log "the filesystem on $device already fills it"; else log "grew the filesystem on $device"; fi
+    exit 0
+  fi
+  log "resize2fs failed: $output"
+  exit 1
+fi
 has_systemd() { [[ -z "$root" && -d /run/systemd/system ]]; }
 
 # A new server may still be in cloud-init, which holds the apt lock and writes the same files.

@@ -21,8 +21,10 @@ import {
 let copy: Awaited<ReturnType<typeof prepareDevStack>>;
 let dev: DevStack;
 const hydraPublic = (domain: "ciam" | "iam") => `http://127.0.0.1:${loopbackPort(`${domain}-hydra`, "public")}`;
+/** Whether a seeded user logs in through Caddy (a refused connection counts as no). */
 const loginWorks = async () =>
-  (await loginThroughEdge(dev.client, dev.names.ciamLogin, seededEmail(5), dev.password)).status === 200;
+  (await loginThroughEdge(dev.client, dev.names.ciamLogin, seededEmail(5), dev.password).catch(() => undefined))
+    ?.status === 200;
 const servesAgain = (what: string) => waitUntil(what, async () => ((await loginWorks()) ? true : undefined), 120_000);
 const projectContainers = async () =>
   (await execa("podman", ["ps", "--all", "--quiet", "--filter", "label=com.docker.compose.project=olympus"])).stdout
@@ -111,6 +113,34 @@ describe("faults on the dev stack", () => {
       "select distinct a.datname || ' ' || s.ssl from pg_stat_ssl s join pg_stat_activity a using (pid) where a.client_addr is not null and a.datname like '%kratos' order by 1",
     );
     expect(stdout.split("\n")).toEqual(["ciam_kratos true", "iam_kratos true"]);
+  });
+
+  it("connects each service as its own role, no superuser, which can open no other service's database", async () => {
+    const { stdout } = await psql(
+      "select distinct a.datname || ' ' || a.usename || ' ' || r.rolsuper from pg_stat_activity a join pg_roles r on r.rolname = a.usename where a.client_addr is not null and a.datname <> 'postgres' order by 1",
+    );
+    expect(stdout.split("\n")).toEqual(
+      expect.arrayContaining(["ciam_kratos ciam_kratos false", "iam_hydra iam_hydra false"]),
+    );
+    expect(stdout).not.toContain(" true");
+    // Kratos's own credentials (read from its container, kept in this process): its database opens, another does not.
+    const dsn = (await execa("podman", ["exec", "olympus_ciam-kratos_1", "printenv", "DSN"])).stdout.trim();
+    const open = (url: string) =>
+      execa(
+        "podman",
+        ["exec", "-i", "olympus_postgres_1", "sh", "-c", 'read -r url; psql "$url" -Atc "select current_user"'],
+        {
+          input: `${url}\n`,
+          reject: false,
+          all: true,
+        },
+      );
+    const own = await open(dsn);
+    expect(own.exitCode, own.all).toBe(0);
+    expect(own.stdout).toBe("ciam_kratos");
+    const other = await open(dsn.replace("/ciam_kratos?", "/iam_kratos?"));
+    expect(other.exitCode).not.toBe(0);
+    expect(other.all).toContain('permission denied for database "iam_kratos"');
   });
 
   it("rotates Hydra's system secret the way Hydra does: new first, the old one kept, its keys still readable", async () => {

@@ -61,13 +61,14 @@ describe("a real preview of each committed stack", () => {
         "hcloud:index/volume:Volume": 1,
         "hcloud:index/volumeAttachment:VolumeAttachment": 1,
         "hcloud:index/zone:Zone": 1,
-        // The host-config step and the four deploy steps.
-        "command:remote:Command": 5,
+        // The host-config and grow-filesystem steps, and the four deploy steps.
+        "command:remote:Command": 6,
         // Key bytes are derived from passwords: a RandomBytes id is its value, unencrypted in the state.
-        "random:index/randomPassword:RandomPassword": 20,
+        "random:index/randomPassword:RandomPassword": 26,
       });
-      // A/AAAA for seven public names and the host, CAA; SPF and DMARC only where real mail is sent.
-      expect(counts["hcloud:index/zoneRrset:ZoneRrset"]).toBe(stack === "prod" ? 19 : 17);
+      // A for seven public names and the host, AAAA for the host only, CAA; SPF and DMARC only where real
+      // mail is sent.
+      expect(counts["hcloud:index/zoneRrset:ZoneRrset"]).toBe(stack === "prod" ? 12 : 10);
       expect(inputsOf(steps, "hcloud:index/server:Server")[0]).toMatchObject({
         serverType,
         image: "ubuntu-24.04",

@@ -257,6 +257,28 @@ describe("the host-config step's script, on this machine under a scratch root", 
     );
   });
 
+  it("grows the volume's filesystem into a larger device, and leaves one that already fills it alone", async () => {
+    const image = join(root, "volume.img");
+    await execa("truncate", ["--size", "32M", image]);
+    await execa("mkfs.ext4", ["-q", "-F", image]);
+    const blocks = async () =>
+      Number(/Block count:\s+(\d+)/.exec((await execa("dumpe2fs", ["-h", image], { all: true })).all!)![1]);
+    const before = await blocks();
+    // The volume grew (volumeSizeGb raised): the device is twice the size its filesystem knows.
+    await execa("truncate", ["--size", "64M", image]);
+    const grow = () =>
+      execa("bash", ["-c", `bash -c "$(base64 -w0 < ${script} | base64 -d)" olympus-host grow-filesystem ${image}`], {
+        all: true,
+        reject: false,
+      });
+    const grown = await grow();
+    expect(grown.exitCode, grown.all).toBe(0);
+    expect(grown.all).toContain(`grew the filesystem on ${image}`);
+    expect(await blocks()).toBe(before * 2);
+    const again = await grow();
+    expect(again.all).toContain("already fills it");
+  });
+
   it("installs a boot unit that systemd accepts and that starts the platform after the data volume is mounted", async () => {
     await apply();
     const unit = join(root, "etc", "systemd", "system", platformUnit);

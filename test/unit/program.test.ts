@@ -12,9 +12,14 @@ import { committedStackConfig, secretConfigKeys } from "../helpers/stackConfig";
 vi.mock("@pulumi/hcloud", async (importOriginal) =>
   (await import("../helpers/pulumiMocks.js")).recordingOptions(
     await importOriginal<typeof import("@pulumi/hcloud")>(),
-    ["Server", "PrimaryIp", "Volume", "Zone"],
+    ["Server", "PrimaryIp", "Volume", "Zone", "Firewall", "VolumeAttachment", "ZoneRrset"],
   ),
 );
+vi.mock("@pulumi/command", async (importOriginal) => {
+  const original = await importOriginal<typeof import("@pulumi/command")>();
+  const { recordingOptions } = await import("../helpers/pulumiMocks.js");
+  return { ...original, remote: recordingOptions(original.remote, ["Command"]) };
+});
 vi.mock("../../components/olympusStack", async (importOriginal) =>
   (await import("../helpers/pulumiMocks.js")).recordingOptions(
     await importOriginal<typeof import("../../components/olympusStack")>(),
@@ -466,6 +471,22 @@ describe("editing config never silently replaces the server", () => {
         for (const resource of ofType(recorded, type))
           expect(resource.options.protect, `${stack} ${resource.name}`).toBe(protect);
       }
+      // What a raw `pulumi destroy` would delete before it reached the server, and prod would not survive:
+      // the firewall, the volume's attachment, the DNS records, the OAuth2 clients, and the step whose
+      // delete runs `down`. Protected too, so the destroy stops before any of them.
+      for (const type of [
+        "hcloud:index/firewall:Firewall",
+        "hcloud:index/volumeAttachment:VolumeAttachment",
+        "hcloud:index/zoneRrset:ZoneRrset",
+        "pulumi-nodejs:dynamic/olympus:oauth:HydraClients",
+      ])
+        for (const resource of ofType(recorded, type))
+          expect(resource.options.protect, `${stack} ${resource.name}`).toBe(protect);
+      const prepare = recorded.find((resource) => resource.name.endsWith("-app-prepare"))!;
+      expect(prepare.options.protect).toBe(protect);
+      // Releases replace the steps that run them: those stay unprotected, and their deletes do nothing.
+      const up = recorded.find((resource) => resource.name.endsWith("-app-up"))!;
+      expect(up.options.protect ?? false).toBe(false);
     }
   });
 

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { parse } from "yaml";
 import { parseStackConfig } from "../../lib/config/parse";
 import type { StackConfig } from "../../lib/config/schema";
+import { type Role, roleNames } from "../../lib/database";
 import { certificateYear, postgresTlsFromSeeds } from "../../lib/postgresTls";
 import { secretFormatProblems } from "../../lib/secrets";
 import { port } from "../../lib/services";
@@ -304,7 +305,7 @@ describe("secrets", () => {
         pgadmin: "x".repeat(48),
       },
       adminPassword: "a".repeat(32),
-      rolePasswords: { olympus_monitoring: "m".repeat(48) },
+      rolePasswords: Object.fromEntries(roleNames.map((role) => [role, "m".repeat(48)])) as Record<Role, string>,
       smtpUri: "",
       captchaSecretKey: "",
       postgresTls: { caCertificate: "", serverCertificate: "", serverKey: "" },

@@ -1,3 +1,4 @@
+SET ROLE olympus_apps;
 BEGIN;
 CREATE TABLE IF NOT EXISTS ciam_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, encrypted BOOLEAN NOT NULL DEFAULT FALSE, category TEXT NOT NULL DEFAULT 'general', updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW());
 INSERT INTO ciam_settings (key, value, encrypted, category, updated_at) VALUES ('security.brute_force.enabled', 'true', FALSE, 'security', NOW()) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, category = EXCLUDED.category, updated_at = NOW();
