@@ -7,6 +7,8 @@ import { type EngineEvent, LocalWorkspace, PulumiCommand, type Stack } from "@pu
 import execa from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { syntheticIdentity } from "../../clients/identities";
+import { createIdentity } from "../../clients/kratosAdmin";
+import { monitoringStatus } from "../../clients/prometheus";
 import { parsePlainConfig } from "../../lib/config/schema";
 import { readStackFile } from "../../lib/config/stackFiles";
 import { loopbackPort } from "../../lib/services";
@@ -25,6 +27,7 @@ import {
 import { filesFromState, revealed } from "../../scripts/operations/renderedFiles";
 import { lastSoakOf, type StateExport } from "../../scripts/operations/stagingOps";
 import { pulumiDir } from "../../scripts/toolchain/toolchain";
+import { waitUntil } from "../helpers/devStack";
 import { authorizationFlow } from "../helpers/oauthFlow";
 
 /**
@@ -147,17 +150,23 @@ describe("the dev tier on this machine", () => {
     expect(published).toEqual(
       expect.arrayContaining([80, 443, 5432, loopbackPort("ciam-kratos", "admin"), loopbackPort("mailpit", "ui")]),
     );
-    for (const port of published) {
-      const open = await new Promise<boolean>((resolve) => {
-        const settle = (open: boolean) => {
-          socket.destroy();
-          resolve(open);
-        };
-        const socket = connect({ host: external!, port, timeout: 2000 }, () => settle(true));
-        socket.on("error", () => resolve(false)).on("timeout", () => settle(false));
-      });
-      expect(open, `${external}:${port}`).toBe(false);
-    }
+    // IPv6 too: the loopback (::1) and any other address the machine has; every port is bound to 127.0.0.1.
+    const ipv6 = Object.values(networkInterfaces())
+      .flat()
+      .filter((address) => address?.family === "IPv6" && !address.internal && !address.address.startsWith("fe80"))
+      .map((address) => address!.address);
+    for (const host of [external!, "::1", ...ipv6])
+      for (const port of published) {
+        const open = await new Promise<boolean>((resolve) => {
+          const settle = (open: boolean) => {
+            socket.destroy();
+            resolve(open);
+          };
+          const socket = connect({ host, port, timeout: 2000 }, () => settle(true));
+          socket.on("error", () => resolve(false)).on("timeout", () => settle(false));
+        });
+        expect(open, `${host}:${port}`).toBe(false);
+      }
   });
 
   it("serves every site over HTTPS with the security headers; a seeded user logs in; recovery mail reaches Mailpit; both Hydras publish discovery", async () => {
@@ -417,6 +426,16 @@ describe("the dev tier on this machine", () => {
         .filter(Boolean)
         .sort();
     const kept = await volumes();
+    const beforeSleep = Math.floor(Date.now() / 1000);
+    // A user that exists only in the database (the seeding would make the synthetic ones again on a wake).
+    const before = { email: `before.sleep.${Date.now()}@dev.olympus.test`, password: "a-Long-night-passphrase-2026" };
+    await createIdentity(`http://127.0.0.1:${loopbackPort("ciam-kratos", "admin")}`, {
+      schema_id: "default",
+      state: "active",
+      traits: { email: before.email, username: "before-sleep", first_name: "Before", last_name: "Sleep" },
+      verifiable_addresses: [{ value: before.email, via: "email", verified: true, status: "completed" }],
+      credentials: { password: { config: { password: before.password } } },
+    });
     workspace.envVars.OLYMPUS_POWER = "sleep";
     const asleep = await stack.up({ onOutput });
     delete workspace.envVars.OLYMPUS_POWER;
@@ -435,9 +454,22 @@ describe("the dev tier on this machine", () => {
     const containers = await stackContainers();
     for (const service of ["postgres", "ciam-kratos", "ciam-hydra", "iam-kratos", "iam-hydra", "mailpit"])
       expect(containers[service]?.health, service).toBe("healthy");
-    // Same data (the users seeded before the night log in), same release: no new soak.
+    // Same data (the user registered before the night logs in), same release: no new soak.
+    expect((await loginThroughEdge(client, names.ciamLogin, before.email, before.password)).status).toBe(200);
     expect((await loginThroughEdge(client, names.ciamLogin, seeded(3), password)).status).toBe(200);
     expect(soaksRun()).toBe(0);
+    // The monitoring came back like any service, every target up, with the series from before the night.
+    const prometheus = `http://127.0.0.1:${loopbackPort("prometheus", "http")}`;
+    await waitUntil(
+      "every scrape target up after the wake",
+      async () =>
+        (await monitoringStatus(prometheus)).targets.every((target) => target.health === "up") ? true : undefined,
+      180_000,
+    );
+    const history = await fetch(
+      `${prometheus}/api/v1/query?query=${encodeURIComponent('up{job="prometheus"}')}&time=${beforeSleep}`,
+    );
+    expect(((await history.json()) as { data: { result: unknown[] } }).data.result).toHaveLength(1);
   });
 
   it("destroys with npm run dev:down, leaving no container, volume, network, file or process of the stack", async () => {

@@ -1,11 +1,15 @@
 import execa from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { monitoringStatus } from "../../clients/prometheus";
 import { runOverSsh } from "../../clients/tunnel";
+import { alertRules } from "../../lib/monitoring";
 import { loopbackPort } from "../../lib/services";
+import { backupRepositoryPid } from "../../scripts/devhost/backupRepository";
 import { loginThroughEdge, stackContainers } from "../../scripts/devhost/devCycle";
 import { deployScriptCommand, hostAccess } from "../../scripts/operations/hostAccess";
 import {
   type DevStack,
+  pause,
   prepareDevStack,
   seededEmail,
   startDevStack,
@@ -14,12 +18,49 @@ import {
 } from "../helpers/devStack";
 
 /**
- * Faults an operator meets in the first months, on the dev stack: a reboot, a lost host whose volume
- * came back, a rotated PostgreSQL CA, a rotated Hydra system secret, and (tested where the stack goes
- * down) what the dev setup leaves behind.
+ * Operations on one dev stack (one stack for both, to keep CI short). The monitoring: every target up and
+ * every rule loaded after `up`; alerts that reach Mailpit when Kratos stops, the backup repository stops
+ * answering or logins fail in bulk, and their resolution; a release that keeps it; nothing of it beyond
+ * the loopback (dev.test.ts sleeps and wakes it). Then faults an operator meets in the first months: a
+ * reboot, a lost host whose volume came back, per-service database roles, a rotated PostgreSQL CA, a
+ * rotated Hydra system secret.
  */
 let copy: Awaited<ReturnType<typeof prepareDevStack>>;
 let dev: DevStack;
+const prometheus = `http://127.0.0.1:${loopbackPort("prometheus", "http")}`;
+const mailpit = `http://127.0.0.1:${loopbackPort("mailpit", "ui")}`;
+const status = () => monitoringStatus(prometheus);
+
+interface Mail {
+  Subject: string;
+  To: { Address: string }[];
+  Created: string;
+}
+
+/** Mailpit's messages, newest first. */
+async function mails(): Promise<Mail[]> {
+  const answer = await fetch(`${mailpit}/api/v1/messages?limit=500`);
+  return ((await answer.json()) as { messages: Mail[] }).messages;
+}
+
+/** The first alert mail whose subject starts so, received after `since` (epoch ms), to `recipient` if given. */
+const alertMail = (subject: string, since: number, timeoutMs: number, recipient?: string) =>
+  waitUntil(
+    `a mail "${subject}"${recipient ? ` to ${recipient}` : ""}`,
+    async () =>
+      (await mails()).find(
+        (mail) =>
+          mail.Subject.startsWith(subject) &&
+          Date.parse(mail.Created) > since &&
+          (!recipient || mail.To.some((to) => to.Address === recipient)),
+      ),
+    timeoutMs,
+  );
+
+const firing = async (alert: string) => (await status()).alerts.filter((a) => a.name === alert && a.state === "firing");
+const psql = (sql: string) =>
+  execa("podman", ["exec", "olympus_postgres_1", "psql", "-U", "olympus", "-d", "postgres", "-Atc", sql]);
+
 const hydraPublic = (domain: "ciam" | "iam") => `http://127.0.0.1:${loopbackPort(`${domain}-hydra`, "public")}`;
 /** Whether a seeded user logs in through Caddy (a refused connection counts as no). */
 const loginWorks = async () =>
@@ -30,8 +71,6 @@ const projectContainers = async () =>
   (await execa("podman", ["ps", "--all", "--quiet", "--filter", "label=com.docker.compose.project=olympus"])).stdout
     .split("\n")
     .filter(Boolean);
-const psql = (sql: string) =>
-  execa("podman", ["exec", "olympus_postgres_1", "psql", "-U", "olympus", "-d", "postgres", "-Atc", sql]);
 
 /** The URNs of the resources whose names end so (the deploy steps, a generated secret). */
 async function urns(...suffixes: string[]): Promise<string[]> {
@@ -51,6 +90,130 @@ beforeAll(async () => {
 afterAll(async () => {
   if (dev) await dev.down();
   else if (copy) await stopDevStack(copy);
+});
+
+describe("monitoring on the dev stack", () => {
+  it("scrapes every target and loads every rule after up; npm run status prints both", async () => {
+    const ready = await waitUntil(
+      "every scrape target up",
+      async () => {
+        const now = await status();
+        return now.targets.length > 0 && now.targets.every((target) => target.health === "up") ? now : undefined;
+      },
+      180_000,
+    );
+    expect(ready.rules.sort()).toEqual(
+      alertRules("dev")
+        .map((rule) => rule.alert)
+        .sort(),
+    );
+    const jobs = ready.targets.map((target) => target.job);
+    expect(jobs).toEqual(
+      expect.arrayContaining(["ciam-kratos", "iam-hydra", "caddy", "postgres", "node", "blackbox", "prometheus"]),
+    );
+    expect(jobs.filter((job) => job.startsWith("site-")).length).toBeGreaterThan(0);
+    // The exporters' own metrics that the rules read are there: WAL archiving, the backups, the volume.
+    for (const metric of [
+      "pg_stat_archiver_failed_count",
+      "olympus_backup_last_full_seconds",
+      "olympus_certificate_not_after_seconds",
+      "node_filesystem_avail_bytes",
+      "probe_ssl_earliest_cert_expiry",
+      'http_requests_total{endpoint="/self-service/login"}',
+    ]) {
+      const answer = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(metric)}`);
+      expect(((await answer.json()) as { data: { result: unknown[] } }).data.result.length, metric).toBeGreaterThan(0);
+    }
+    const printed = await dev.npm("status", ["dev"]);
+    expect(printed.exitCode, printed.all).toBe(0);
+    expect(printed.all).toContain(
+      `${ready.targets.length} targets, 0 not up; ${ready.rules.length} alert rules loaded`,
+    );
+  });
+
+  it("mails the service-down alert within 2 minutes of Kratos stopping, naming the environment and the service, then its resolution", async () => {
+    const stoppedAt = Date.now();
+    await execa("podman", ["stop", "olympus_ciam-kratos_1"]);
+    try {
+      const alert = await alertMail("[dev] FIRING ServiceDown ciam-kratos", stoppedAt, 120_000);
+      console.log(
+        `[monitoring] ServiceDown mail ${((Date.parse(alert.Created) - stoppedAt) / 1000).toFixed(1)} s after the stop`,
+      );
+      expect(alert.To.map((to) => to.Address)).toEqual(["operators@olympus.localhost"]);
+    } finally {
+      await execa("podman", ["start", "olympus_ciam-kratos_1"]);
+    }
+    const startedAt = Date.now();
+    await alertMail("[dev] RESOLVED ServiceDown ciam-kratos", startedAt, 180_000);
+  });
+
+  it("fires the archiving alert while the backup repository does not answer, and resolves it once it does", async () => {
+    const pid = backupRepositoryPid(dev.dir);
+    const stoppedAt = Date.now();
+    process.kill(pid, "SIGSTOP");
+    try {
+      // Writes make WAL to archive; each switch hands PostgreSQL's archiver a segment it cannot push.
+      const writes = (async () => {
+        for (let round = 0; round < 20 && (await firing("WalArchivingFailing")).length === 0; round++) {
+          await psql(
+            "create table if not exists monitoring_probe (at timestamptz); insert into monitoring_probe values (now()); select pg_switch_wal();",
+          );
+          await pause(15_000);
+        }
+      })();
+      const alert = await alertMail("[dev] FIRING WalArchivingFailing", stoppedAt, 480_000);
+      await writes;
+      console.log(
+        `[monitoring] WalArchivingFailing mail ${((Date.parse(alert.Created) - stoppedAt) / 1000).toFixed(1)} s after the repository stopped`,
+      );
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    const answeringAt = Date.now();
+    await alertMail("[dev] RESOLVED WalArchivingFailing", answeringAt, 300_000);
+    await psql("drop table monitoring_probe");
+  });
+
+  it("fires the failed-login alert on a burst of wrong passwords through Caddy", async () => {
+    const startedAt = Date.now();
+    for (let attempt = 0; attempt < 45; attempt++) {
+      const answer = await loginThroughEdge(
+        dev.client,
+        dev.names.ciamLogin,
+        seededEmail(attempt % 10),
+        "not-the-password",
+      );
+      expect(answer.status).toBe(400);
+    }
+    await alertMail("[dev] FIRING FailedLoginSurge ciam-kratos", startedAt, 180_000);
+  });
+
+  it("survives a release (a new recipient is mailed without a restart); it never leaves the loopback", async () => {
+    // A release that changes who is mailed: Alertmanager reloads its configuration in place.
+    await dev.stack.setConfig("alerts.recipients[1]", { value: "second-operator@olympus.localhost" }, true);
+    expect((await dev.stack.up({ onEvent: dev.onEvent })).summary.result).toBe("succeeded");
+    expect((await stackContainers()).alertmanager?.state).toBe("running");
+    const releasedAt = Date.now();
+    await execa("podman", ["stop", "olympus_iam-hydra_1"]);
+    try {
+      // Each recipient gets its own mail.
+      for (const recipient of ["operators@olympus.localhost", "second-operator@olympus.localhost"])
+        await alertMail("[dev] FIRING ServiceDown iam-hydra", releasedAt, 180_000, recipient);
+    } finally {
+      await execa("podman", ["start", "olympus_iam-hydra_1"]);
+    }
+
+    // Published on the loopback only: Prometheus and Alertmanager; no exporter has a host port at all.
+    const containers = await stackContainers();
+    for (const service of ["prometheus", "alertmanager", "node-exporter", "postgres-exporter", "blackbox-exporter"]) {
+      expect(containers[service]?.state, service).toBe("running");
+      expect(
+        containers[service]!.ports.every((binding) => binding.hostIp === "127.0.0.1"),
+        service,
+      ).toBe(true);
+    }
+    expect(containers["node-exporter"]!.ports).toEqual([]);
+  });
 });
 
 describe("faults on the dev stack", () => {
