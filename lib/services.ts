@@ -23,11 +23,26 @@ import type { ImageName } from "./versions";
 export const deployPhases = ["database", "migrations", "edge", "ory", "apps", "extras", "operations"] as const;
 export type DeployPhase = (typeof deployPhases)[number];
 
+/** The phase Caddy starts in; the edge is routed phase by phase from there on (routedPhases). */
+export const edgePhase: DeployPhase = "edge";
+
+/**
+ * The phases whose services the edge dials: before each starts, Caddy moves to that phase's route, in
+ * which its services (and those of the phases before it) are dialled by their new release aliases and
+ * the later phases' by their service names, which still answer from the running containers. So a
+ * replaced service gets no new request while it stops, no request waits for a later phase, and a phase
+ * that fails leaves the edge on the route before it (render/deployment.ts routes).
+ */
+export const routedPhases: DeployPhase[] = deployPhases.filter(
+  (phase) => deployPhases.indexOf(phase) > deployPhases.indexOf(edgePhase),
+);
+
 /** What the deploy script checks before a phase starts (its shell functions of the same names). */
 export const beforePhase: Partial<Record<DeployPhase, string[]>> = {
   // Never an empty cluster next to data: not beside another major's data directory, not while the
   // environment's repository holds backups (a lost volume is restored, not started afresh).
   database: ["check-data-directory"],
+  ...Object.fromEntries(routedPhases.map((phase) => [phase, ["route-edge"]])),
 };
 
 /** What the deploy script does once a phase is healthy (its shell functions of the same names). */
@@ -36,8 +51,9 @@ export const afterPhase: Partial<Record<DeployPhase, string[]>> = {
   // and their passwords as lib/database.ts says; then the stanza, a first backup if there is none, and
   // a named restore point archived before any migration runs.
   database: ["reload-postgres", "apply-database-roles", "mark-restore-point"],
-  // Caddy serves the release's Caddyfile in place, before any upstream is replaced.
-  edge: ["reload-caddy"],
+  // Caddy serves the release's Caddyfile in place (every upstream by its service name), before any
+  // upstream is replaced; each later phase then routes its own services (beforePhase).
+  edge: ["route-edge"],
   // The SDK's settings are in place before the apps that read them start.
   ory: ["apply-sdk-settings"],
   // alertmanager.yml holds secrets, so a new one (a rotated SMTP password) is reloaded, not a reason to recreate.
@@ -46,6 +62,8 @@ export const afterPhase: Partial<Record<DeployPhase, string[]>> = {
 
 /** The service that faces the internet: every public site goes through it. */
 export const edgeService = "caddy";
+/** Where it reads its Caddyfiles: the project's caddy/ directory, mounted (reloaded in place, never recreated for a new file). */
+export const edgeConfigDirectory = "/etc/caddy";
 
 /** The phase whose services run once per release and exit (no restart, no release alias). */
 export const oneShotPhase: DeployPhase = "migrations";
@@ -493,7 +511,7 @@ export const services: Record<string, Service> = {
     container: (context) => ({
       ports: ["80:80", "443:443", "443:443/udp"].map((port) => `${context.edgeAddress}:${port}`),
       // The directory, not the file: the deploy step replaces files, and Caddy reloads the new one in place.
-      volumes: ["./caddy:/etc/caddy:ro", "caddy_data:/data", "caddy_config:/config"],
+      volumes: [`./caddy:${edgeConfigDirectory}:ro`, "caddy_data:/data", "caddy_config:/config"],
     }),
   },
   mailpit: {

@@ -15,9 +15,12 @@ import {
   services as catalogue,
   type DeployPhase,
   deployPhases,
+  edgeConfigDirectory,
+  edgePhase,
   edgeService,
   oneShotPhase,
   type Presences,
+  routedPhases,
   servicesRunning,
 } from "../lib/services";
 import { hostnames, type PublicSite, composeProject as projectName } from "../lib/topology";
@@ -126,7 +129,8 @@ export interface DeployPlan {
   };
   /** The service that runs pgBackRest's backups and restores, and the environment's stanza. */
   backup: { service: string; stanza: string };
-  edge: { service: string; caddyfile: string; rootCertificate: string };
+  /** The edge: its service, the Caddyfile it starts with, the route of each phase (by phase) and its CA's root. */
+  edge: { service: string; caddyfile: string; routes: Record<string, string>; rootCertificate: string };
   /** The service that mails alerts (reloaded when its secret configuration changes). */
   alerting: { service: string };
   /** SQL the deploy runs as the cluster's owner, by the step that runs it. */
@@ -154,6 +158,7 @@ export interface RenderedRelease {
 
 const backupService = "backup";
 const alertmanagerService = "alertmanager";
+const routeFile = (phase: DeployPhase) => `routes/${phase}.Caddyfile`;
 const alertmanagerConfigFile = `${alertmanagerService}/alertmanager.yml`;
 const sqlFiles = { roles: "postgres-roles.sql", settings: "olympus-settings.sql" };
 const postgresKeyFile = "postgres/server.key";
@@ -185,7 +190,10 @@ function deployPlan(running: string[], environment: Environment, major: number):
     sql: sqlFiles,
     edge: {
       service: edgeService,
-      caddyfile: "/etc/caddy/Caddyfile",
+      caddyfile: `${edgeConfigDirectory}/Caddyfile`,
+      routes: Object.fromEntries(
+        [edgePhase, ...routedPhases].map((phase) => [phase, `${edgeConfigDirectory}/${routeFile(phase)}`]),
+      ),
       rootCertificate: `${volumeDirectory("caddy_data")}/caddy/pki/authorities/local/root.crt`,
     },
     phases: deployPhases.map((phase) => ({
@@ -268,19 +276,38 @@ export function renderConfigFiles(input: ConfigInput): RenderedRelease {
     captcha: input.edge.captcha,
   });
   const plan = deployPlan(project.services, input.environment, major);
-  const caddyfile = renderCaddyfile({
-    acmeEmail: input.mail.fromAddress,
-    localCertificates: dev,
-    absentServices: project.absentServices,
-    hostnames: names,
-    releaseAliases: project.releaseAliases,
-    rateLimits: input.edge.caddyZones,
-  });
+  const caddyfileWith = (releaseAliases: Record<string, string>) =>
+    renderCaddyfile({
+      acmeEmail: input.mail.fromAddress,
+      localCertificates: dev,
+      absentServices: project.absentServices,
+      hostnames: names,
+      releaseAliases,
+      rateLimits: input.edge.caddyZones,
+    });
+  // Each phase's route: the release aliases of its services and those before it; later ones by name.
+  const routes = Object.fromEntries(
+    [edgePhase, ...routedPhases].map((phase) => [
+      `caddy/${routeFile(phase)}`,
+      plain(
+        caddyfileWith(
+          Object.fromEntries(
+            Object.entries(project.releaseAliases).filter(
+              ([service]) => deployPhases.indexOf(catalogue[service]!.phase) <= deployPhases.indexOf(phase),
+            ),
+          ),
+        ),
+      ),
+    ]),
+  );
+  const caddyfile = caddyfileWith(project.releaseAliases);
   return {
     files: {
       ...mounted,
       "compose.yml": plain(renderCompose(project.file)),
+      // What Caddy starts with (a restart, a reboot): every service by its release alias.
       "caddy/Caddyfile": plain(caddyfile),
+      ...routes,
       [sqlFiles.settings]: plain(renderSettingsSql(input.edge.sdkSettings, "security")),
       "deploy.json": plain(`${JSON.stringify(plan, null, 2)}\n`),
       "olympus-deploy.sh": plain(asset("olympus-deploy.sh"), "0755"),

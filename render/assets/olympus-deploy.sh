@@ -275,24 +275,48 @@ mark_restore_point() {
   log "restore point $point is archived; npm run restore -- <stack> --point $point undoes this release's migrations"
 }
 
-# What runs before a phase starts or after it is healthy, by the names deploy.json gives.
+# Loads a Caddyfile into the running Caddy; its complaint, if any, goes to the deploy log and the output.
+reload_caddy() {
+  local output
+  if ! output="$("${podman[@]}" exec "$(container_of "$(plan .edge.service)")" caddy reload --config "$1" --adapter caddyfile 2>&1)"; then
+    printf '%s\n' "$output" >>"$(deploy_log)"
+    log "caddy refused $1: $(tail -n 1 <<<"$output")"
+    return 1
+  fi
+}
+
+# The route the edge serves while a release runs, and the one before it. If `up` fails after a phase
+# was routed, the edge goes back to the route before it: the failed phase's services by name again,
+# whichever of their containers answers, and nothing dialled that was never created.
+edge_route="" edge_fallback=""
+route_back() {
+  local status=$?
+  if ((status != 0)) && [[ -n "$edge_fallback" ]]; then
+    if reload_caddy "$(jq -r --arg phase "$edge_fallback" '.edge.routes[$phase]' "$plan_file")"; then
+      log "the release failed in phase $edge_route: the edge is back on the route of phase $edge_fallback"
+    fi
+  fi
+  exit "$status"
+}
+
+# What runs before a phase starts or after it is healthy, by the names deploy.json gives (and the phase).
 run_step() {
-  local reload_output
   case "$1" in
     reload-postgres)
       # Certificate and pg_hba.conf come from a mounted directory: a reload serves a renewed certificate
       # to new connections while the open ones carry on, so a renewal never restarts the database.
       psql_as_owner -d postgres -Atc "select pg_reload_conf()" >/dev/null ;;
-    reload-caddy)
-      # Caddy (recreated only for a new image) moves to the new Caddyfile, which dials each service by
-      # its new release alias (compose.yml), before any other service is replaced. A stopping container
-      # then receives no new request, and requests for a replaced service wait in Caddy (lb_try_duration)
-      # until its successor answers. The reload closes no connection.
-      if ! reload_output="$("${podman[@]}" exec "$(container_of "$(plan .edge.service)")" caddy reload --config "$(plan .edge.caddyfile)" --adapter caddyfile 2>&1)"; then
-        printf '%s\n' "$reload_output" >>"$(deploy_log)"
-        fail "caddy refused the new Caddyfile ($(tail -n 1 <<<"$reload_output")); it keeps serving the previous one, and no other service was replaced"
-      fi
-      log "caddy serves the new Caddyfile" ;;
+    route-edge)
+      # Caddy (recreated only for a new image) moves to this phase's route before the phase replaces
+      # anything: the phase's services by their new release aliases, so a stopping container receives no
+      # new request and requests for a replaced service wait in Caddy (lb_try_duration) until its
+      # successor answers; the later phases' services by their names, so they are not held back. The
+      # reload closes no connection. Should the phase fail, the edge goes back to the route before it.
+      reload_caddy "$(jq -r --arg phase "$2" '.edge.routes[$phase]' "$plan_file")" ||
+        fail "caddy refused the new Caddyfile; it keeps serving the previous one, and no service of phase $2 was replaced"
+      edge_fallback="$edge_route"
+      edge_route="$2"
+      log "the edge routes phase $2" ;;
     apply-database-roles)
       # The roles and their passwords travel on stdin, never in a command line.
       # shellcheck disable=SC2024
@@ -322,6 +346,7 @@ up() {
     [[ -z "${volume_dir%% *}" ]] || "${as_root[@]}" chown "${volume_dir%% *}:${volume_dir%% *}" "${volume_dir#* }"
   done
   rm -f "$down_marker"
+  trap route_back EXIT
   for phase in "${phases[@]}"; do
     phase_name="$(base64 -d <<<"$phase" | jq -r .name)"
     one_shot="$(base64 -d <<<"$phase" | jq -r .oneShot)"
@@ -329,14 +354,16 @@ up() {
     # Read first: a step's own commands (podman exec -i) would otherwise take the rest of a loop's input.
     mapfile -t before < <(base64 -d <<<"$phase" | jq -r '.before[]')
     mapfile -t after < <(base64 -d <<<"$phase" | jq -r '.after[]')
-    for step in "${before[@]}"; do run_step "$step"; done
+    for step in "${before[@]}"; do run_step "$step" "$phase_name"; done
     if [[ "$one_shot" == true ]]; then
       ((booting)) || run_once "$phase_name" "${services[@]}"
     else
       start "${services[@]}"
     fi
-    for step in "${after[@]}"; do run_step "$step"; done
+    for step in "${after[@]}"; do run_step "$step" "$phase_name"; done
   done
+  edge_fallback=""
+  trap - EXIT
   log "all services are up"
 }
 

@@ -354,12 +354,11 @@ describe("the dev tier on this machine", () => {
     expect(counts.logins).toBeGreaterThan(20);
     expect((await stackContainers())["ciam-kratos"]?.image).toBe(localImage("kratos", "v26.2.0-release-1"));
     expect(soaksRun()).toBe(1);
-    // Caddy moved to the new Kratos's name before Kratos was replaced, and dials nothing else for it.
+    // Caddy moved to the new Kratos's name (the Ory phase's route) before Kratos was replaced, and dials
+    // nothing else for it.
     const deployLog = diagnostics.join("\n");
-    expect(deployLog).toContain("caddy serves the new Caddyfile");
-    expect(deployLog.indexOf("caddy serves the new Caddyfile")).toBeLessThan(
-      deployLog.indexOf("ciam-kratos is healthy"),
-    );
+    expect(deployLog).toContain("the edge routes phase ory");
+    expect(deployLog.indexOf("the edge routes phase ory")).toBeLessThan(deployLog.indexOf("ciam-kratos is healthy"));
     const kratosAlias = (await stackContainers())["ciam-kratos"]!.releaseAlias;
     expect(kratosAlias).toMatch(/^ciam-kratos-[0-9a-f]{12}$/);
     expect(kratosAlias).not.toBe(kratosAliasBefore);

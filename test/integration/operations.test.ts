@@ -1,9 +1,13 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import execa from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { monitoringStatus } from "../../clients/prometheus";
 import { runOverSsh } from "../../clients/tunnel";
 import { alertRules } from "../../lib/monitoring";
 import { loopbackPort } from "../../lib/services";
+import { localBuilds, localImage } from "../../lib/versions";
 import { backupRepositoryPid } from "../../scripts/devhost/backupRepository";
 import { loginThroughEdge, stackContainers } from "../../scripts/devhost/devCycle";
 import { deployScriptCommand, hostAccess } from "../../scripts/operations/hostAccess";
@@ -304,6 +308,47 @@ describe("faults on the dev stack", () => {
     const other = await open(dsn.replace("/ciam_kratos?", "/iam_kratos?"));
     expect(other.exitCode).not.toBe(0);
     expect(other.all).toContain('permission denied for database "iam_kratos"');
+  });
+
+  it("puts the edge back on the route before a phase that fails, so no site dials a container never made", async () => {
+    // A Kratos whose migrations run but whose server exits: the release fails in the Ory phase, after the
+    // edge was routed to it.
+    const tag = "v26.2.0-serve-fails";
+    const context = mkdtempSync(join(tmpdir(), "olympus-broken-kratos-"));
+    writeFileSync(
+      join(context, "Containerfile"),
+      [
+        `FROM ${localImage("kratos", localBuilds.kratos!.tag)}`,
+        // Migrations run the real Kratos; anything else (the server) exits.
+        `ENTRYPOINT ${JSON.stringify(["/bin/sh", "-c", 'case " $* " in *" migrate "*) exec kratos "$@" ;; *) exit 3 ;; esac', "kratos"])}`,
+      ].join("\n"),
+    );
+    await execa("podman", ["build", "--quiet", "--tag", localImage("kratos", tag), context]);
+    rmSync(context, { recursive: true, force: true });
+    await dev.stack.setConfig("stagedRollout.kratos", { value: tag }, true);
+    let output = "";
+    await expect(
+      dev.stack.up({
+        onOutput: (text) => {
+          output += text;
+        },
+      }),
+    ).rejects.toThrow();
+    expect(output).toContain("the edge routes phase ory");
+    expect(output).toContain("the release failed in phase ory: the edge is back on the route of phase edge");
+    // Caddy dials the Ory services by name again, whichever of their containers answers: the Hydras'
+    // sites, which the release did not break, still answer.
+    const caddyConfig = (
+      await execa("podman", ["exec", "olympus_caddy_1", "wget", "-qO-", "http://localhost:2019/config/"])
+    ).stdout;
+    expect(caddyConfig).toContain('"ciam-hydra:5002"');
+    expect(caddyConfig).not.toMatch(/ciam-kratos-[0-9a-f]{12}/);
+    for (const site of [dev.names.ciamOauth, dev.names.iamOauth])
+      expect((await dev.client.get(`https://${site}/health/ready`)).status, site).toBe(200);
+    // The release taken back converges.
+    await dev.stack.removeConfig("stagedRollout.kratos", true);
+    expect((await dev.stack.up({ onEvent: dev.onEvent })).summary.result).toBe("succeeded");
+    await servesAgain("a login after the failed release was taken back");
   });
 
   it("rotates Hydra's system secret the way Hydra does: new first, the old one kept, its keys still readable", async () => {

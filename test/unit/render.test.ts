@@ -94,6 +94,27 @@ describe("the compose project", () => {
     }
   });
 
+  it("routes the edge phase by phase: a phase's services by their new aliases, later ones by name, so no app waits on Ory", () => {
+    const prod = files.prod;
+    const plan = JSON.parse(prod["deploy.json"]!.content) as DeployPlan;
+    expect(plan.edge.routes).toMatchObject({
+      edge: "/etc/caddy/routes/edge.Caddyfile",
+      ory: "/etc/caddy/routes/ory.Caddyfile",
+      apps: "/etc/caddy/routes/apps.Caddyfile",
+    });
+    const aliases = releaseAliases(compose("prod"));
+    const route = (phase: string) => prod[`caddy/routes/${phase}.Caddyfile`]!.content;
+    // Before Ory is replaced: nothing by a new alias yet.
+    expect(route("edge")).not.toContain(aliases["ciam-hydra"]!);
+    expect(route("edge")).toContain("reverse_proxy ciam-hydra:5002");
+    // During Ory: Hydra by its new alias, Hera (an app, replaced later) by its name, still answering.
+    expect(route("ory")).toContain(`reverse_proxy ${aliases["ciam-hydra"]}:5002`);
+    expect(route("ory")).toContain("reverse_proxy ciam-hera:3000");
+    // From the apps on: every service by its alias, as the Caddyfile Caddy starts with.
+    expect(route("apps")).toContain(`reverse_proxy ${aliases["ciam-hera"]}:3000`);
+    expect(route("operations")).toBe(prod["caddy/Caddyfile"]!.content);
+  });
+
   it("starts postgres, then migrations, then Caddy, then Ory, then apps, in the deploy script's phases", () => {
     const services = compose("prod").services;
     expect(services["ciam-kratos-migrate"]?.profiles).toEqual(["migrations"]);
@@ -103,7 +124,10 @@ describe("the compose project", () => {
       );
     const phases = plan("prod");
     expect(Object.keys(phases)).toEqual(["database", "migrations", "edge", "ory", "apps", "extras", "operations"]);
-    expect(phases.edge).toMatchObject({ services: ["caddy"], after: ["reload-caddy"] });
+    expect(phases.edge).toMatchObject({ services: ["caddy"], after: ["route-edge"] });
+    // Every later phase first moves the edge to its own route.
+    for (const phase of ["ory", "apps", "extras", "operations"])
+      expect(phases[phase]?.before, phase).toEqual(["route-edge"]);
     // Before the database starts: no empty cluster beside data; once up: a restore point before any migration.
     expect(phases.database).toMatchObject({
       before: ["check-data-directory"],
