@@ -102,9 +102,22 @@ describe("the dev tier on this machine", () => {
     const values = await outputs();
     client = edgeClient(values.edgeCa as string);
     password = (await stack.getConfig("syntheticPassword")).value;
+    // The hint npm run dev prints works exactly as printed, in a plain shell of the project.
+    const hint = /password: (npm run pulumi -- config get syntheticPassword --stack dev)/.exec(output)?.[1];
+    expect(hint).toBeDefined();
+    const { PATH, HOME } = process.env;
+    const printed = await execa("sh", ["-c", `${hint} 2>/dev/null`], {
+      cwd: dir,
+      env: { PATH, HOME },
+      extendEnv: false,
+    });
+    expect(printed.stdout.trim().split("\n").pop()).toBe(password);
 
     const containers = await stackContainers();
     expect(Object.keys(containers).sort()).toEqual([
+      "alertmanager",
+      "backup",
+      "blackbox-exporter",
       "caddy",
       "ciam-hydra",
       "ciam-kratos",
@@ -112,11 +125,15 @@ describe("the dev tier on this machine", () => {
       "iam-kratos",
       "login-simulator",
       "mailpit",
+      "node-exporter",
       "postgres",
+      "postgres-exporter",
+      "prometheus",
     ]);
     for (const [service, container] of Object.entries(containers)) {
       expect(container.state, service).toBe("running");
-      if (!["caddy", "login-simulator"].includes(service)) expect(container.health, service).toBe("healthy");
+      // Those without a health check: Caddy (the sites' own checks), the simulator and the backup scheduler.
+      if (!["caddy", "login-simulator", "backup"].includes(service)) expect(container.health, service).toBe("healthy");
       for (const port of container.ports) expect(port.hostIp, `${service} ${port.hostPort}`).toBe("127.0.0.1");
     }
     // Each DSN says sslmode=verify-full: the server's connections show TLS for all four Ory databases.
@@ -148,7 +165,15 @@ describe("the dev tier on this machine", () => {
       ),
     ];
     expect(published).toEqual(
-      expect.arrayContaining([80, 443, 5432, loopbackPort("ciam-kratos", "admin"), loopbackPort("mailpit", "ui")]),
+      expect.arrayContaining([
+        80,
+        443,
+        5432,
+        loopbackPort("ciam-kratos", "admin"),
+        loopbackPort("mailpit", "ui"),
+        loopbackPort("prometheus", "http"),
+        loopbackPort("alertmanager", "http"),
+      ]),
     );
     // IPv6 too: the loopback (::1) and any other address the machine has; every port is bound to 127.0.0.1.
     const ipv6 = Object.values(networkInterfaces())

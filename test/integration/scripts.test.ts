@@ -24,7 +24,7 @@ import {
 } from "../../render/hostConfig";
 import { binary, freePort } from "../../scripts/bench/localServices";
 import { powerPlan, promotion, refreshPlan, teardownPlan } from "../../scripts/operations/stagingOps";
-import { projectDir, pulumiEnvironment } from "../../scripts/toolchain/toolchain";
+import { projectDir, pulumiEnvironment, requirePulumi } from "../../scripts/toolchain/toolchain";
 
 /** The scripts the workflows call, run as the workflows run them. */
 describe("npm run smoke, against a real Caddy over HTTPS", () => {
@@ -310,5 +310,14 @@ describe("the host-config step's script, on this machine under a scratch root", 
     expect(broken.exitCode).not.toBe(0);
     expect(broken.all).toContain("Unknown key 'Typ'");
     expect(broken.all).toContain("Neither a valid executable name nor an absolute path");
+  });
+});
+
+describe("a clone without the toolchain", () => {
+  it("says what to run instead of failing with spawn pulumi ENOENT", async () => {
+    await expect(requirePulumi({ PATH: "/nonexistent" })).rejects.toThrow(
+      "no Pulumi CLI here: run `OLYMPUS_VENDOR_DIR=../shared/vendor npm run tools` first",
+    );
+    await expect(requirePulumi()).resolves.toBeUndefined();
   });
 });
