@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseStackConfig } from "../../lib/config/parse";
@@ -5,6 +7,7 @@ import { alertRules, certificateWarningDays, monitoringPolicy, olympusMetrics } 
 import { loopbackPort, port } from "../../lib/services";
 import { renderForConfig } from "../../ops/parity";
 import { alertDelivery, renderCertificateMetrics, ruleTests } from "../../render/monitoring";
+import { projectDir } from "../../scripts/toolchain/toolchain";
 import { committedStackConfig } from "../helpers/stackConfig";
 
 const stacks = ["staging", "prod", "dev"] as const;
@@ -50,6 +53,13 @@ describe("the alert rules", () => {
     );
     expect(differing.map((rule: { alert: string }) => rule.alert)).toEqual(["CertificateExpiringSoon"]);
     expect(certificateWarningDays("prod")).toBe(monitoringPolicy.certificateDays);
+  });
+
+  it("are each listed in the README's operations section with what they mean and what to do first", () => {
+    const readme = readFileSync(join(projectDir, "README.md"), "utf8");
+    const table = readme.slice(readme.indexOf("### Monitoring and alerts"));
+    for (const rule of alertRules("prod"))
+      expect(table, rule.alert).toMatch(new RegExp(`\\| \`${rule.alert}\` +\\| [^|]+\\| [^|]+\\|`));
   });
 
   it("hold the issue's thresholds: 26 h backups, 85 % disks, 14 days of certificate", () => {
