@@ -136,7 +136,7 @@ describe("the dev tier on this machine", () => {
       if (!["caddy", "login-simulator", "backup"].includes(service)) expect(container.health, service).toBe("healthy");
       for (const port of container.ports) expect(port.hostIp, `${service} ${port.hostPort}`).toBe("127.0.0.1");
     }
-    // Each DSN says sslmode=verify-full: the server's connections show TLS for all four Ory databases.
+    // Each DSN says sslmode=verify-full: the server's connections show TLS for all four Ory databases and the exporter.
     const { stdout } = await execa("podman", [
       "exec",
       "olympus_postgres_1",
@@ -153,6 +153,8 @@ describe("the dev tier on this machine", () => {
       "ciam_kratos true TLSv1.3",
       "iam_hydra true TLSv1.3",
       "iam_kratos true TLSv1.3",
+      // postgres_exporter, as the pg_monitor role, over verified TLS like every client.
+      "postgres true TLSv1.3",
     ]);
     // From any other address of this machine, every published port is closed.
     const external = Object.values(networkInterfaces())
