@@ -224,10 +224,16 @@ export class OlympusStack extends pulumi.ComponentResource {
         },
         { dependsOn: [installConfig], additionalSecretOutputs: ["stdout", "stderr"] },
       );
-      // A new release replaces this step: the new one starts it; the old one's delete does nothing.
+      // A new release replaces this step: the new one starts it; the old one's delete does nothing. So does
+      // a new installation: after a release that failed here (the engine keeps the inputs of the last one
+      // that succeeded), the files of the release taken back are installed anew and started again.
       return step(
         "up",
-        { create: installedDeploy("up"), triggers: [fingerprint, args.host.machineId], logging: "stdoutAndStderr" },
+        {
+          create: installedDeploy("up"),
+          triggers: [fingerprint, args.host.machineId, installConfig.stdout, installSecrets.stdout],
+          logging: "stdoutAndStderr",
+        },
         { dependsOn: [installSecrets] },
       );
     }

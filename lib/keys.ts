@@ -1,14 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
-
-/** An Ed25519 key from a 32-byte seed that Pulumi keeps (random.RandomBytes): the PostgreSQL CA and server keys. */
-const pkcs8Ed25519Prefix = Buffer.from("302e020100300506032b657004220420", "hex");
-
-export function ed25519FromSeed(seedBase64: string): { privateKey: KeyObject; publicKey: KeyObject } {
-  const seed = Buffer.from(seedBase64, "base64");
-  if (seed.length !== 32) throw new Error(`an Ed25519 seed is 32 bytes; got ${seed.length}`);
-  const privateKey = createPrivateKey({ key: Buffer.concat([pkcs8Ed25519Prefix, seed]), format: "der", type: "pkcs8" });
-  return { privateKey, publicKey: createPublicKey(privateKey) };
-}
+import { createHash } from "node:crypto";
 
 export interface SshKeyPair {
   /** One line for authorized_keys / known_hosts: `ssh-ed25519 AAAA... comment`. */

@@ -146,6 +146,10 @@ install_files() {
     install -D -m 600 "$project_dir/authorized_keys" "$HOME/.ssh/authorized_keys"
   fi
   log "installed $(wc -l <"$manifest") $kind files"
+  # What this installation is, on stdout (Pulumi records it): the start step reruns after every new
+  # installation, so a release that failed and was then taken back is started again, not skipped as
+  # unchanged (its inputs match the last release that succeeded).
+  printf 'installation %s\n' "$(date -u +%Y%m%dT%H%M%S.%NZ)"
 }
 
 container_of() {

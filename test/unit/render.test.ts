@@ -419,6 +419,11 @@ describe("PostgreSQL's certificates", () => {
       join(dir, "server.crt"),
     ]);
     expect(verified.stdout).toContain("server.crt: OK");
+    // A signature with a digest: libpq's SCRAM channel binding hashes the certificate with it (an Ed25519
+    // certificate has none, and psql over TLS fails).
+    expect(await inspect(nextYear.serverCertificate, "-text")).toContain("Signature Algorithm: ecdsa-with-SHA256");
+    // The same seeds give the same certificates on every run (deterministic ECDSA), so nothing redeploys.
+    expect(await postgresTlsFromSeeds(...seeds, 2027)).toEqual(nextYear);
   });
 
   it("issue this year's certificate, or a later year's to rehearse a renewal, never a past one", () => {
