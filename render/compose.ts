@@ -5,9 +5,6 @@ import { postgres } from "../lib/database";
 import { monitoringUid } from "../lib/monitoring";
 import type { SecretVariable } from "../lib/secrets";
 import {
-  adminAddress,
-  adminAlias,
-  adminNetwork,
   services as catalogue,
   type EnvValue,
   type HealthCheck,
@@ -28,11 +25,8 @@ export interface ComposeService {
   environment?: Record<string, string>;
   ports?: string[];
   volumes?: string[];
-  /**
-   * The intranet; a long-running service also answers there on its release alias (releaseAliases). The
-   * admin network comes first where a service joins it: podman forwards a published port to the first.
-   */
-  networks: string[] | Record<string, NetworkAttachment>;
+  /** The intranet; a long-running service also answers there on its release alias (releaseAliases). */
+  networks: string[] | { intranet: { aliases: string[] } };
   restart?: "unless-stopped" | "no";
   stop_grace_period?: string;
   healthcheck?: { test: string[]; interval: string; timeout: string; start_period: string; retries: number };
@@ -40,17 +34,11 @@ export interface ComposeService {
   profiles?: string[];
 }
 
-/** A service's place on one network: its extra names there and, for an admin API, its fixed address. */
-export interface NetworkAttachment {
-  aliases?: string[];
-  ipv4_address?: string;
-}
-
 export interface ComposeFile {
   /** Which environment the project belongs to, for operators and the policy pack (an extension field compose ignores). */
   "x-olympus": { environment: Environment; leftOut: ImageName[] };
   services: Record<string, ComposeService>;
-  networks: Record<string, { ipam?: { config: { subnet: string }[] } }>;
+  networks: Record<string, Record<string, never>>;
   volumes: Record<string, { driver: "local"; driver_opts?: { type: "none"; o: "bind"; device: string } }>;
 }
 
@@ -174,23 +162,16 @@ export function composeProject(input: ComposeInput): ComposeProject {
           .filter((dir): dir is string => dir !== undefined && dir in input.configDigests);
     if (read.length > 0)
       definition.labels = { "olympus.config-digest": read.map((dir) => input.configDigests[dir]).join(",") };
+    // Last: the alias digests everything above, labels included (see releaseAliases).
     if (definition.profiles) continue;
-    const entry = catalogue[name]!;
-    const admin: Record<string, NetworkAttachment> = entry.adminApi
-      ? { [adminNetwork.name]: { ipv4_address: adminAddress(name), aliases: [adminAlias(name)] } }
-      : entry.callsAdminApis
-        ? { [adminNetwork.name]: {} }
-        : {};
-    definition.networks = { ...admin, intranet: {} };
-    // Last: the alias digests everything above, labels and networks included (see releaseAliases).
     const release = createHash("sha256").update(JSON.stringify(definition)).digest("hex").slice(0, 12);
-    definition.networks = { ...admin, intranet: { aliases: [`${name}-${release}`] } };
+    definition.networks = { intranet: { aliases: [`${name}-${release}`] } };
   }
   // The project name is given on the command line (--project-name) by the deploy script.
   const file: ComposeFile = {
     "x-olympus": { environment: input.environment, leftOut },
     services,
-    networks: { intranet: {}, [adminNetwork.name]: { ipam: { config: [{ subnet: adminNetwork.subnet }] } } },
+    networks: { intranet: {} },
     volumes: {
       ...Object.fromEntries(
         namedVolumeNames.map((volume) => [
@@ -222,7 +203,7 @@ export function composeProject(input: ComposeInput): ComposeProject {
 export function releaseAliases(file: ComposeFile): Record<string, string> {
   return Object.fromEntries(
     Object.entries(file.services).flatMap(([service, { networks }]) =>
-      Array.isArray(networks) ? [] : [[service, networks.intranet!.aliases![0]!]],
+      Array.isArray(networks) ? [] : [[service, networks.intranet.aliases[0]!]],
     ),
   );
 }
