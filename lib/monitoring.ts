@@ -2,6 +2,14 @@ import type { Environment } from "./config/schema";
 import { dataMountPath } from "./topology";
 
 /**
+ * How much a counter grew within the window, a series first seen within it counted whole: increase()
+ * takes a new series' first sample as its baseline, so the burst that creates a series (the first failed
+ * logins since Kratos started, the first 429s of a host) would count as nothing.
+ */
+const grownBy = (selector: string, window: string) =>
+  `((${selector} unless ${selector} offset ${window}) or increase(${selector}[${window}]))`;
+
+/**
  * What the monitoring watches and when it alerts, the same in every environment (npm run parity shows
  * it), so staging's alerts rehearse prod's. One threshold differs, and only for the dev tier: its sites
  * use Caddy's internal CA, whose certificates live 12 hours and are renewed with 4 hours left.
@@ -116,7 +124,7 @@ export function alertRules(environment: Environment): AlertRule[] {
     },
     {
       alert: "FailedLoginSurge",
-      expr: `sum by (job) (increase(http_requests_total{endpoint="/self-service/login",method="post",code="400"}[5m])) > ${p.failedLogins}`,
+      expr: `sum by (job) (${grownBy('http_requests_total{endpoint="/self-service/login",method="post",code="400"}', "5m")}) > ${p.failedLogins}`,
       for: "1m",
       severity: "page",
       summary: `More than ${p.failedLogins} failed logins in 5 minutes on {{ $labels.job }} in {{ $externalLabels.environment }}`,
@@ -127,7 +135,7 @@ export function alertRules(environment: Environment): AlertRule[] {
     },
     {
       alert: "RateLimitSurge",
-      expr: `sum by (host) (increase(caddy_http_request_duration_seconds_count{code="429"}[5m])) > ${p.rateLimited}`,
+      expr: `sum by (host) (${grownBy('caddy_http_request_duration_seconds_count{code="429"}', "5m")}) > ${p.rateLimited}`,
       for: "1m",
       severity: "ticket",
       summary: `{{ $labels.host }} refused more than ${p.rateLimited} requests with 429 in 5 minutes in {{ $externalLabels.environment }}`,

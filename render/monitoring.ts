@@ -340,6 +340,18 @@ export function ruleTests(environment: Environment) {
         "10m",
         null,
       ),
+      // A burst that creates the series (the first failed logins since Kratos started) counts whole.
+      test(
+        "FailedLoginSurge",
+        [
+          {
+            series: 'http_requests_total{job="ciam-kratos",endpoint="/self-service/login",method="post",code="400"}',
+            values: `_x4 ${p.failedLogins + 15}x5`,
+          },
+        ],
+        "7m",
+        [{ job: "ciam-kratos" }],
+      ),
       test(
         "RateLimitSurge",
         [
@@ -361,6 +373,17 @@ export function ruleTests(environment: Environment) {
         ],
         "10m",
         null,
+      ),
+      test(
+        "RateLimitSurge",
+        [
+          {
+            series: 'caddy_http_request_duration_seconds_count{host="login.example.com",code="429"}',
+            values: `_x4 ${p.rateLimited + 15}x5`,
+          },
+        ],
+        "7m",
+        [{ host: "login.example.com" }],
       ),
       test("PostgresDown", [{ series: 'pg_up{job="postgres"}', values: "1 1 0 0 0" }], "4m", [{ job: "postgres" }]),
       test("PostgresDown", [{ series: 'pg_up{job="postgres"}', values: "1 1 1 1 1" }], "4m", null),
