@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { type EngineEvent, LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
 import execa from "execa";
+import { afterAll, beforeAll } from "vitest";
 import { syntheticIdentity } from "../../clients/identities";
 import { parsePlainConfig } from "../../lib/config/schema";
 import { readStackFile } from "../../lib/config/stackFiles";
@@ -105,4 +106,22 @@ export async function stopDevStack(copy: { dir: string; env: Record<string, stri
   // A copy whose stack could not be taken down keeps its state, so npm run dev:down can finish there.
   if (down.exitCode === 0) rmSync(copy.dir, { recursive: true, force: true });
   else console.error(`dev stack left in ${copy.dir}: run npm run dev:down there`);
+}
+
+/**
+ * The dev stack a test file shares: prepared and started before its tests, handed to `started`, and
+ * taken down after them (a copy whose stack never came up is cleaned up all the same).
+ */
+export function useDevStack(started: (dev: DevStack) => void): void {
+  let copy: Awaited<ReturnType<typeof prepareDevStack>> | undefined;
+  let dev: DevStack | undefined;
+  beforeAll(async () => {
+    copy = await prepareDevStack();
+    dev = await startDevStack(copy);
+    started(dev);
+  }, 900_000);
+  afterAll(async () => {
+    if (dev) await dev.down();
+    else if (copy) await stopDevStack(copy);
+  });
 }

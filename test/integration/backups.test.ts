@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import execa from "execa";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createIdentity, deleteIdentity, listIdentities } from "../../clients/kratosAdmin";
 import { apiLogin } from "../../clients/soakGate";
 import { loopbackPort } from "../../lib/services";
@@ -9,22 +9,13 @@ import { localBuilds, localImage } from "../../lib/versions";
 import { backupRepositoryPid, repositoryData } from "../../scripts/devhost/backupRepository";
 import { loginThroughEdge, stackContainers } from "../../scripts/devhost/devCycle";
 import { type BackupState, backupState } from "../../scripts/operations/backups";
-import {
-  type DevStack,
-  pause,
-  prepareDevStack,
-  seededEmail,
-  startDevStack,
-  stopDevStack,
-  waitUntil,
-} from "../helpers/devStack";
+import { type DevStack, pause, seededEmail, useDevStack, waitUntil } from "../helpers/devStack";
 
 /**
  * PostgreSQL's backups on the dev stack, proven by restoring: continuous WAL archiving and full backups
  * into a real S3 server (versitygw) encrypted on the client, point-in-time restore after damage, a lost
  * volume brought back, an outage of the repository that loses nothing, and the restores that are refused.
  */
-let copy: { dir: string; env: Record<string, string> };
 let dev: DevStack;
 const kratosAdmin = `http://127.0.0.1:${loopbackPort("ciam-kratos", "admin")}`;
 const kratosPublic = `http://127.0.0.1:${loopbackPort("ciam-kratos", "public")}`;
@@ -87,14 +78,8 @@ function files(dir: string): { path: string; bytes: Buffer }[] {
     .map((path) => ({ path, bytes: readFileSync(path) }));
 }
 
-beforeAll(async () => {
-  copy = await prepareDevStack();
-  dev = await startDevStack(copy);
-}, 900_000);
-
-afterAll(async () => {
-  if (dev) await dev.down();
-  else if (copy) await stopDevStack(copy);
+useDevStack((started) => {
+  dev = started;
 });
 
 describe("PostgreSQL's backups on the dev stack", () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { monitoringStatus } from "../../clients/prometheus";
 import { runOverSsh } from "../../clients/tunnel";
 import { alertRules } from "../../lib/monitoring";
@@ -11,15 +11,7 @@ import { localBuilds, localImage } from "../../lib/versions";
 import { backupRepositoryPid } from "../../scripts/devhost/backupRepository";
 import { loginThroughEdge, stackContainers } from "../../scripts/devhost/devCycle";
 import { deployScriptCommand, hostAccess } from "../../scripts/operations/hostAccess";
-import {
-  type DevStack,
-  pause,
-  prepareDevStack,
-  seededEmail,
-  startDevStack,
-  stopDevStack,
-  waitUntil,
-} from "../helpers/devStack";
+import { type DevStack, pause, seededEmail, useDevStack, waitUntil } from "../helpers/devStack";
 
 /**
  * Operations on one dev stack (one stack for both, to keep CI short). The monitoring: every target up and
@@ -29,7 +21,6 @@ import {
  * reboot, a lost host whose volume came back, per-service database roles, a rotated PostgreSQL CA, a
  * rotated Hydra system secret.
  */
-let copy: Awaited<ReturnType<typeof prepareDevStack>>;
 let dev: DevStack;
 const prometheus = `http://127.0.0.1:${loopbackPort("prometheus", "http")}`;
 const mailpit = `http://127.0.0.1:${loopbackPort("mailpit", "ui")}`;
@@ -86,14 +77,8 @@ async function urns(...suffixes: string[]): Promise<string[]> {
   });
 }
 
-beforeAll(async () => {
-  copy = await prepareDevStack();
-  dev = await startDevStack(copy);
-}, 900_000);
-
-afterAll(async () => {
-  if (dev) await dev.down();
-  else if (copy) await stopDevStack(copy);
+useDevStack((started) => {
+  dev = started;
 });
 
 describe("monitoring on the dev stack", () => {
