@@ -136,8 +136,7 @@ install_files() {
   # A renewed or rotated certificate: clients read the CA from its directory on their next connection, so
   # PostgreSQL serves the matching certificate at once rather than at the release's database phase.
   if [[ "$(certificates_digest)" != "$certificates_before" ]] &&
-    [[ -f "$plan_file" && -n "$(container_of "$(plan .postgres.service)")" ]] &&
-    [[ "$(service_state "$(container_of "$(plan .postgres.service)")")" == healthy ]]; then
+    [[ -f "$plan_file" && "$(postgres_state)" == healthy ]]; then
     psql_as_owner -d postgres -Atc "select pg_reload_conf()" >/dev/null
     log "PostgreSQL serves the new certificate"
   fi
@@ -207,6 +206,9 @@ run_once() {
   done
 }
 
+# PostgreSQL's state as service_state says it: missing where the project has no container yet.
+postgres_state() { service_state "$(container_of "$(plan .postgres.service)")"; }
+
 # psql as the cluster's owner; notices (a table that already exists) stay out of the deploy's output.
 psql_as_owner() {
   "${podman[@]}" exec -i --env "PGOPTIONS=-c client_min_messages=warning" "$(container_of "$(plan .postgres.service)")" \
@@ -227,9 +229,8 @@ pgbackrest_offline() {
 # The repository's stanzas and their backups, as pgBackRest's JSON (one line: an array of stanzas). A
 # first run of compose on a host also prints the network and volumes it creates: only the JSON counts.
 repository_info() {
-  local postgres_container output
-  postgres_container="$(container_of "$(plan .postgres.service)")"
-  if [[ -n "$postgres_container" && "$(service_state "$postgres_container")" == healthy ]]; then
+  local output
+  if [[ "$(postgres_state)" == healthy ]]; then
     output="$(pgbackrest_live --output=json info)" || return 1
   else
     output="$(pgbackrest_offline --output=json info 2>>"$(deploy_log)")" || return 1
@@ -410,7 +411,7 @@ boot() {
 # repository must hold this environment's stanza; then writers stop, the cluster is restored in place
 # (delta) or into an empty volume, and `up` brings the platform back through its health-gated phases.
 restore() {
-  local target_kind="${1:-}" target="${2:-}" info stanzas stanza data_dir postgres_container
+  local target_kind="${1:-}" target="${2:-}" info stanzas stanza data_dir postgres_state_now
   local -a recovery=()
   case "$target_kind" in
     latest) ;;
@@ -424,16 +425,15 @@ restore() {
   if [[ "$(jq -r --arg s "$stanza" '[.[] | select(.name == $s and (.backup | length) > 0)] | length' <<<"$info")" == 0 ]]; then
     fail "the repository holds no backup of $stanza (it holds: ${stanzas:-nothing}); a repository of another environment is never restored here; nothing was stopped"
   fi
-  postgres_container="$(container_of "$(plan .postgres.service)")"
-  if [[ -n "$postgres_container" && "$(service_state "$postgres_container")" == healthy ]]; then
+  if [[ "$(postgres_state)" == healthy ]]; then
     # What is committed now reaches the repository first, so a restore to the latest loses nothing.
     pgbackrest_live check >>"$(deploy_log)" 2>&1 || log "the current WAL could not be archived; restoring what the repository holds"
   fi
   log "stopping every service: nothing writes while the cluster is restored"
   quietly compose stop
   data_dir="$(plan .postgres.dataDirectory)"
-  postgres_container="$(container_of "$(plan .postgres.service)")"
-  if [[ -n "$postgres_container" && "$(service_state "$postgres_container")" != exited && "$(service_state "$postgres_container")" != crashing ]]; then
+  postgres_state_now="$(postgres_state)"
+  if [[ "$postgres_state_now" != missing && "$postgres_state_now" != exited && "$postgres_state_now" != crashing ]]; then
     fail "PostgreSQL did not stop; nothing was restored"
   fi
   # A server that was killed (not stopped) leaves its pid file; its container is stopped, so the file is stale.
