@@ -58,15 +58,18 @@ const scripts: Record<string, string> = {
   status: "scripts/operations/status.ts",
 };
 
+/** A copy of the project the dev stack runs from, with the environment its commands need. */
+type DevStackCopy = Awaited<ReturnType<typeof projectCopy>>;
+
 /** Refuses to start beside another dev stack (they share ports), then prepares a copy of the project. */
-export async function prepareDevStack(): Promise<{ dir: string; env: Record<string, string> }> {
+async function prepareDevStack(): Promise<DevStackCopy> {
   if (Object.keys(await stackContainers()).length > 0)
     throw new Error("a dev stack already runs on this machine (its containers exist): npm run dev:down first");
   return projectCopy();
 }
 
 /** `npm run dev` in the copy; resolves with the running stack, or rejects with what it printed. */
-export async function startDevStack(copy: { dir: string; env: Record<string, string> }): Promise<DevStack> {
+async function startDevStack(copy: DevStackCopy): Promise<DevStack> {
   const { dir, env } = copy;
   const run = (script: string, args: string[]) =>
     execa("npx", ["tsx", scripts[script]!, ...args], { cwd: dir, env, all: true, reject: false });
@@ -101,7 +104,7 @@ export async function startDevStack(copy: { dir: string; env: Record<string, str
 }
 
 /** `npm run dev:down` in the copy; the copy is removed once its stack is gone. */
-export async function stopDevStack(copy: { dir: string; env: Record<string, string> }): Promise<void> {
+async function stopDevStack(copy: DevStackCopy): Promise<void> {
   const down = await execa("npx", ["tsx", scripts.dev!, "down"], { cwd: copy.dir, env: copy.env, reject: false });
   // A copy whose stack could not be taken down keeps its state, so npm run dev:down can finish there.
   if (down.exitCode === 0) rmSync(copy.dir, { recursive: true, force: true });
@@ -113,7 +116,7 @@ export async function stopDevStack(copy: { dir: string; env: Record<string, stri
  * taken down after them (a copy whose stack never came up is cleaned up all the same).
  */
 export function useDevStack(started: (dev: DevStack) => void): void {
-  let copy: Awaited<ReturnType<typeof prepareDevStack>> | undefined;
+  let copy: DevStackCopy | undefined;
   let dev: DevStack | undefined;
   beforeAll(async () => {
     copy = await prepareDevStack();
