@@ -14,7 +14,7 @@ import { mailSettings } from "./lib/mail";
 import { decideAwake } from "./lib/power";
 import { lastRecorded } from "./lib/previousRun";
 import { estimateMonthlyCost, uptimeShare } from "./lib/pricing";
-import { loopbackPort } from "./lib/services";
+import { adminHostUrl, loopbackPort } from "./lib/services";
 import { hostnames, hostRecordLabel } from "./lib/topology";
 
 /** Logical names carry no stack name, so renaming a stack renames nothing; `formerly` keeps older states. */
@@ -164,7 +164,9 @@ export = async () => {
     );
 
   const sshCommand = host.sshCommand;
-  const tunnel = (port: number) => pulumi.interpolate`${sshCommand} -N -L ${port}:127.0.0.1:${port}`;
+  const tunnel = (port: number, remoteHost = "127.0.0.1") =>
+    pulumi.interpolate`${sshCommand} -N -L ${port}:${remoteHost}:${port}`;
+  const kratosAdmin = new URL(adminHostUrl("ciam-kratos"));
   return {
     environment: config.environment,
     /** Read back by the next run: the stack's sleep state. */
@@ -174,7 +176,8 @@ export = async () => {
     ipv6: host.ipv6,
     sshCommand,
     tunnels: {
-      kratosAdminCiam: tunnel(loopbackPort("ciam-kratos", "admin")),
+      // To its address on the admin network, the only place it listens (lib/services.ts adminNetwork).
+      kratosAdminCiam: tunnel(Number(kratosAdmin.port), kratosAdmin.hostname),
       pgadmin: tunnel(loopbackPort("pgadmin", "http")),
       prometheus: tunnel(loopbackPort("prometheus", "http")),
       alertmanager: tunnel(loopbackPort("alertmanager", "http")),

@@ -1,9 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../lib/config/schema";
-import { loopbackEndpoint } from "../lib/endpoint";
+import { adminEndpoint } from "../lib/endpoint";
 import type { OlympusHost } from "../lib/host";
 import { hydraClientBodies, oauthClients, redirectProblems } from "../lib/oauthClients";
-import { loopbackPort } from "../lib/services";
 import { identityDomains, type PublicSite } from "../lib/topology";
 import { HydraClients } from "../providers/hydraClients";
 import type { GeneratedSecrets } from "./stackSecrets";
@@ -52,7 +51,7 @@ export class OAuthClients extends pulumi.ComponentResource {
         {
           environment: args.environment,
           stack: args.stack,
-          endpoint: loopbackEndpoint(args.host, loopbackPort(`${hydra}-hydra`, "admin")),
+          endpoint: adminEndpoint(args.host, `${hydra}-hydra`),
           clients: pulumi.secret(bodies),
           hostAwake: args.host.awake,
         },

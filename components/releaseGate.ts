@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SyntheticIdentityPlan } from "../clients/identities";
 import type { SoakPlan } from "../clients/soakGate";
 import type { Environment, PlainConfig } from "../lib/config/schema";
-import { loopbackEndpoint } from "../lib/endpoint";
+import { adminEndpoint, loopbackEndpoint } from "../lib/endpoint";
 import type { OlympusHost } from "../lib/host";
 import { loopbackPort } from "../lib/services";
 import { identityDomains } from "../lib/topology";
@@ -64,7 +64,7 @@ export class ReleaseGate extends pulumi.ComponentResource {
           seed: args.plan.seed,
           run: args.plan.run,
           count: args.count,
-          endpoint: tunnelTo(loopbackPort("ciam-kratos", "admin")),
+          endpoint: adminEndpoint(args.host, "ciam-kratos"),
           password: args.password,
           hostAwake: args.host.awake,
         },
@@ -95,7 +95,10 @@ export class ReleaseGate extends pulumi.ComponentResource {
             (["kratos", "hydra"] as const).flatMap((ory) =>
               (["public", "admin"] as const).map((api) => ({
                 name: `${domain} ${ory}${api === "public" ? "Public" : "Admin"}`,
-                endpoint: tunnelTo(loopbackPort(`${domain}-${ory}`, api)),
+                endpoint:
+                  api === "public"
+                    ? tunnelTo(loopbackPort(`${domain}-${ory}`, api))
+                    : adminEndpoint(args.host, `${domain}-${ory}`),
                 path: "/health/ready",
               })),
             ),

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { OlympusHost } from "./host";
+import { adminHostUrl } from "./services";
 
 /**
  * Where an API is reached from the deploying machine: directly, or through an SSH local forward to a
@@ -20,6 +21,16 @@ export type Endpoint =
 
 /** A loopback port of the host, through an SSH tunnel with the host's pinned key. Secret (it holds the key). */
 export function loopbackEndpoint(host: OlympusHost, remotePort: number): pulumi.Output<Endpoint> {
+  return tunnelEndpoint(host, "127.0.0.1", remotePort);
+}
+
+/** A service's admin API at its address on the admin network, which the host routes to, through an SSH tunnel. */
+export function adminEndpoint(host: OlympusHost, service: string): pulumi.Output<Endpoint> {
+  const url = new URL(adminHostUrl(service));
+  return tunnelEndpoint(host, url.hostname, Number(url.port));
+}
+
+function tunnelEndpoint(host: OlympusHost, remoteHost: string, remotePort: number): pulumi.Output<Endpoint> {
   return pulumi.secret(
     host.connection.apply((connection) => ({
       kind: "ssh" as const,
@@ -30,7 +41,7 @@ export function loopbackEndpoint(host: OlympusHost, remotePort: number): pulumi.
         privateKey: connection.privateKey as string,
         hostKey: connection.hostKey as string,
       },
-      remoteHost: "127.0.0.1",
+      remoteHost,
       remotePort,
     })),
   );

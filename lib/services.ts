@@ -41,7 +41,8 @@ export const routedPhases: DeployPhase[] = deployPhases.filter(
 export const beforePhase: Partial<Record<DeployPhase, string[]>> = {
   // Never an empty cluster next to data: not beside another major's data directory, not while the
   // environment's repository holds backups (a lost volume is restored, not started afresh).
-  database: ["check-data-directory"],
+  // The admin network's guard is in place before any service starts (lib/services.ts adminNetwork).
+  database: ["guard-admin-network", "check-data-directory"],
   ...Object.fromEntries(routedPhases.map((phase) => [phase, ["route-edge"]])),
 };
 
@@ -152,6 +153,10 @@ export interface Service {
   ports?: Record<string, number>;
   /** Of those, the ones the host publishes on its loopback (host port by port name): reached over SSH only. */
   loopback?: Record<string, number>;
+  /** Its unauthenticated admin API: that port listens only on this host number of the admin network (adminNetwork). */
+  adminApi?: { port: string; host: number };
+  /** Calls an Ory admin API, so it joins the admin network. @default false */
+  callsAdminApis?: boolean;
   health?: HealthCheck;
   /** The public site it serves through the edge. */
   site?: SiteRoute;
@@ -188,7 +193,10 @@ const sites = {
   admin: { ciam: "ciamAdmin", iam: "iamAdmin" },
 } as const satisfies Record<string, Record<IdentityDomain, PublicSite>>;
 
-function oryServices(domain: IdentityDomain, ports: { kratos: number; hydra: number; loopback: number }) {
+function oryServices(
+  domain: IdentityDomain,
+  ports: { kratos: number; hydra: number; loopback: number; adminHost: number },
+) {
   const kratosConfig = `./${domain}-kratos:/etc/config/${domain}-kratos:ro`;
   const hydraConfig = `./${domain}-hydra:/etc/config/${domain}-hydra:ro`;
   const login = (context: ServiceContext) => https(context, sites.login[domain]);
@@ -220,7 +228,10 @@ function oryServices(domain: IdentityDomain, ports: { kratos: number; hydra: num
       phase: "ory",
       presence: "always",
       ports: { public: ports.kratos, admin: ports.kratos + 1 },
-      loopback: { public: ports.loopback, admin: ports.loopback + 1 },
+      // The admin port is not published: a container on two networks has its published ports forwarded to
+      // either network's address, and the admin port listens on one. Tunnels go to its address (adminHostUrl).
+      loopback: { public: ports.loopback },
+      adminApi: { port: "admin", host: ports.adminHost },
       health: { http: { port: "public", path: "/health/ready" } },
       container: (context) => ({
         command: ["serve", "-c", `/etc/config/${domain}-kratos/kratos.yml`, "--watch-courier"],
@@ -239,7 +250,8 @@ function oryServices(domain: IdentityDomain, ports: { kratos: number; hydra: num
       phase: "ory",
       presence: "always",
       ports: { public: ports.hydra, admin: ports.hydra + 1 },
-      loopback: { public: ports.loopback + 2, admin: ports.loopback + 3 },
+      loopback: { public: ports.loopback + 2 },
+      adminApi: { port: "admin", host: ports.adminHost + 1 },
       health: { http: { port: "public", path: "/health/ready" } },
       site: { site: sites.oauth[domain], port: "public" },
       container: (context) => ({
@@ -315,6 +327,7 @@ function appServices(domain: IdentityDomain, heraPort: number) {
       phase: "apps",
       presence: "where-built",
       ports: { http: heraPort },
+      callsAdminApis: true,
       health: { http: { port: "http", path: "/health" } },
       site:
         domain === "ciam"
@@ -336,10 +349,10 @@ function appServices(domain: IdentityDomain, heraPort: number) {
         environment: {
           ...appEnvironment(domain),
           PORT: String(heraPort),
-          HYDRA_ADMIN_URL: internalUrl(`${domain}-hydra`, "admin"),
+          HYDRA_ADMIN_URL: adminUrl(`${domain}-hydra`),
           HYDRA_PUBLIC_URL: https(context, sites.oauth[domain]),
           KRATOS_PUBLIC_URL: internalUrl(`${domain}-kratos`, "public"),
-          KRATOS_ADMIN_URL: internalUrl(`${domain}-kratos`, "admin"),
+          KRATOS_ADMIN_URL: adminUrl(`${domain}-kratos`),
           DEFAULT_OAUTH2_CLIENT_ID: domain === "ciam" ? siteClient("ciam").clientId : athenaClient("iam").clientId,
           CAPTCHA_ENABLED: String(context.captcha.enabled),
           CAPTCHA_SITE_KEY: context.captcha.siteKey,
@@ -356,6 +369,7 @@ function appServices(domain: IdentityDomain, heraPort: number) {
       phase: "apps",
       presence: "where-built",
       ports: { http: 3000 },
+      callsAdminApis: true,
       health: { http: { port: "http", path: "/api/health" }, startPeriod: "30s" },
       site: { site: sites.admin[domain], port: "http", streaming: true },
       oauthClients: [athena],
@@ -364,19 +378,19 @@ function appServices(domain: IdentityDomain, heraPort: number) {
           ...appEnvironment(domain),
           NODE_ENV: "production",
           NEXT_PUBLIC_APP_URL: https(context, sites.admin[domain]),
-          KRATOS_ADMIN_URL: internalUrl(`${domain}-kratos`, "admin"),
+          KRATOS_ADMIN_URL: adminUrl(`${domain}-kratos`),
           KRATOS_PUBLIC_URL: internalUrl(`${domain}-kratos`, "public"),
           HYDRA_PUBLIC_URL: internalUrl(`${domain}-hydra`, "public"),
-          HYDRA_ADMIN_URL: internalUrl(`${domain}-hydra`, "admin"),
+          HYDRA_ADMIN_URL: adminUrl(`${domain}-hydra`),
           IAM_KRATOS_PUBLIC_URL: internalUrl("iam-kratos", "public"),
-          IAM_KRATOS_ADMIN_URL: internalUrl("iam-kratos", "admin"),
+          IAM_KRATOS_ADMIN_URL: adminUrl("iam-kratos"),
           IAM_HYDRA_PUBLIC_URL: internalUrl("iam-hydra", "public"),
-          IAM_HYDRA_ADMIN_URL: internalUrl("iam-hydra", "admin"),
+          IAM_HYDRA_ADMIN_URL: adminUrl("iam-hydra"),
           NEXT_PUBLIC_IAM_HYDRA_PUBLIC_URL: https(context, "iamOauth"),
           NEXT_PUBLIC_AUTH_HYDRA_URL: https(context, "iamOauth"),
           AUTH_HYDRA_URL: internalUrl("iam-hydra", "public"),
-          AUTH_HYDRA_ADMIN_URL: internalUrl("iam-hydra", "admin"),
-          AUTH_KRATOS_ADMIN_URL: internalUrl("iam-kratos", "admin"),
+          AUTH_HYDRA_ADMIN_URL: adminUrl("iam-hydra"),
+          AUTH_KRATOS_ADMIN_URL: adminUrl("iam-kratos"),
           // Athena's CAPTCHA is display-only (fail-open) upstream; it stays off.
           CAPTCHA_ENABLED: "false",
           CAPTCHA_SITE_KEY: context.captcha.siteKey,
@@ -441,8 +455,8 @@ export const services: Record<string, Service> = {
       ],
     }),
   },
-  ...oryServices("ciam", { kratos: 5000, hydra: 5002, loopback: 3100 }),
-  ...oryServices("iam", { kratos: 7000, hydra: 7002, loopback: 4100 }),
+  ...oryServices("ciam", { kratos: 5000, hydra: 5002, loopback: 3100, adminHost: 11 }),
+  ...oryServices("iam", { kratos: 7000, hydra: 7002, loopback: 4100, adminHost: 21 }),
   ...appServices("ciam", 3000),
   ...appServices("iam", 4000),
   site: {
@@ -450,6 +464,7 @@ export const services: Record<string, Service> = {
     phase: "apps",
     presence: "where-built",
     ports: { http: 3000 },
+    callsAdminApis: true,
     health: { http: { port: "http", path: "/health" } },
     site: { site: "site", port: "http" },
     oauthClients: [siteClient("ciam"), siteClient("iam")],
@@ -463,10 +478,10 @@ export const services: Record<string, Service> = {
         NEXT_PUBLIC_IAM_ATHENA_URL: https(context, "iamAdmin"),
         CIAM_HYDRA_PUBLIC_URL: internalUrl("ciam-hydra", "public"),
         IAM_HYDRA_PUBLIC_URL: internalUrl("iam-hydra", "public"),
-        CIAM_HYDRA_ADMIN_URL: internalUrl("ciam-hydra", "admin"),
-        IAM_HYDRA_ADMIN_URL: internalUrl("iam-hydra", "admin"),
-        CIAM_KRATOS_ADMIN_URL: internalUrl("ciam-kratos", "admin"),
-        IAM_KRATOS_ADMIN_URL: internalUrl("iam-kratos", "admin"),
+        CIAM_HYDRA_ADMIN_URL: adminUrl("ciam-hydra"),
+        IAM_HYDRA_ADMIN_URL: adminUrl("iam-hydra"),
+        CIAM_KRATOS_ADMIN_URL: adminUrl("ciam-kratos"),
+        IAM_KRATOS_ADMIN_URL: adminUrl("iam-kratos"),
         CIAM_CLIENT_ID: siteClient("ciam").clientId,
         CIAM_CLIENT_SECRET: clientSecret(siteClient("ciam")),
         IAM_CLIENT_ID: siteClient("iam").clientId,
@@ -599,6 +614,8 @@ function monitoringServices() {
       presence: "always",
       ports: { http: 9090 },
       loopback: { http: 9090 },
+      // It scrapes the Ory services' metrics on their admin ports.
+      callsAdminApis: true,
       health: { http: { port: "http", path: "/-/ready" } },
       container: () => ({
         command: [
@@ -710,6 +727,37 @@ export function loopbackPort(name: string, portName: string): number {
 /** How services reach each other inside the compose network. */
 export function internalUrl(name: string, portName: string): string {
   return `http://${name}:${port(name, portName)}`;
+}
+
+/**
+ * The network the Ory admin APIs listen on, and nothing else does: they are unauthenticated (they create
+ * identities and OAuth2 clients), so each binds its admin port to its own address there, answers there
+ * by `<service>-admin`, and only the services that call an admin API join it. The host refuses what any
+ * other network forwards into it (render/hostConfig.ts adminNetworkGuard), so a container outside it
+ * reaches no admin port, by name or by address; the SSH tunnels reach them through their loopback ports.
+ * The subnet is fixed because the listeners and the guard name addresses in it.
+ */
+const adminPrefix = "10.89.254";
+export const adminNetwork = { name: "admin", subnet: `${adminPrefix}.0/24` } as const;
+
+/** Where a service's admin API listens on the admin network. */
+export function adminAddress(name: string): string {
+  const api = service(name).adminApi;
+  if (!api) throw new Error(`service ${name} has no admin API`);
+  return `${adminPrefix}.${api.host}`;
+}
+
+/** The name of a service on the admin network: only that network's members resolve it. */
+export const adminAlias = (name: string) => `${name}-admin`;
+
+/** How the host itself reaches a service's admin API (and an SSH tunnel to the host): its admin address. */
+export function adminHostUrl(name: string): string {
+  return `http://${adminAddress(name)}:${port(name, service(name).adminApi?.port ?? "admin")}`;
+}
+
+/** How the services that call an admin API reach it. */
+export function adminUrl(name: string): string {
+  return `http://${adminAlias(name)}:${port(name, service(name).adminApi?.port ?? "admin")}`;
 }
 
 /** The service that serves a public site. */

@@ -5,6 +5,9 @@ import { postgres } from "../lib/database";
 import { monitoringUid } from "../lib/monitoring";
 import type { SecretVariable } from "../lib/secrets";
 import {
+  adminAddress,
+  adminAlias,
+  adminNetwork,
   services as catalogue,
   type EnvValue,
   type HealthCheck,
@@ -25,8 +28,11 @@ export interface ComposeService {
   environment?: Record<string, string>;
   ports?: string[];
   volumes?: string[];
-  /** The intranet; a long-running service also answers there on its release alias (releaseAliases). */
-  networks: string[] | { intranet: { aliases: string[] } };
+  /**
+   * The intranet; a long-running service also answers there on its release alias (releaseAliases). The
+   * Ory services and their callers also join the admin network (lib/services.ts adminNetwork).
+   */
+  networks: string[] | Record<string, NetworkAttachment>;
   restart?: "unless-stopped" | "no";
   stop_grace_period?: string;
   healthcheck?: { test: string[]; interval: string; timeout: string; start_period: string; retries: number };
@@ -34,11 +40,17 @@ export interface ComposeService {
   profiles?: string[];
 }
 
+/** A service's place on one network: its extra names there and, for an admin API, its fixed address. */
+export interface NetworkAttachment {
+  aliases?: string[];
+  ipv4_address?: string;
+}
+
 export interface ComposeFile {
   /** Which environment the project belongs to, for operators and the policy pack (an extension field compose ignores). */
   "x-olympus": { environment: Environment; leftOut: ImageName[] };
   services: Record<string, ComposeService>;
-  networks: Record<string, Record<string, never>>;
+  networks: Record<string, { ipam?: { config: { subnet: string }[] } }>;
   volumes: Record<string, { driver: "local"; driver_opts?: { type: "none"; o: "bind"; device: string } }>;
 }
 
@@ -162,16 +174,23 @@ export function composeProject(input: ComposeInput): ComposeProject {
           .filter((dir): dir is string => dir !== undefined && dir in input.configDigests);
     if (read.length > 0)
       definition.labels = { "olympus.config-digest": read.map((dir) => input.configDigests[dir]).join(",") };
-    // Last: the alias digests everything above, labels included (see releaseAliases).
     if (definition.profiles) continue;
+    const entry = catalogue[name]!;
+    const admin: Record<string, NetworkAttachment> = entry.adminApi
+      ? { [adminNetwork.name]: { ipv4_address: adminAddress(name), aliases: [adminAlias(name)] } }
+      : entry.callsAdminApis
+        ? { [adminNetwork.name]: {} }
+        : {};
+    definition.networks = { ...admin, intranet: {} };
+    // Last: the alias digests everything above, labels and networks included (see releaseAliases).
     const release = createHash("sha256").update(JSON.stringify(definition)).digest("hex").slice(0, 12);
-    definition.networks = { intranet: { aliases: [`${name}-${release}`] } };
+    definition.networks = { ...admin, intranet: { aliases: [`${name}-${release}`] } };
   }
   // The project name is given on the command line (--project-name) by the deploy script.
   const file: ComposeFile = {
     "x-olympus": { environment: input.environment, leftOut },
     services,
-    networks: { intranet: {} },
+    networks: { intranet: {}, [adminNetwork.name]: { ipam: { config: [{ subnet: adminNetwork.subnet }] } } },
     volumes: {
       ...Object.fromEntries(
         namedVolumeNames.map((volume) => [
@@ -203,7 +222,7 @@ export function composeProject(input: ComposeInput): ComposeProject {
 export function releaseAliases(file: ComposeFile): Record<string, string> {
   return Object.fromEntries(
     Object.entries(file.services).flatMap(([service, { networks }]) =>
-      Array.isArray(networks) ? [] : [[service, networks.intranet.aliases[0]!]],
+      Array.isArray(networks) ? [] : [[service, networks.intranet!.aliases![0]!]],
     ),
   );
 }

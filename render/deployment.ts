@@ -28,6 +28,7 @@ import type { ImageName } from "../lib/versions";
 import { publicHealthChecks, publicHealthUrls, renderCaddyfile } from "./caddyfile";
 import { composeProject, namedVolumeNames, namedVolumes, renderCompose, volumeDirectory } from "./compose";
 import { environmentVariables, renderDotenv } from "./environment";
+import { adminNetworkGuard, renderNftTable } from "./hostConfig";
 import { renderIdentitySchemas } from "./identitySchemas";
 import {
   alertDelivery,
@@ -135,6 +136,8 @@ export interface DeployPlan {
   alerting: { service: string };
   /** SQL the deploy runs as the cluster's owner, by the step that runs it. */
   sql: { roles: string; settings: string };
+  /** The host's guard of the admin network: the nftables file the deploy loads, and the table it makes. */
+  adminNetworkGuard: { file: string; family: string; table: string };
   phases: { name: DeployPhase; services: string[]; oneShot: boolean; before: string[]; after: string[] }[];
 }
 
@@ -161,6 +164,7 @@ const alertmanagerService = "alertmanager";
 const routeFile = (phase: DeployPhase) => `routes/${phase}.Caddyfile`;
 const alertmanagerConfigFile = `${alertmanagerService}/alertmanager.yml`;
 const sqlFiles = { roles: "postgres-roles.sql", settings: "olympus-settings.sql" };
+const adminNetworkGuardFile = "admin-network.nft";
 const postgresKeyFile = "postgres/server.key";
 
 /** Files only one uid may read (mode 0600): PostgreSQL's key, Alertmanager's SMTP credentials. */
@@ -188,6 +192,11 @@ function deployPlan(running: string[], environment: Environment, major: number):
     backup: { service: backupService, stanza: stanza(environment) },
     alerting: { service: alertmanagerService },
     sql: sqlFiles,
+    adminNetworkGuard: {
+      file: adminNetworkGuardFile,
+      family: adminNetworkGuard.family,
+      table: adminNetworkGuard.name,
+    },
     edge: {
       service: edgeService,
       caddyfile: `${edgeConfigDirectory}/Caddyfile`,
@@ -309,6 +318,7 @@ export function renderConfigFiles(input: ConfigInput): RenderedRelease {
       "caddy/Caddyfile": plain(caddyfile),
       ...routes,
       [sqlFiles.settings]: plain(renderSettingsSql(input.edge.sdkSettings, "security")),
+      [adminNetworkGuardFile]: plain(renderNftTable(adminNetworkGuard)),
       "deploy.json": plain(`${JSON.stringify(plan, null, 2)}\n`),
       "olympus-deploy.sh": plain(asset("olympus-deploy.sh"), "0755"),
     },

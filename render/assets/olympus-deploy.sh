@@ -337,6 +337,9 @@ run_step() {
       # shellcheck disable=SC2024
       psql_as_owner -d "$(plan .postgres.settingsDatabase)" < "$project_dir/$(plan .sql.settings)" >/dev/null ;;
     check-data-directory) check_data_directory ;;
+    guard-admin-network)
+      # Loading the file replaces the table (it deletes and recreates it), so a rerun converges.
+      "${as_root[@]}" nft -f "$project_dir/$(plan .adminNetworkGuard.file)" ;;
     *) fail "deploy.json names an unknown step $1" ;;
   esac
 }
@@ -394,6 +397,8 @@ down() {
     quietly "${podman[@]}" stop --time 120 "${containers[@]}"
     quietly "${podman[@]}" rm --force "${containers[@]}"
   fi
+  # The admin network is gone with the project, and so is its guard.
+  "${as_root[@]}" nft delete table "$(plan .adminNetworkGuard.family)" "$(plan .adminNetworkGuard.table)" 2>/dev/null || true
   log "the compose project is down; its data stays in $data_dir/volumes"
 }
 

@@ -190,6 +190,10 @@ export async function stackLeftovers(): Promise<string[]> {
     ...(await execa("sh", ["-c", "ls /etc/sudoers.d | grep olympus | sed 's/^/sudoers /' || true"])).stdout
       .split("\n")
       .filter(Boolean),
+    // The deploy's firewall tables (the admin network's guard).
+    ...(await execa("sh", ["-c", "nft list tables 2>/dev/null | grep olympus || true"])).stdout
+      .split("\n")
+      .filter(Boolean),
     ...(await execa("sh", ["-c", "pgrep -a 'conmon|aardvark-dns' || true"])).stdout
       .split("\n")
       .filter(Boolean)

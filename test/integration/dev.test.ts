@@ -11,7 +11,7 @@ import { createIdentity } from "../../clients/kratosAdmin";
 import { monitoringStatus } from "../../clients/prometheus";
 import { parsePlainConfig } from "../../lib/config/schema";
 import { readStackFile } from "../../lib/config/stackFiles";
-import { loopbackPort } from "../../lib/services";
+import { adminHostUrl, loopbackPort } from "../../lib/services";
 import { hostnames } from "../../lib/topology";
 import { localBuilds, localImage } from "../../lib/versions";
 import { securityHeaders } from "../../render/caddyfile";
@@ -171,7 +171,7 @@ describe("the dev tier on this machine", () => {
         80,
         443,
         5432,
-        loopbackPort("ciam-kratos", "admin"),
+        loopbackPort("ciam-kratos", "public"),
         loopbackPort("mailpit", "ui"),
         loopbackPort("prometheus", "http"),
         loopbackPort("alertmanager", "http"),
@@ -243,13 +243,13 @@ describe("the dev tier on this machine", () => {
   });
 
   it("registers the OAuth2 clients in both Hydras with the dev tier's redirect URIs, and Hydra refuses a public client without PKCE", async () => {
-    const clients = async (port: number) =>
-      (await (await fetch(`http://127.0.0.1:${port}/admin/clients`)).json()) as {
+    const clients = async (hydra: string) =>
+      (await (await fetch(`${adminHostUrl(hydra)}/admin/clients`)).json()) as {
         client_id: string;
         redirect_uris: string[];
       }[];
-    const iam = await clients(loopbackPort("iam-hydra", "admin"));
-    const ciam = await clients(loopbackPort("ciam-hydra", "admin"));
+    const iam = await clients("iam-hydra");
+    const ciam = await clients("ciam-hydra");
     expect(iam.map((client) => client.client_id).sort()).toEqual([
       "athena-ciam-client",
       "athena-iam-client",
@@ -281,12 +281,7 @@ describe("the dev tier on this machine", () => {
       redirect_uri: `https://${names.iamAdmin}/api/auth/callback`,
     };
     const refused = new URL(
-      await authorizationFlow(
-        http,
-        `https://${names.iamOauth}`,
-        `http://127.0.0.1:${loopbackPort("iam-hydra", "admin")}`,
-        query,
-      ),
+      await authorizationFlow(http, `https://${names.iamOauth}`, adminHostUrl("iam-hydra"), query),
     );
     expect([refused.hostname, refused.searchParams.get("error")]).toEqual([names.iamAdmin, "invalid_request"]);
   });
@@ -455,7 +450,7 @@ describe("the dev tier on this machine", () => {
     const beforeSleep = Math.floor(Date.now() / 1000);
     // A user that exists only in the database (the seeding would make the synthetic ones again on a wake).
     const before = { email: `before.sleep.${Date.now()}@dev.olympus.test`, password: "a-Long-night-passphrase-2026" };
-    await createIdentity(`http://127.0.0.1:${loopbackPort("ciam-kratos", "admin")}`, {
+    await createIdentity(adminHostUrl("ciam-kratos"), {
       schema_id: "default",
       state: "active",
       traits: { email: before.email, username: "before-sleep", first_name: "Before", last_name: "Sleep" },

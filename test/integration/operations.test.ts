@@ -6,7 +6,16 @@ import { describe, expect, it } from "vitest";
 import { monitoringStatus } from "../../clients/prometheus";
 import { runOverSsh } from "../../clients/tunnel";
 import { alertRules } from "../../lib/monitoring";
-import { loopbackPort } from "../../lib/services";
+import {
+  adminAddress,
+  adminHostUrl,
+  adminNetwork,
+  adminUrl,
+  internalUrl,
+  loopbackPort,
+  port,
+} from "../../lib/services";
+import { composeProjectDir } from "../../lib/topology";
 import { localBuilds, localImage } from "../../lib/versions";
 import { backupRepositoryPid } from "../../scripts/devhost/backupRepository";
 import { loginThroughEdge, stackContainers } from "../../scripts/devhost/devCycle";
@@ -293,6 +302,42 @@ describe("faults on the dev stack", () => {
     const other = await open(dsn.replace("/ciam_kratos?", "/iam_kratos?"));
     expect(other.exitCode).not.toBe(0);
     expect(other.all).toContain('permission denied for database "iam_kratos"');
+  });
+
+  it("serves the Ory admin APIs on their own network only: a container outside it reaches none, by name or address", async () => {
+    const outside = (url: string) =>
+      execa(
+        "podman",
+        ["exec", "olympus_login-simulator_1", "curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", url],
+        {
+          reject: false,
+        },
+      );
+    const adminPath = "/admin/health/ready";
+    const byAddress = `http://${adminAddress("ciam-kratos")}:${port("ciam-kratos", "admin")}${adminPath}`;
+    // The login simulator (intranet only) reaches Kratos's public API, and its admin API neither by name nor by address.
+    expect((await outside(`${internalUrl("ciam-kratos", "public")}/health/ready`)).stdout).toBe("200");
+    expect((await outside(`${internalUrl("ciam-kratos", "admin")}${adminPath}`)).stdout).toBe("000");
+    expect((await outside(byAddress)).stdout).toBe("000");
+    // A member of the admin network (Prometheus) reaches it by its admin name, and the host (where the SSH
+    // tunnels end) by its address: the host's own traffic is not forwarded, so the guard lets it through.
+    const member = await execa(
+      "podman",
+      ["exec", "olympus_prometheus_1", "wget", "-q", "-O", "/dev/null", `${adminUrl("ciam-kratos")}${adminPath}`],
+      { reject: false, all: true },
+    );
+    expect(member.exitCode, member.all).toBe(0);
+    expect((await fetch(`${adminHostUrl("ciam-kratos")}${adminPath}`)).status).toBe(200);
+    // The host's guard is what refuses the address: without it the intranet would reach it through the host.
+    const guard = await execa("nft", ["list", "table", "inet", "olympus_admin_network"]);
+    expect(guard.stdout).toContain(`ip daddr ${adminNetwork.subnet}`);
+    await execa("nft", ["delete", "table", "inet", "olympus_admin_network"]);
+    try {
+      expect((await outside(byAddress)).stdout).toBe("200");
+    } finally {
+      await execa("nft", ["-f", join(composeProjectDir, "admin-network.nft")]);
+    }
+    expect((await outside(byAddress)).stdout).toBe("000");
   });
 
   it("puts the edge back on the route before a phase that fails, so no site dials a container never made", async () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseStackConfig } from "../../lib/config/parse";
 import { alertRules, certificateWarningDays, monitoringPolicy, olympusMetrics } from "../../lib/monitoring";
-import { loopbackPort, port } from "../../lib/services";
+import { adminAlias, loopbackPort, port } from "../../lib/services";
 import { renderForConfig } from "../../ops/parity";
 import { alertDelivery, renderCertificateMetrics, ruleTests } from "../../render/monitoring";
 import { projectDir } from "../../scripts/toolchain/toolchain";
@@ -78,7 +78,8 @@ describe("the monitoring's deployment", () => {
     const jobs = Object.fromEntries(prometheus.scrape_configs.map((job: { job_name: string }) => [job.job_name, job]));
     expect(jobs["ciam-kratos"]).toMatchObject({
       metrics_path: "/admin/metrics/prometheus",
-      static_configs: [{ targets: [`ciam-kratos:${port("ciam-kratos", "admin")}`] }],
+      // By its name on the admin network, the only place its admin API listens.
+      static_configs: [{ targets: [`${adminAlias("ciam-kratos")}:${port("ciam-kratos", "admin")}`] }],
     });
     expect(Object.keys(jobs)).toEqual(
       expect.arrayContaining(["iam-hydra", "caddy", "postgres", "node", "blackbox", "site-login.ciam.example.com"]),

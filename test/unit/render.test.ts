@@ -9,13 +9,13 @@ import type { StackConfig } from "../../lib/config/schema";
 import { type Role, roleNames } from "../../lib/database";
 import { certificateYear, postgresTlsFromSeeds } from "../../lib/postgresTls";
 import { secretFormatProblems } from "../../lib/secrets";
-import { port } from "../../lib/services";
+import { adminAddress, adminAlias, adminNetwork, port } from "../../lib/services";
 import { hostnames, publicSiteNames } from "../../lib/topology";
 import { serviceImages } from "../../lib/versions";
 import { releaseForConfig, renderForConfig } from "../../ops/parity";
 import { securityHeaders } from "../../render/caddyfile";
 import { renderCloudInit } from "../../render/cloudInit";
-import { type ComposeFile, releaseAliases } from "../../render/compose";
+import { type ComposeFile, type NetworkAttachment, releaseAliases } from "../../render/compose";
 import type { DeployPlan, RenderedFiles } from "../../render/deployment";
 import { environmentVariables } from "../../render/environment";
 import { redact, redactPrivateKeys } from "../../scripts/operations/renderedFiles";
@@ -90,7 +90,9 @@ describe("the compose project", () => {
         }
       }
       expect(compose(stack).services.caddy?.ports).toEqual(["0.0.0.0:80:80", "0.0.0.0:443:443", "0.0.0.0:443:443/udp"]);
-      expect(compose(stack).services["ciam-kratos"]?.ports).toEqual(["127.0.0.1:3100:5000", "127.0.0.1:3101:5001"]);
+      // Its public port only: the admin port is reached at its admin address (a published port of a
+      // container on two networks goes to either network's address).
+      expect(compose(stack).services["ciam-kratos"]?.ports).toEqual(["127.0.0.1:3100:5000"]);
     }
   });
 
@@ -128,9 +130,10 @@ describe("the compose project", () => {
     // Every later phase first moves the edge to its own route.
     for (const phase of ["ory", "apps", "extras", "operations"])
       expect(phases[phase]?.before, phase).toEqual(["route-edge"]);
-    // Before the database starts: no empty cluster beside data; once up: a restore point before any migration.
+    // Before the database starts: the admin network guarded, no empty cluster beside data; once up: a
+    // restore point before any migration.
     expect(phases.database).toMatchObject({
-      before: ["check-data-directory"],
+      before: ["guard-admin-network", "check-data-directory"],
       after: ["reload-postgres", "apply-database-roles", "mark-restore-point"],
     });
     expect(phases.operations).toMatchObject({
@@ -202,13 +205,48 @@ describe("the compose project", () => {
     for (const [name, volume] of Object.entries(file.volumes))
       if (name !== "postgres_run") expect(volume.driver_opts?.device, name).toMatch(/^\/srv\/olympus\/volumes\//);
     for (const [name, service] of Object.entries(file.services)) {
-      expect(service.networks, name).toEqual(
-        name.endsWith("-migrate")
-          ? ["intranet"]
-          : { intranet: { aliases: [expect.stringMatching(`^${name}-[0-9a-f]{12}$`)] } },
-      );
+      if (name.endsWith("-migrate")) expect(service.networks, name).toEqual(["intranet"]);
+      else
+        expect(service.networks, name).toMatchObject({
+          intranet: { aliases: [expect.stringMatching(`^${name}-[0-9a-f]{12}$`)] },
+        });
       expect(service.restart, name).toBe(name.endsWith("-migrate") ? "no" : "unless-stopped");
     }
+  });
+
+  it("puts the Ory admin APIs on a network of their own, joined only by the services that call them", () => {
+    const file = compose("prod");
+    const oryServices = ["ciam-kratos", "ciam-hydra", "iam-kratos", "iam-hydra"];
+    const members = Object.entries(file.services)
+      .filter(([, service]) => !Array.isArray(service.networks) && adminNetwork.name in service.networks)
+      .map(([name]) => name);
+    expect(members.sort()).toEqual(
+      [...oryServices, "ciam-hera", "ciam-athena", "iam-hera", "iam-athena", "site", "prometheus"].sort(),
+    );
+    expect(file.networks[adminNetwork.name]).toEqual({ ipam: { config: [{ subnet: adminNetwork.subnet }] } });
+    const prodFiles = files.prod;
+    for (const name of oryServices) {
+      const networks = file.services[name]!.networks as Record<string, NetworkAttachment>;
+      expect(Object.keys(networks).sort(), name).toEqual([adminNetwork.name, "intranet"].sort());
+      expect(networks[adminNetwork.name], name).toEqual({
+        ipv4_address: adminAddress(name),
+        aliases: [adminAlias(name)],
+      });
+      // The admin port listens on that address alone, never on the intranet.
+      const config = parse(prodFiles[`${name}/${name.split("-")[1]}.yml`]!.content);
+      expect(config.serve.admin, name).toMatchObject({ host: adminAddress(name), port: port(name, "admin") });
+    }
+    expect(new Set(oryServices.map(adminAddress)).size).toBe(oryServices.length);
+    for (const address of oryServices.map(adminAddress))
+      expect(address.startsWith(adminNetwork.subnet.replace(/0\/24$/, ""))).toBe(true);
+    // Everyone calls them by their admin name (only the network's members resolve it).
+    expect(file.services["ciam-hera"]?.environment?.KRATOS_ADMIN_URL).toBe(
+      `http://${adminAlias("ciam-kratos")}:${port("ciam-kratos", "admin")}`,
+    );
+    // The host refuses what another network forwards into it, and the deploy loads that before anything starts.
+    expect(prodFiles["admin-network.nft"]?.content).toContain(
+      `ip daddr ${adminNetwork.subnet} ip saddr != ${adminNetwork.subnet} reject`,
+    );
   });
 
   it("refuses to start a service whose secret is missing", () => {
