@@ -39,10 +39,12 @@ export const routedPhases: DeployPhase[] = deployPhases.filter(
 
 /** What the deploy script checks before a phase starts (its shell functions of the same names). */
 export const beforePhase: Partial<Record<DeployPhase, string[]>> = {
+  // First the podman secrets the services read (the deploy makes one from each secret file of the
+  // bundle): the data directory's check reads the repository with the backup service's credentials.
   // Never an empty cluster next to data: not beside another major's data directory, not while the
   // environment's repository holds backups (a lost volume is restored, not started afresh).
-  // The admin network's guard is in place before any service starts (lib/services.ts adminNetwork).
-  database: ["guard-admin-network", "check-data-directory"],
+  // Then, before any service starts, the admin network's guard (adminNetwork).
+  database: ["sync-secrets", "check-data-directory", "guard-admin-network"],
   ...Object.fromEntries(routedPhases.map((phase) => [phase, ["route-edge"]])),
 };
 
@@ -55,8 +57,9 @@ export const afterPhase: Partial<Record<DeployPhase, string[]>> = {
   // Caddy serves the release's Caddyfile in place (every upstream by its service name), before any
   // upstream is replaced; each later phase then routes its own services (beforePhase).
   edge: ["route-edge"],
-  // The SDK's settings are in place before the apps that read them start.
-  ory: ["apply-sdk-settings"],
+  // The SDK's settings are in place, and Hydra has every client's current secret, before the apps that
+  // read them start: a rotated client secret never reaches an app before Hydra accepts it.
+  ory: ["apply-sdk-settings", "set-client-secrets"],
   // alertmanager.yml holds secrets, so a new one (a rotated SMTP password) is reloaded, not a reason to recreate.
   operations: ["reload-alertmanager"],
 };

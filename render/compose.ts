@@ -3,7 +3,7 @@ import { Document, type Scalar, type YAMLMap } from "yaml";
 import type { Environment } from "../lib/config/schema";
 import { postgres } from "../lib/database";
 import { monitoringUid } from "../lib/monitoring";
-import type { SecretVariable } from "../lib/secrets";
+import { podmanSecret, type SecretVariable, secretsDigestVariable } from "../lib/secrets";
 import {
   adminAddress,
   adminAlias,
@@ -26,6 +26,8 @@ export interface ComposeService {
   command?: string[];
   user?: string;
   environment?: Record<string, string>;
+  /** Its secret variables, from podman secrets: their values never pass through a command line. */
+  secrets?: { source: string; type: "env"; target: string }[];
   ports?: string[];
   volumes?: string[];
   /**
@@ -51,6 +53,8 @@ export interface ComposeFile {
   "x-olympus": { environment: Environment; leftOut: ImageName[] };
   services: Record<string, ComposeService>;
   networks: Record<string, { ipam?: { config: { subnet: string }[] } }>;
+  /** The podman secrets the deploy creates from the secret bundle before anything starts (see podmanSecret). */
+  secrets: Record<string, { external: true }>;
   volumes: Record<string, { driver: "local"; driver_opts?: { type: "none"; o: "bind"; device: string } }>;
 }
 
@@ -67,10 +71,12 @@ export interface ComposeProject {
   services: string[];
   /** The catalogue's services it does not run. */
   absentServices: string[];
-  /** The name Caddy dials each long-running service by (see releaseAliases). */
+  /** The name Caddy dials each long-running service by, as the Caddyfile writes it (see releaseAliases). */
   releaseAliases: Record<string, string>;
-  /** The .env variables the running services read. */
+  /** The secret variables the running services read. */
   secretVariables: SecretVariable[];
+  /** Each service's secret variables by name, which its secrets digest covers (see secretsDigestVariable). */
+  serviceSecrets: Record<string, string[]>;
 }
 
 /**
@@ -96,9 +102,17 @@ export const scratchVolumes = ["postgres_run"] as const;
 /** One network list object for every one-shot service (the YAML writes it once, with an anchor). */
 const intranet = ["intranet"];
 
-/** `${VAR:?}` makes compose refuse to start a service whose secret is missing, instead of passing "". */
-const interpolated = (value: EnvValue) =>
-  typeof value === "string" ? value : `\${${value.name}:?${value.name} must be set in .env}`;
+/** `${VAR:?}` makes compose refuse to start a service whose .env variable is missing, instead of passing "". */
+const interpolated = (name: string) => `\${${name}:?${name} must be set in .env}`;
+
+/** A service's secret variables (by the name the container reads them as), and its plain ones. */
+function splitEnvironment(environment: Record<string, EnvValue>) {
+  const entries = Object.entries(environment);
+  return {
+    plain: Object.fromEntries(entries.filter((entry): entry is [string, string] => typeof entry[1] === "string")),
+    secret: entries.filter((entry): entry is [string, SecretVariable] => typeof entry[1] !== "string"),
+  };
+}
 
 function healthcheck(entry: Service, health: HealthCheck): ComposeService["healthcheck"] {
   const command =
@@ -117,6 +131,7 @@ function healthcheck(entry: Service, health: HealthCheck): ComposeService["healt
 function composeService(entry: Service, image: string, context: ServiceContext): ComposeService {
   const container = entry.container(context);
   const oneShot = entry.phase === oneShotPhase;
+  const { plain, secret } = splitEnvironment(container.environment ?? {});
   const ports = [
     ...Object.entries(entry.loopback ?? {}).map(
       ([name, hostPort]) => `127.0.0.1:${hostPort}:${entry.ports?.[name] ?? hostPort}`,
@@ -127,11 +142,14 @@ function composeService(entry: Service, image: string, context: ServiceContext):
     image,
     ...(container.command ? { command: container.command } : {}),
     ...(container.user ? { user: container.user } : {}),
-    ...(container.environment
+    ...(Object.keys(plain).length > 0 ? { environment: plain } : {}),
+    ...(secret.length > 0
       ? {
-          environment: Object.fromEntries(
-            Object.entries(container.environment).map(([name, value]) => [name, interpolated(value)]),
-          ),
+          secrets: secret.map(([target, variable]) => ({
+            source: podmanSecret(variable.name),
+            type: "env" as const,
+            target,
+          })),
         }
       : {}),
     ...(ports.length > 0 ? { ports } : {}),
@@ -153,6 +171,7 @@ export function composeProject(input: ComposeInput): ComposeProject {
   const absentServices: string[] = [];
   const leftOut: ImageName[] = [];
   const secretVariables = new Map<string, SecretVariable>();
+  const serviceSecrets: Record<string, string[]> = {};
   for (const [name, entry] of Object.entries(catalogue)) {
     const image = input.images[entry.image];
     if (!runs(entry, input)) {
@@ -162,8 +181,9 @@ export function composeProject(input: ComposeInput): ComposeProject {
     }
     if (!image) throw new Error(`no image for ${entry.image}: every environment runs ${name}`);
     services[name] = composeService(entry, image, input);
-    for (const value of Object.values(entry.container(input).environment ?? {}))
-      if (typeof value !== "string") secretVariables.set(value.name, value);
+    const { secret } = splitEnvironment(entry.container(input).environment ?? {});
+    for (const [, variable] of secret) secretVariables.set(variable.name, variable);
+    if (secret.length > 0) serviceSecrets[name] = [...new Set(secret.map(([, variable]) => variable.name))].sort();
   }
   for (const [name, definition] of Object.entries(services)) {
     // Caddy is not recreated for a new Caddyfile: the deploy step reloads it without dropping a connection.
@@ -172,8 +192,13 @@ export function composeProject(input: ComposeInput): ComposeProject {
       : (definition.volumes ?? [])
           .map((mount) => /^\.\/([^:/]+)/.exec(mount)?.[1])
           .filter((dir): dir is string => dir !== undefined && dir in input.configDigests);
-    if (read.length > 0)
-      definition.labels = { "olympus.config-digest": read.map((dir) => input.configDigests[dir]).join(",") };
+    const digestVariable = serviceSecrets[name] ? secretsDigestVariable(name) : undefined;
+    definition.labels = {
+      ...(read.length > 0 ? { "olympus.config-digest": read.map((dir) => input.configDigests[dir]).join(",") } : {}),
+      // A changed secret changes this label, so compose recreates the service, under a new alias (below).
+      ...(digestVariable ? { "olympus.secrets-digest": interpolated(digestVariable) } : {}),
+    };
+    if (Object.keys(definition.labels).length === 0) delete definition.labels;
     if (definition.profiles) continue;
     const entry = catalogue[name]!;
     const admin: Record<string, NetworkAttachment> = entry.adminApi
@@ -182,15 +207,20 @@ export function composeProject(input: ComposeInput): ComposeProject {
         ? { [adminNetwork.name]: {} }
         : {};
     definition.networks = { ...admin, intranet: {} };
-    // Last: the alias digests everything above, labels and networks included (see releaseAliases).
+    // Last: the alias digests everything above, labels and networks included, and ends with the digest
+    // of the service's secrets, which the .env gives (see releaseAliases).
     const release = createHash("sha256").update(JSON.stringify(definition)).digest("hex").slice(0, 12);
-    definition.networks = { ...admin, intranet: { aliases: [`${name}-${release}`] } };
+    const alias = `${name}-${release}${digestVariable ? `-${interpolated(digestVariable)}` : ""}`;
+    definition.networks = { ...admin, intranet: { aliases: [alias] } };
   }
   // The project name is given on the command line (--project-name) by the deploy script.
   const file: ComposeFile = {
     "x-olympus": { environment: input.environment, leftOut },
     services,
     networks: { intranet: {}, [adminNetwork.name]: { ipam: { config: [{ subnet: adminNetwork.subnet }] } } },
+    secrets: Object.fromEntries(
+      [...secretVariables.keys()].sort().map((variable) => [podmanSecret(variable), { external: true as const }]),
+    ),
     volumes: {
       ...Object.fromEntries(
         namedVolumeNames.map((volume) => [
@@ -208,9 +238,20 @@ export function composeProject(input: ComposeInput): ComposeProject {
     file,
     services: Object.keys(services),
     absentServices,
-    releaseAliases: releaseAliases(file),
+    releaseAliases: edgeAliases(file),
     secretVariables: [...secretVariables.values()],
+    serviceSecrets,
   };
+}
+
+/** The release aliases as the Caddyfile writes them: a .env variable as `{$NAME}` (the deploy's reloads hand Caddy the .env). */
+export function edgeAliases(file: ComposeFile): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(releaseAliases(file)).map(([service, alias]) => [
+      service,
+      alias.replace(/\$\{([A-Z0-9_]+):\?[^}]*\}/g, "{$$$1}"),
+    ]),
+  );
 }
 
 /**

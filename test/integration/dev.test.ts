@@ -330,9 +330,11 @@ describe("the dev tier on this machine", () => {
     const generated = [...results, ...derived];
     const secrets = [password, ...generated];
     expect(generated.length).toBeGreaterThan(20);
-    // The .env the host received holds both kinds (the check below would prove nothing otherwise).
-    const deployedEnv = filesFromState(state)[".env"]!.content;
-    // The .env holds exactly what the running services read: in dev, no app's or pgAdmin's secrets.
+    // The secret files the host received hold both kinds (the check below would prove nothing otherwise).
+    const deployedEnv = Object.entries(filesFromState(state))
+      .filter(([path]) => path.startsWith("secrets/"))
+      .map(([, file]) => file.content)
+      .join("\n");
     expect(results.filter((value) => deployedEnv.includes(value)).length).toBeGreaterThanOrEqual(3);
     expect(derived.filter((value) => deployedEnv.includes(value)).length).toBeGreaterThan(5);
     const plainState = await exported();
@@ -382,7 +384,8 @@ describe("the dev tier on this machine", () => {
     expect(deployLog).toContain("the edge routes phase ory");
     expect(deployLog.indexOf("the edge routes phase ory")).toBeLessThan(deployLog.indexOf("ciam-kratos is healthy"));
     const kratosAlias = (await stackContainers())["ciam-kratos"]!.releaseAlias;
-    expect(kratosAlias).toMatch(/^ciam-kratos-[0-9a-f]{12}$/);
+    // Its definition's digest, then its secrets' (from the .env).
+    expect(kratosAlias).toMatch(/^ciam-kratos-[0-9a-f]{12}-[0-9a-f]{12}$/);
     expect(kratosAlias).not.toBe(kratosAliasBefore);
     const caddyConfig = (
       await execa("podman", ["exec", "olympus_caddy_1", "wget", "-qO-", "http://localhost:2019/config/"])

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { monitoringStatus } from "../../clients/prometheus";
 import { runOverSsh } from "../../clients/tunnel";
 import { alertRules } from "../../lib/monitoring";
+import { oauthClients } from "../../lib/oauthClients";
 import {
   adminAddress,
   adminHostUrl,
@@ -13,14 +14,16 @@ import {
   adminUrl,
   internalUrl,
   loopbackPort,
+  oauthClientSpecs,
   port,
 } from "../../lib/services";
 import { composeProjectDir } from "../../lib/topology";
 import { localBuilds, localImage } from "../../lib/versions";
 import { backupRepositoryPid } from "../../scripts/devhost/backupRepository";
-import { loginThroughEdge, stackContainers } from "../../scripts/devhost/devCycle";
+import { loginThroughEdge, stackContainers, steadyTraffic } from "../../scripts/devhost/devCycle";
 import { deployScriptCommand, hostAccess } from "../../scripts/operations/hostAccess";
 import { type DevStack, pause, seededEmail, useDevStack, waitUntil } from "../helpers/devStack";
+import { authorizationFlow } from "../helpers/oauthFlow";
 
 /**
  * Operations on one dev stack (one stack for both, to keep CI short). The monitoring: every target up and
@@ -338,6 +341,90 @@ describe("faults on the dev stack", () => {
       await execa("nft", ["-f", join(composeProjectDir, "admin-network.nft")]);
     }
     expect((await outside(byAddress)).stdout).toBe("000");
+  });
+
+  it("rotates secrets under steady logins with none failed, Hydra first, and no command line ever holds a secret", async () => {
+    const client = oauthClientSpecs().find(({ client }) => client.clientId === "site-ciam-client")!.client;
+    const secretFile = (variable: string) => join(composeProjectDir, "secrets", variable);
+    const oldSecret = readFileSync(secretFile(client.secretVariable), "utf8");
+    const aliasBefore = (await stackContainers())["ciam-kratos"]!.releaseAlias;
+    // Every process's command line, sampled while the release runs (podman create included).
+    const commandLines = new Set<string>();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        for (const line of (await execa("ps", ["-eo", "args", "--no-headers"])).stdout.split("\n"))
+          commandLines.add(line);
+        await pause(25);
+      }
+    })();
+    let index = 0;
+    const traffic = steadyTraffic(dev.client, dev.names.ciamLogin, () => seededEmail(index++ % 50), dev.password, 40);
+    dev.diagnostics.length = 0;
+    // Kratos's cookie secret (Kratos is recreated) and a confidential client's secret.
+    const replace = await urns("-ciam-kratos-cookie", `-${client.clientId}-secret`);
+    const up = await dev.stack.up({ replace, onEvent: dev.onEvent });
+    const counts = await traffic.stop();
+    sampling = false;
+    await sampler;
+    expect(up.summary.result).toBe("succeeded");
+    expect(counts.failures).toEqual([]);
+    expect(counts.logins).toBeGreaterThan(5);
+    // Kratos came back under a new name, which Caddy dialled before the old container stopped.
+    const aliasAfter = (await stackContainers())["ciam-kratos"]!.releaseAlias;
+    expect(aliasAfter).not.toBe(aliasBefore);
+    expect(aliasAfter.split("-").slice(0, -1).join("-")).toBe(aliasBefore.split("-").slice(0, -1).join("-"));
+    // Hydra had the client's new secret before the apps phase, and the token exchange works with it.
+    const deployLog = dev.diagnostics.join("\n");
+    const hydraKnew = deployLog.indexOf(`hydra has oauth2 client ${client.clientId}'s current secret`);
+    expect(hydraKnew).toBeGreaterThan(-1);
+    expect(hydraKnew).toBeLessThan(deployLog.indexOf("the edge routes phase apps"));
+    const newSecret = readFileSync(secretFile(client.secretVariable), "utf8");
+    expect(newSecret).not.toBe(oldSecret);
+    const registration = oauthClients(dev.names).find((registered) => registered.client_id === client.clientId)!;
+    const exchange = async (secret: string) => {
+      const redirected = new URL(
+        await authorizationFlow(
+          (url, cookies) => dev.client.get(url, cookies),
+          `https://${dev.names.ciamOauth}`,
+          adminHostUrl("ciam-hydra"),
+          {
+            response_type: "code",
+            client_id: client.clientId,
+            scope: "openid",
+            state: "rotation-state-1234",
+            redirect_uri: registration.redirect_uris[0]!,
+          },
+        ),
+      );
+      const code = redirected.searchParams.get("code");
+      expect(code, redirected.toString()).toBeTruthy();
+      return fetch(`${hydraPublic("ciam")}/oauth2/token`, {
+        method: "POST",
+        headers: {
+          authorization: `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(secret)}`).toString("base64")}`,
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams({
+          grant_type: "authorization_code",
+          code: code!,
+          redirect_uri: registration.redirect_uris[0]!,
+        }),
+      });
+    };
+    const withOld = await exchange(oldSecret);
+    expect(withOld.status).toBe(401);
+    const withNew = await exchange(newSecret);
+    expect(withNew.status, await withNew.clone().text()).toBe(200);
+    expect(((await withNew.json()) as { access_token?: string }).access_token).toBeTruthy();
+    // No secret of the host's bundle was ever an argument of any process while the release ran.
+    const values = readdirSync(join(composeProjectDir, "secrets"))
+      .map((variable) => readFileSync(secretFile(variable), "utf8"))
+      .filter((value) => value.length >= 12);
+    expect(values.length).toBeGreaterThan(10);
+    expect(commandLines.size).toBeGreaterThan(100);
+    const leaks = [...commandLines].filter((line) => values.some((value) => line.includes(value)));
+    expect(leaks.map((line) => line.slice(0, 80))).toEqual([]);
   });
 
   it("puts the edge back on the route before a phase that fails, so no site dials a container never made", async () => {

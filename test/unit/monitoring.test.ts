@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseStackConfig } from "../../lib/config/parse";
 import { alertRules, certificateWarningDays, monitoringPolicy, olympusMetrics } from "../../lib/monitoring";
+import { podmanSecret } from "../../lib/secrets";
 import { adminAlias, loopbackPort, port } from "../../lib/services";
 import { renderForConfig } from "../../ops/parity";
 import { alertDelivery, renderCertificateMetrics, ruleTests } from "../../render/monitoring";
@@ -94,9 +95,11 @@ describe("the monitoring's deployment", () => {
     for (const exporter of ["node-exporter", "postgres-exporter", "blackbox-exporter"])
       expect(compose.services[exporter].ports, exporter).toBeUndefined();
     // The exporter reads PostgreSQL as a pg_monitor role over TLS, never as the superuser.
-    expect(compose.services["postgres-exporter"].environment.DATA_SOURCE_NAME).toBe(
-      "${PG_OLYMPUS_MONITORING_DSN:?PG_OLYMPUS_MONITORING_DSN must be set in .env}",
-    );
+    expect(compose.services["postgres-exporter"].secrets).toContainEqual({
+      source: podmanSecret("PG_OLYMPUS_MONITORING_DSN"),
+      type: "env",
+      target: "DATA_SOURCE_NAME",
+    });
   });
 
   it("mails staging's alerts to Mailpit and prod's through its provider, each naming its environment", async () => {

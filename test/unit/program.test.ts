@@ -207,14 +207,11 @@ describe("the program for each committed stack", () => {
       const { recorded } = await runProgram(stack);
       const install = recorded.find((resource) => resource.name === "olympus-app-install-secrets")!;
       const bundle = secretInput(install.inputs.stdin).value as string;
-      const env = bundle
+      // One file per secret variable: path, mode and base64 content.
+      return bundle
         .split("\n")
-        .find((line) => line.startsWith(".env\t"))!
-        .split("\t")[2]!;
-      return Buffer.from(env, "base64")
-        .toString()
-        .split("\n")
-        .map((line) => line.slice(line.indexOf("=") + 1).replace(/^"|"$/g, ""))
+        .filter((line) => line.startsWith("secrets/"))
+        .map((line) => Buffer.from(line.split("\t")[2]!, "base64").toString())
         .filter((value) => value.length >= 16 && !value.includes("://") && !value.startsWith("/"));
     };
     const staging = await deployedSecrets("staging");

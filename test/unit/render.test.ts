@@ -8,14 +8,14 @@ import { parseStackConfig } from "../../lib/config/parse";
 import type { StackConfig } from "../../lib/config/schema";
 import { type Role, roleNames } from "../../lib/database";
 import { certificateYear, postgresTlsFromSeeds } from "../../lib/postgresTls";
-import { secretFormatProblems } from "../../lib/secrets";
+import { podmanSecret, secretFormatProblems, secretsDigest, secretsDigestVariable } from "../../lib/secrets";
 import { adminAddress, adminAlias, adminNetwork, port } from "../../lib/services";
 import { hostnames, publicSiteNames } from "../../lib/topology";
 import { serviceImages } from "../../lib/versions";
 import { releaseForConfig, renderForConfig } from "../../ops/parity";
 import { securityHeaders } from "../../render/caddyfile";
 import { renderCloudInit } from "../../render/cloudInit";
-import { type ComposeFile, type NetworkAttachment, releaseAliases } from "../../render/compose";
+import { type ComposeFile, edgeAliases, type NetworkAttachment, releaseAliases } from "../../render/compose";
 import type { DeployPlan, RenderedFiles } from "../../render/deployment";
 import { environmentVariables } from "../../render/environment";
 import { redact, redactPrivateKeys } from "../../scripts/operations/renderedFiles";
@@ -104,17 +104,20 @@ describe("the compose project", () => {
       ory: "/etc/caddy/routes/ory.Caddyfile",
       apps: "/etc/caddy/routes/apps.Caddyfile",
     });
-    const aliases = releaseAliases(compose("prod"));
-    const route = (phase: string) => prod[`caddy/routes/${phase}.Caddyfile`]!.content;
+    const aliases = edgeAliases(compose("prod"));
+    // An alias that ends with a .env placeholder is a quoted token (Caddy replaces {$NAME} before it reads tokens).
+    const route = (phase: string) => prod[`caddy/routes/${phase}.Caddyfile`]!.content.replaceAll('"', "");
     // Before Ory is replaced: nothing by a new alias yet.
     expect(route("edge")).not.toContain(aliases["ciam-hydra"]!);
     expect(route("edge")).toContain("reverse_proxy ciam-hydra:5002");
     // During Ory: Hydra by its new alias, Hera (an app, replaced later) by its name, still answering.
     expect(route("ory")).toContain(`reverse_proxy ${aliases["ciam-hydra"]}:5002`);
     expect(route("ory")).toContain("reverse_proxy ciam-hera:3000");
-    // From the apps on: every service by its alias, as the Caddyfile Caddy starts with.
+    // From the apps on: every service by its alias, which ends with its secrets digest from the .env.
     expect(route("apps")).toContain(`reverse_proxy ${aliases["ciam-hera"]}:3000`);
-    expect(route("operations")).toBe(prod["caddy/Caddyfile"]!.content);
+    expect(aliases["ciam-hera"]).toMatch(/^ciam-hera-[0-9a-f]{12}-\{\$OLYMPUS_SECRETS_CIAM_HERA\}$/);
+    // Caddy starts (a restart, a reboot) with every service by its name, as the edge phase's route.
+    expect(prod["caddy/Caddyfile"]!.content).toBe(prod["caddy/routes/edge.Caddyfile"]!.content);
   });
 
   it("starts postgres, then migrations, then Caddy, then Ory, then apps, in the deploy script's phases", () => {
@@ -133,7 +136,7 @@ describe("the compose project", () => {
     // Before the database starts: the admin network guarded, no empty cluster beside data; once up: a
     // restore point before any migration.
     expect(phases.database).toMatchObject({
-      before: ["guard-admin-network", "check-data-directory"],
+      before: ["sync-secrets", "check-data-directory", "guard-admin-network"],
       after: ["reload-postgres", "apply-database-roles", "mark-restore-point"],
     });
     expect(phases.operations).toMatchObject({
@@ -175,9 +178,10 @@ describe("the compose project", () => {
     const renamed = Object.keys(before).filter((service) => before[service] !== after[service]);
     expect(renamed.sort()).toEqual(["ciam-kratos", "iam-kratos"]);
     expect(Object.keys(before)).toEqual(expect.arrayContaining(["ciam-hydra", "ciam-hera", "caddy", "mailpit"]));
-    const dialled = (files: RenderedFiles) =>
-      [...files["caddy/Caddyfile"]!.content.matchAll(/reverse_proxy (\S+)/g)].map((match) => match[1]).sort();
-    expect(dialled(files.staging)).toEqual(
+    const dialled = (files: RenderedFiles, path: string) =>
+      [...files[path]!.content.matchAll(/reverse_proxy "?([^\s"]+)"?/g)].map((match) => match[1]).sort();
+    const edge = edgeAliases(compose("staging"));
+    expect(dialled(files.staging, "caddy/routes/operations.Caddyfile")).toEqual(
       [
         "ciam-hera:3000",
         "ciam-hydra:5002",
@@ -187,15 +191,15 @@ describe("the compose project", () => {
         "iam-athena:3000",
         "site:3000",
       ]
-        .map((upstream) => `${before[upstream.split(":")[0]!]}:${upstream.split(":")[1]}`)
+        .map((upstream) => `${edge[upstream.split(":")[0]!]}:${upstream.split(":")[1]}`)
         .sort(),
     );
     // The dev tier, without Hera, sends CIAM's self-service API to Kratos: by its new name after the release.
     const dev = parseStackConfig("dev", committedStackConfig("dev"));
     const devAfter = await renderForConfig({ ...dev, stagedRollout: { kratos: "v26.2.0-next" } }, "dev");
-    const devAliases = releaseAliases(parse(devAfter["compose.yml"]!.content) as ComposeFile);
-    expect(devAfter["caddy/Caddyfile"]!.content).toContain(
-      `reverse_proxy ${devAliases["ciam-kratos"]}:${port("ciam-kratos", "public")} {`,
+    const devAliases = edgeAliases(parse(devAfter["compose.yml"]!.content) as ComposeFile);
+    expect(devAfter["caddy/routes/operations.Caddyfile"]!.content).toContain(
+      `reverse_proxy "${devAliases["ciam-kratos"]}:${port("ciam-kratos", "public")}" {`,
     );
   });
 
@@ -208,7 +212,9 @@ describe("the compose project", () => {
       if (name.endsWith("-migrate")) expect(service.networks, name).toEqual(["intranet"]);
       else
         expect(service.networks, name).toMatchObject({
-          intranet: { aliases: [expect.stringMatching(`^${name}-[0-9a-f]{12}$`)] },
+          intranet: {
+            aliases: [expect.stringMatching(`^${name}-[0-9a-f]{12}(-\\$\\{OLYMPUS_SECRETS_[A-Z_]+:\\?.*\\})?$`)],
+          },
         });
       expect(service.restart, name).toBe(name.endsWith("-migrate") ? "no" : "unless-stopped");
     }
@@ -249,11 +255,45 @@ describe("the compose project", () => {
     );
   });
 
-  it("refuses to start a service whose secret is missing", () => {
-    const kratosService = compose("prod").services["ciam-kratos"]!;
-    expect(kratosService.environment?.SECRETS_CIPHER).toBe(
-      "${CIAM_KRATOS_SECRET_CIPHER:?CIAM_KRATOS_SECRET_CIPHER must be set in .env}",
+  it("hands each secret to its containers as a podman secret, and names the release by a digest of them", () => {
+    const file = compose("prod");
+    const kratosService = file.services["ciam-kratos"]!;
+    // Never a value, nor an environment entry compose would pass to `podman create -e`.
+    expect(kratosService.environment?.SECRETS_CIPHER).toBeUndefined();
+    expect(kratosService.secrets).toContainEqual({
+      source: podmanSecret("CIAM_KRATOS_SECRET_CIPHER"),
+      type: "env",
+      target: "SECRETS_CIPHER",
+    });
+    expect(file.secrets[podmanSecret("CIAM_KRATOS_SECRET_CIPHER")]).toEqual({ external: true });
+    const plan = JSON.parse(files.prod["deploy.json"]!.content) as DeployPlan;
+    expect(plan.podmanSecrets).toContainEqual({
+      name: podmanSecret("CIAM_KRATOS_SECRET_CIPHER"),
+      file: "secrets/CIAM_KRATOS_SECRET_CIPHER",
+    });
+    expect(files.prod["secrets/CIAM_KRATOS_SECRET_CIPHER"]).toMatchObject({ secret: true, mode: "0600" });
+    // A missing digest stops compose; the .env holds digests only: 12 hex per service that reads secrets.
+    const variable = secretsDigestVariable("ciam-kratos");
+    expect(kratosService.labels?.["olympus.secrets-digest"]).toBe(`\${${variable}:?${variable} must be set in .env}`);
+    expect(files.prod[".env"]!.content.trim().split("\n")).toEqual(
+      expect.arrayContaining([expect.stringMatching(new RegExp(`^${variable}=[0-9a-f]{12}$`))]),
     );
+    // Unquoted: podman's --env-file (Caddy's reloads) would keep quotes as part of the value.
+    for (const line of files.prod[".env"]!.content.trim().split("\n"))
+      expect(line).toMatch(/^OLYMPUS_SECRETS_[A-Z_]+=[0-9a-f]{12}$/);
+  });
+
+  it("changes a service's digest with any of its secret values, keyed, so it says nothing about them", () => {
+    const key = Buffer.alloc(32, 7).toString("base64");
+    const before = secretsDigest(key, { A: "one", B: "two" });
+    expect(before).toMatch(/^[0-9a-f]{12}$/);
+    expect(secretsDigest(key, { B: "two", A: "one" })).toBe(before);
+    expect(secretsDigest(key, { A: "one", B: "three" })).not.toBe(before);
+    expect(secretsDigest(Buffer.alloc(32, 8).toString("base64"), { A: "one", B: "two" })).not.toBe(before);
+    // A rotated SMTP URI renames the Kratoses, never a Hydra.
+    const { serviceSecrets } = releaseForConfig(configs.prod, "prod");
+    expect(serviceSecrets["ciam-kratos"]).toContain("SMTP_CONNECTION_URI");
+    expect(serviceSecrets["ciam-hydra"]).not.toContain("SMTP_CONNECTION_URI");
   });
 
   it("never enables demo accounts and sets CAPTCHA per environment", () => {
@@ -309,21 +349,20 @@ describe("Kratos and Hydra configuration", () => {
   });
 
   it("sends staging's mail to Mailpit and prod's to the provider's secret URI", () => {
-    const stagingEnv = files.staging[".env"]!.content;
-    const prodEnv = files.prod[".env"]!.content;
-    expect(stagingEnv).toContain("SMTP_CONNECTION_URI='smtp://mailpit:1025/?disable_starttls=true'");
-    expect(prodEnv).toContain("SMTP_CONNECTION_URI='smtp://redacted'");
+    expect(files.staging["secrets/SMTP_CONNECTION_URI"]!.content).toBe("smtp://mailpit:1025/?disable_starttls=true");
+    expect(files.prod["secrets/SMTP_CONNECTION_URI"]!.content).toBe("smtp://redacted");
     expect(kratos("prod", "ciam").courier.smtp.from_address).toBe("noreply@example.com");
-    expect(compose("prod").services["ciam-kratos"]?.environment?.COURIER_SMTP_CONNECTION_URI).toBe(
-      "${SMTP_CONNECTION_URI:?SMTP_CONNECTION_URI must be set in .env}",
-    );
+    expect(compose("prod").services["ciam-kratos"]?.secrets).toContainEqual({
+      source: podmanSecret("SMTP_CONNECTION_URI"),
+      type: "env",
+      target: "COURIER_SMTP_CONNECTION_URI",
+    });
   });
 
   it("uses TLS to PostgreSQL with full verification", () => {
-    const env = files.prod[".env"]!.content;
     for (const database of ["ciam_kratos", "ciam_hydra", "iam_kratos", "iam_hydra", "olympus"]) {
-      expect(env).toMatch(
-        new RegExp(`@postgres:5432/${database}\\?sslmode=verify-full&sslrootcert=/etc/postgres-ca/ca.crt'`),
+      expect(files.prod[`secrets/PG_${database.toUpperCase()}_DSN`]!.content).toMatch(
+        new RegExp(`@postgres:5432/${database}\\?sslmode=verify-full&sslrootcert=/etc/postgres-ca/ca.crt$`),
       );
     }
     expect(files.prod["postgres/server.key"]).toMatchObject({ secret: true, mode: "0600" });
