@@ -4,7 +4,8 @@ import { adminHostUrl } from "./services";
 
 /**
  * Where an API is reached from the deploying machine: directly, or through an SSH local forward to a
- * port the host publishes on its loopback only (the Ory admin APIs, Mailpit).
+ * port the host publishes on its loopback only (Mailpit, Kratos's public API) or an Ory admin API at its
+ * address on the admin network.
  */
 export interface SshTarget {
   host: string;

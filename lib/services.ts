@@ -737,7 +737,8 @@ export function internalUrl(name: string, portName: string): string {
  * identities and OAuth2 clients), so each binds its admin port to its own address there, answers there
  * by `<service>-admin`, and only the services that call an admin API join it. The host refuses what any
  * other network forwards into it (render/hostConfig.ts adminNetworkGuard), so a container outside it
- * reaches no admin port, by name or by address; the SSH tunnels reach them through their loopback ports.
+ * reaches no admin port, by name or by address; the host (and SSH tunnels to it) reach them at their
+ * addresses (adminHostUrl), which the host routes to and does not forward.
  * The subnet is fixed because the listeners and the guard name addresses in it.
  */
 const adminPrefix = "10.89.254";
