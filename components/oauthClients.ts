@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../lib/config/schema";
-import { adminEndpoint } from "../lib/endpoint";
+import { hostEndpoint } from "../lib/endpoint";
 import type { OlympusHost } from "../lib/host";
 import { hydraClientBodies, oauthClients, redirectProblems } from "../lib/oauthClients";
 import { identityDomains, type PublicSite } from "../lib/topology";
@@ -10,7 +10,7 @@ import type { GeneratedSecrets } from "./stackSecrets";
 export interface OAuthClientsArgs {
   stack: string;
   environment: Environment;
-  /** The host whose loopback-only Hydra admin APIs are reached through SSH tunnels. */
+  /** The host, through whose SSH tunnels the Hydra admin APIs are reached (they answer only on it). */
   host: OlympusHost;
   /** The environment's public hostnames, which every redirect URI is built from. */
   hostnames: Record<PublicSite, string>;
@@ -51,7 +51,7 @@ export class OAuthClients extends pulumi.ComponentResource {
         {
           environment: args.environment,
           stack: args.stack,
-          endpoint: adminEndpoint(args.host, `${hydra}-hydra`),
+          endpoint: hostEndpoint(args.host, `${hydra}-hydra`, "admin"),
           clients: pulumi.secret(bodies),
           hostAwake: args.host.awake,
         },

@@ -1,11 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { OlympusHost } from "./host";
-import { adminHostUrl } from "./services";
+import { hostAddress } from "./services";
 
 /**
- * Where an API is reached from the deploying machine: directly, or through an SSH local forward to a
- * port the host publishes on its loopback only (Mailpit, Kratos's public API) or an Ory admin API at its
- * address on the admin network.
+ * Where an API is reached from the deploying machine: directly, or through an SSH local forward to where
+ * the host reaches it (hostEndpoint).
  */
 export interface SshTarget {
   host: string;
@@ -20,15 +19,14 @@ export type Endpoint =
   | { kind: "direct"; url: string }
   | { kind: "ssh"; ssh: SshTarget; remoteHost: string; remotePort: number; remotePath?: string };
 
-/** A loopback port of the host, through an SSH tunnel with the host's pinned key. Secret (it holds the key). */
-export function loopbackEndpoint(host: OlympusHost, remotePort: number): pulumi.Output<Endpoint> {
-  return tunnelEndpoint(host, "127.0.0.1", remotePort);
-}
-
-/** A service's admin API at its address on the admin network, which the host routes to, through an SSH tunnel. */
-export function adminEndpoint(host: OlympusHost, service: string): pulumi.Output<Endpoint> {
-  const url = new URL(adminHostUrl(service));
-  return tunnelEndpoint(host, url.hostname, Number(url.port));
+/**
+ * A service's port where the host reaches it (lib/services.ts hostAddress: a port published on its
+ * loopback, or a member's address on the admin network), through an SSH tunnel with the host's pinned
+ * key. Secret (it holds the key).
+ */
+export function hostEndpoint(host: OlympusHost, service: string, portName: string): pulumi.Output<Endpoint> {
+  const { host: remoteHost, port: remotePort } = hostAddress(service, portName);
+  return tunnelEndpoint(host, remoteHost, remotePort);
 }
 
 function tunnelEndpoint(host: OlympusHost, remoteHost: string, remotePort: number): pulumi.Output<Endpoint> {

@@ -154,12 +154,17 @@ export interface Service {
   presence: Presence;
   /** Ports it listens on inside the compose network, by name. */
   ports?: Record<string, number>;
-  /** Of those, the ones the host publishes on its loopback (host port by port name): reached over SSH only. */
+  /**
+   * Of those, the ones the host publishes on its loopback (host port by port name): reached over SSH only.
+   * Never on a member of the admin network, which the host reaches at its address there (hostAddress).
+   */
   loopback?: Record<string, number>;
-  /** Its unauthenticated admin API: that port listens only on this host number of the admin network (adminNetwork). */
-  adminApi?: { port: string; host: number };
-  /** Calls an Ory admin API, so it joins the admin network. @default false */
-  callsAdminApis?: boolean;
+  /**
+   * Its place on the admin network (adminNetwork), for a service with an unauthenticated admin API (`api`,
+   * the port that listens only there) or one that calls such an API: its fixed host number there.
+   * @default not a member
+   */
+  admin?: { host: number; api?: string };
   health?: HealthCheck;
   /** The public site it serves through the edge. */
   site?: SiteRoute;
@@ -196,10 +201,7 @@ const sites = {
   admin: { ciam: "ciamAdmin", iam: "iamAdmin" },
 } as const satisfies Record<string, Record<IdentityDomain, PublicSite>>;
 
-function oryServices(
-  domain: IdentityDomain,
-  ports: { kratos: number; hydra: number; loopback: number; adminHost: number },
-) {
+function oryServices(domain: IdentityDomain, ports: { kratos: number; hydra: number; adminHost: number }) {
   const kratosConfig = `./${domain}-kratos:/etc/config/${domain}-kratos:ro`;
   const hydraConfig = `./${domain}-hydra:/etc/config/${domain}-hydra:ro`;
   const login = (context: ServiceContext) => https(context, sites.login[domain]);
@@ -231,10 +233,7 @@ function oryServices(
       phase: "ory",
       presence: "always",
       ports: { public: ports.kratos, admin: ports.kratos + 1 },
-      // The admin port is not published: a container on two networks has its published ports forwarded to
-      // either network's address, and the admin port listens on one. Tunnels go to its address (adminHostUrl).
-      loopback: { public: ports.loopback },
-      adminApi: { port: "admin", host: ports.adminHost },
+      admin: { host: ports.adminHost, api: "admin" },
       health: { http: { port: "public", path: "/health/ready" } },
       container: (context) => ({
         command: ["serve", "-c", `/etc/config/${domain}-kratos/kratos.yml`, "--watch-courier"],
@@ -253,8 +252,7 @@ function oryServices(
       phase: "ory",
       presence: "always",
       ports: { public: ports.hydra, admin: ports.hydra + 1 },
-      loopback: { public: ports.loopback + 2 },
-      adminApi: { port: "admin", host: ports.adminHost + 1 },
+      admin: { host: ports.adminHost + 1, api: "admin" },
       health: { http: { port: "public", path: "/health/ready" } },
       site: { site: sites.oauth[domain], port: "public" },
       container: (context) => ({
@@ -322,7 +320,7 @@ const appEnvironment = (domain: IdentityDomain): Record<string, EnvValue> => ({
   NEXT_PUBLIC_APP_INSTANCE: upper(domain),
 });
 
-function appServices(domain: IdentityDomain, heraPort: number) {
+function appServices(domain: IdentityDomain, { heraPort, adminHost }: { heraPort: number; adminHost: number }) {
   const athena = athenaClient(domain);
   return {
     [`${domain}-hera`]: {
@@ -330,7 +328,7 @@ function appServices(domain: IdentityDomain, heraPort: number) {
       phase: "apps",
       presence: "where-built",
       ports: { http: heraPort },
-      callsAdminApis: true,
+      admin: { host: adminHost },
       health: { http: { port: "http", path: "/health" } },
       site:
         domain === "ciam"
@@ -372,7 +370,7 @@ function appServices(domain: IdentityDomain, heraPort: number) {
       phase: "apps",
       presence: "where-built",
       ports: { http: 3000 },
-      callsAdminApis: true,
+      admin: { host: adminHost + 1 },
       health: { http: { port: "http", path: "/api/health" }, startPeriod: "30s" },
       site: { site: sites.admin[domain], port: "http", streaming: true },
       oauthClients: [athena],
@@ -458,16 +456,16 @@ export const services: Record<string, Service> = {
       ],
     }),
   },
-  ...oryServices("ciam", { kratos: 5000, hydra: 5002, loopback: 3100, adminHost: 11 }),
-  ...oryServices("iam", { kratos: 7000, hydra: 7002, loopback: 4100, adminHost: 21 }),
-  ...appServices("ciam", 3000),
-  ...appServices("iam", 4000),
+  ...oryServices("ciam", { kratos: 5000, hydra: 5002, adminHost: 11 }),
+  ...oryServices("iam", { kratos: 7000, hydra: 7002, adminHost: 21 }),
+  ...appServices("ciam", { heraPort: 3000, adminHost: 31 }),
+  ...appServices("iam", { heraPort: 4000, adminHost: 41 }),
   site: {
     image: "site",
     phase: "apps",
     presence: "where-built",
     ports: { http: 3000 },
-    callsAdminApis: true,
+    admin: { host: 51 },
     health: { http: { port: "http", path: "/health" } },
     site: { site: "site", port: "http" },
     oauthClients: [siteClient("ciam"), siteClient("iam")],
@@ -602,23 +600,23 @@ export type ServiceName = keyof typeof services & string;
 
 /**
  * Prometheus, Alertmanager and the exporters, in every environment alike. Only Prometheus's and
- * Alertmanager's UIs are published, on the loopback (an SSH tunnel away); the exporters answer on the
- * compose network only. Their data (the time series, silences) lives on the volume.
+ * Alertmanager's UIs are reached from the host (an SSH tunnel away): Alertmanager's published on the
+ * loopback, Prometheus's at its address on the admin network; the exporters answer on the compose
+ * network only. Their data (the time series, silences) lives on the volume.
  */
 function monitoringServices() {
   const nobody = `${monitoringUid}:${monitoringUid}`;
-  /** What a person opens through the tunnel, so links in alerts point at it. */
+  /** What a person opens through the tunnel (its local port is the remote one), so links in alerts point at it. */
   const tunnelled = (name: string, portName: string) =>
-    `--web.external-url=http://localhost:${loopbackPort(name, portName)}/`;
+    `--web.external-url=http://localhost:${hostAddress(name, portName).port}/`;
   return {
     prometheus: {
       image: "prometheus",
       phase: "operations",
       presence: "always",
       ports: { http: 9090 },
-      loopback: { http: 9090 },
-      // It scrapes the Ory services' metrics on their admin ports.
-      callsAdminApis: true,
+      // It scrapes the Ory services' metrics on their admin ports; the host reaches it at its address there.
+      admin: { host: 61 },
       health: { http: { port: "http", path: "/-/ready" } },
       container: () => ({
         command: [
@@ -737,31 +735,56 @@ export function internalUrl(name: string, portName: string): string {
  * identities and OAuth2 clients), so each binds its admin port to its own address there, answers there
  * by `<service>-admin`, and only the services that call an admin API join it. The host refuses what any
  * other network forwards into it (render/hostConfig.ts adminNetworkGuard), so a container outside it
- * reaches no admin port, by name or by address; the host (and SSH tunnels to it) reach them at their
- * addresses (adminHostUrl), which the host routes to and does not forward.
- * The subnet is fixed because the listeners and the guard name addresses in it.
+ * reaches no admin port, by name or by address.
+ * Every member has a fixed address (Service.admin), which the host (and an SSH tunnel to it) reaches it at
+ * and does not forward, and publishes no port: netavark forwards a published port of a container on two
+ * networks to either network's address, and after containers were recreated here the host's connections
+ * to such ports were closed unanswered. The subnet is fixed because the listeners and the guard name
+ * addresses in it; no address in it is handed out at random.
  */
 const adminPrefix = "10.89.254";
 export const adminNetwork = { name: "admin", subnet: `${adminPrefix}.0/24` } as const;
 
-/** Where a service's admin API listens on the admin network. */
+/** A member's fixed address on the admin network (where its admin API, if any, listens). */
 export function adminAddress(name: string): string {
-  const api = service(name).adminApi;
-  if (!api) throw new Error(`service ${name} has no admin API`);
-  return `${adminPrefix}.${api.host}`;
+  const member = service(name).admin;
+  if (!member) throw new Error(`service ${name} is not on the admin network`);
+  return `${adminPrefix}.${member.host}`;
 }
 
 /** The name of a service on the admin network: only that network's members resolve it. */
 export const adminAlias = (name: string) => `${name}-admin`;
 
+function adminApiPort(name: string): number {
+  const api = service(name).admin?.api;
+  if (!api) throw new Error(`service ${name} has no admin API`);
+  return port(name, api);
+}
+
+/**
+ * Where the host itself (and an SSH tunnel to the host) reaches a service's port: a member of the admin
+ * network at its address there, any other service at the port it publishes on the loopback.
+ */
+export function hostAddress(name: string, portName: string): { host: string; port: number } {
+  return service(name).admin
+    ? { host: adminAddress(name), port: port(name, portName) }
+    : { host: "127.0.0.1", port: loopbackPort(name, portName) };
+}
+
+/** hostAddress as a URL. */
+export function hostUrl(name: string, portName: string): string {
+  const { host, port } = hostAddress(name, portName);
+  return `http://${host}:${port}`;
+}
+
 /** How the host itself reaches a service's admin API (and an SSH tunnel to the host): its admin address. */
 export function adminHostUrl(name: string): string {
-  return `http://${adminAddress(name)}:${port(name, service(name).adminApi?.port ?? "admin")}`;
+  return `http://${adminAddress(name)}:${adminApiPort(name)}`;
 }
 
 /** How the services that call an admin API reach it. */
 export function adminUrl(name: string): string {
-  return `http://${adminAlias(name)}:${port(name, service(name).adminApi?.port ?? "admin")}`;
+  return `http://${adminAlias(name)}:${adminApiPort(name)}`;
 }
 
 /** The service that serves a public site. */

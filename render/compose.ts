@@ -128,7 +128,7 @@ function healthcheck(entry: Service, health: HealthCheck): ComposeService["healt
   };
 }
 
-function composeService(entry: Service, image: string, context: ServiceContext): ComposeService {
+function composeService(name: string, entry: Service, image: string, context: ServiceContext): ComposeService {
   const container = entry.container(context);
   const oneShot = entry.phase === oneShotPhase;
   const { plain, secret } = splitEnvironment(container.environment ?? {});
@@ -138,6 +138,9 @@ function composeService(entry: Service, image: string, context: ServiceContext):
     ),
     ...(container.ports ?? []),
   ];
+  // See lib/services.ts adminNetwork: the host reaches a member at its address there instead.
+  if (entry.admin && ports.length > 0)
+    throw new Error(`${name}: a service on the admin network publishes no port (it publishes ${ports.join(", ")})`);
   return {
     image,
     ...(container.command ? { command: container.command } : {}),
@@ -180,7 +183,7 @@ export function composeProject(input: ComposeInput): ComposeProject {
       continue;
     }
     if (!image) throw new Error(`no image for ${entry.image}: every environment runs ${name}`);
-    services[name] = composeService(entry, image, input);
+    services[name] = composeService(name, entry, image, input);
     const { secret } = splitEnvironment(entry.container(input).environment ?? {});
     for (const [, variable] of secret) secretVariables.set(variable.name, variable);
     if (secret.length > 0) serviceSecrets[name] = [...new Set(secret.map(([, variable]) => variable.name))].sort();
@@ -201,11 +204,14 @@ export function composeProject(input: ComposeInput): ComposeProject {
     if (Object.keys(definition.labels).length === 0) delete definition.labels;
     if (definition.profiles) continue;
     const entry = catalogue[name]!;
-    const admin: Record<string, NetworkAttachment> = entry.adminApi
-      ? { [adminNetwork.name]: { ipv4_address: adminAddress(name), aliases: [adminAlias(name)] } }
-      : entry.callsAdminApis
-        ? { [adminNetwork.name]: {} }
-        : {};
+    const admin: Record<string, NetworkAttachment> = entry.admin
+      ? {
+          [adminNetwork.name]: {
+            ipv4_address: adminAddress(name),
+            ...(entry.admin.api ? { aliases: [adminAlias(name)] } : {}),
+          },
+        }
+      : {};
     definition.networks = { ...admin, intranet: {} };
     // Last: the alias digests everything above, labels and networks included, and ends with the digest
     // of the service's secrets, which the .env gives (see releaseAliases).

@@ -21,7 +21,7 @@ const yaml = (value: unknown) => stringify(value, { lineWidth: 0 });
 
 /** What Prometheus scrapes inside the compose network, by job; the Ory APIs at their admin ports. */
 function scrapeTargets(running: string[]): { job: string; target: string; path?: string }[] {
-  const ory = running.filter((name) => services[name]?.adminApi);
+  const ory = running.filter((name) => services[name]?.admin?.api);
   const own: [string, string, string][] = [
     ["prometheus", "prometheus", "http"],
     ["alertmanager", "alertmanager", "http"],

@@ -4,7 +4,7 @@ import execa from "execa";
 import { describe, expect, it } from "vitest";
 import { createIdentity, deleteIdentity, listIdentities } from "../../clients/kratosAdmin";
 import { apiLogin } from "../../clients/soakGate";
-import { adminHostUrl, loopbackPort } from "../../lib/services";
+import { adminHostUrl, hostUrl } from "../../lib/services";
 import { localBuilds, localImage } from "../../lib/versions";
 import { backupRepositoryPid, repositoryData } from "../../scripts/devhost/backupRepository";
 import { loginThroughEdge, stackContainers } from "../../scripts/devhost/devCycle";
@@ -18,8 +18,8 @@ import { type DevStack, pause, seededEmail, useDevStack, waitUntil } from "../he
  */
 let dev: DevStack;
 const kratosAdmin = adminHostUrl("ciam-kratos");
-const kratosPublic = `http://127.0.0.1:${loopbackPort("ciam-kratos", "public")}`;
-const hydraPublic = `http://127.0.0.1:${loopbackPort("ciam-hydra", "public")}`;
+const kratosPublic = hostUrl("ciam-kratos", "public");
+const hydraPublic = hostUrl("ciam-hydra", "public");
 const seededCount = 100;
 const backups = () => backupState("dev", dev.dir, dev.env);
 

@@ -12,8 +12,8 @@ import {
   adminHostUrl,
   adminNetwork,
   adminUrl,
+  hostUrl,
   internalUrl,
-  loopbackPort,
   oauthClientSpecs,
   port,
 } from "../../lib/services";
@@ -34,8 +34,8 @@ import { authorizationFlow } from "../helpers/oauthFlow";
  * rotated Hydra system secret.
  */
 let dev: DevStack;
-const prometheus = `http://127.0.0.1:${loopbackPort("prometheus", "http")}`;
-const mailpit = `http://127.0.0.1:${loopbackPort("mailpit", "ui")}`;
+const prometheus = hostUrl("prometheus", "http");
+const mailpit = hostUrl("mailpit", "ui");
 const status = () => monitoringStatus(prometheus);
 
 interface Mail {
@@ -68,7 +68,7 @@ const firing = async (alert: string) => (await status()).alerts.filter((a) => a.
 const psql = (sql: string) =>
   execa("podman", ["exec", "olympus_postgres_1", "psql", "-U", "olympus", "-d", "postgres", "-Atc", sql]);
 
-const hydraPublic = (domain: "ciam" | "iam") => `http://127.0.0.1:${loopbackPort(`${domain}-hydra`, "public")}`;
+const hydraPublic = (domain: "ciam" | "iam") => hostUrl(`${domain}-hydra`, "public");
 /** Whether a seeded user logs in through Caddy (a refused connection counts as no). */
 const loginWorks = async () =>
   (await loginThroughEdge(dev.client, dev.names.ciamLogin, seededEmail(5), dev.password).catch(() => undefined))

@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { parseStackConfig } from "../../lib/config/parse";
 import { alertRules, certificateWarningDays, monitoringPolicy, olympusMetrics } from "../../lib/monitoring";
 import { podmanSecret } from "../../lib/secrets";
-import { adminAlias, loopbackPort, port } from "../../lib/services";
+import { adminAddress, adminAlias, loopbackPort, port } from "../../lib/services";
 import { renderForConfig } from "../../ops/parity";
 import { alertDelivery, renderCertificateMetrics, ruleTests } from "../../render/monitoring";
 import { projectDir } from "../../scripts/toolchain/toolchain";
@@ -88,9 +88,11 @@ describe("the monitoring's deployment", () => {
     expect(prometheus.global.external_labels).toEqual({ environment: "prod" });
   });
 
-  it("publishes Prometheus and Alertmanager on the loopback only, and no exporter at all", async () => {
+  it("publishes Alertmanager on the loopback only, Prometheus and the exporters not at all", async () => {
     const compose = parse((await rendered("prod"))["compose.yml"]!.content);
-    expect(compose.services.prometheus.ports).toEqual([`127.0.0.1:${loopbackPort("prometheus", "http")}:9090`]);
+    // Prometheus is on the admin network, where the host reaches it at its address.
+    expect(compose.services.prometheus.ports).toBeUndefined();
+    expect(compose.services.prometheus.networks.admin).toEqual({ ipv4_address: adminAddress("prometheus") });
     expect(compose.services.alertmanager.ports).toEqual([`127.0.0.1:${loopbackPort("alertmanager", "http")}:9093`]);
     for (const exporter of ["node-exporter", "postgres-exporter", "blackbox-exporter"])
       expect(compose.services[exporter].ports, exporter).toBeUndefined();
