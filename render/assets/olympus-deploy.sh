@@ -164,7 +164,9 @@ service_state() {
   status="$("${podman[@]}" inspect --format '{{.State.Status}} {{.RestartCount}}' "$container")"
   case "$status" in
     running*) ;;
-    exited*) if ((${status#* } >= 2)); then echo crashing; else echo exited; fi; return ;;
+    # Podman reports a container whose process ended as stopped until its cleanup makes it exited; a
+    # crash loop under the restart policy can show as either at every look.
+    exited* | stopped*) if ((${status#* } >= 2)); then echo crashing; else echo exited; fi; return ;;
     *) echo "${status% *}"; return ;;
   esac
   if [[ -z "$("${podman[@]}" inspect --format '{{if .Config.Healthcheck}}yes{{end}}' "$container")" ]]; then echo running; return; fi
@@ -181,6 +183,12 @@ wait_healthy() {
       if [[ "$state" == crashing ]] || ((SECONDS >= deadline)); then
         log "$service is $state after $((SECONDS - deadline + health_timeout))s; its last log lines:"
         if [[ -n "$container" ]]; then "${podman[@]}" logs --tail 40 "$container" >&2 || true; fi
+        # A crash loop serves nothing and races whatever replaces it (compose cannot remove a container
+        # the restart policy has just started again): it stays stopped until the next release.
+        if [[ "$state" == crashing ]]; then
+          "${podman[@]}" stop --time 0 "$container" >/dev/null 2>&1 || true
+          log "$service stopped, out of its crash loop"
+        fi
         return 1
       fi
       sleep 2
