@@ -14,7 +14,7 @@ import { mailSettings } from "./lib/mail";
 import { decideAwake } from "./lib/power";
 import { lastRecorded } from "./lib/previousRun";
 import { estimateMonthlyCost, uptimeShare } from "./lib/pricing";
-import { loopbackPort } from "./lib/services";
+import { hostAddress } from "./lib/services";
 import { hostnames, hostRecordLabel } from "./lib/topology";
 
 /** Logical names carry no stack name, so renaming a stack renames nothing; `formerly` keeps older states. */
@@ -164,7 +164,11 @@ export = async () => {
     );
 
   const sshCommand = host.sshCommand;
-  const tunnel = (port: number) => pulumi.interpolate`${sshCommand} -N -L ${port}:127.0.0.1:${port}`;
+  // The same port on the operator's side as on the host's (Prometheus's links assume it).
+  const tunnel = (service: string, portName: string) => {
+    const { host: remoteHost, port } = hostAddress(service, portName);
+    return pulumi.interpolate`${sshCommand} -N -L ${port}:${remoteHost}:${port}`;
+  };
   return {
     environment: config.environment,
     /** Read back by the next run: the stack's sleep state. */
@@ -174,11 +178,12 @@ export = async () => {
     ipv6: host.ipv6,
     sshCommand,
     tunnels: {
-      kratosAdminCiam: tunnel(loopbackPort("ciam-kratos", "admin")),
-      pgadmin: tunnel(loopbackPort("pgadmin", "http")),
-      prometheus: tunnel(loopbackPort("prometheus", "http")),
-      alertmanager: tunnel(loopbackPort("alertmanager", "http")),
-      ...(config.mail.mode === "mailpit" ? { mailpit: tunnel(loopbackPort("mailpit", "ui")) } : {}),
+      // To its address on the admin network, the only place it listens (lib/services.ts adminNetwork).
+      kratosAdminCiam: tunnel("ciam-kratos", "admin"),
+      pgadmin: tunnel("pgadmin", "http"),
+      prometheus: tunnel("prometheus", "http"),
+      alertmanager: tunnel("alertmanager", "http"),
+      ...(config.mail.mode === "mailpit" ? { mailpit: tunnel("mailpit", "ui") } : {}),
     },
     hostKeyFingerprint: pulumi.unsecret(secrets.hostKey.apply((key) => key.fingerprint)),
     deployPublicKey: pulumi.unsecret(secrets.deployKey.apply((key) => key.publicKey)),

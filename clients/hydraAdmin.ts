@@ -7,7 +7,7 @@ import { withEndpoint } from "./tunnel";
 /** One stack's clients in one Hydra, reached through its admin API. */
 export interface ClientRegistration {
   stack: string;
-  /** Hydra's admin API: direct URL, or through an SSH tunnel to the host's loopback. */
+  /** Hydra's admin API: direct URL, or through an SSH tunnel to its address on the admin network. */
   endpoint: Endpoint;
   clients: HydraClientBody[];
 }

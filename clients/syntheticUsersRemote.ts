@@ -13,7 +13,7 @@ export interface SyntheticUsersRequest {
   seed: number;
   run: string;
   count: number;
-  /** The CIAM Kratos admin API: direct URL, or through an SSH tunnel to the host's loopback. */
+  /** The CIAM Kratos admin API: direct URL, or through an SSH tunnel to its address on the admin network. */
   endpoint: Endpoint;
   /** The one password every synthetic user gets. */
   password: string;

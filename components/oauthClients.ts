@@ -1,9 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../lib/config/schema";
-import { loopbackEndpoint } from "../lib/endpoint";
+import { hostEndpoint } from "../lib/endpoint";
 import type { OlympusHost } from "../lib/host";
 import { hydraClientBodies, oauthClients, redirectProblems } from "../lib/oauthClients";
-import { loopbackPort } from "../lib/services";
 import { identityDomains, type PublicSite } from "../lib/topology";
 import { HydraClients } from "../providers/hydraClients";
 import type { GeneratedSecrets } from "./stackSecrets";
@@ -11,7 +10,7 @@ import type { GeneratedSecrets } from "./stackSecrets";
 export interface OAuthClientsArgs {
   stack: string;
   environment: Environment;
-  /** The host whose loopback-only Hydra admin APIs are reached through SSH tunnels. */
+  /** The host, through whose SSH tunnels the Hydra admin APIs are reached (they answer only on it). */
   host: OlympusHost;
   /** The environment's public hostnames, which every redirect URI is built from. */
   hostnames: Record<PublicSite, string>;
@@ -52,7 +51,7 @@ export class OAuthClients extends pulumi.ComponentResource {
         {
           environment: args.environment,
           stack: args.stack,
-          endpoint: loopbackEndpoint(args.host, loopbackPort(`${hydra}-hydra`, "admin")),
+          endpoint: hostEndpoint(args.host, `${hydra}-hydra`, "admin"),
           clients: pulumi.secret(bodies),
           hostAwake: args.host.awake,
         },

@@ -172,7 +172,7 @@ export class OlympusStack extends pulumi.ComponentResource {
                     backup: { ...backupKeys, passphrase: backupPassphrase },
                   },
                 },
-                rendered.secretVariables,
+                rendered,
               ),
           ),
       );

@@ -2,9 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SyntheticIdentityPlan } from "../clients/identities";
 import type { SoakPlan } from "../clients/soakGate";
 import type { Environment, PlainConfig } from "../lib/config/schema";
-import { loopbackEndpoint } from "../lib/endpoint";
+import { hostEndpoint } from "../lib/endpoint";
 import type { OlympusHost } from "../lib/host";
-import { loopbackPort } from "../lib/services";
 import { identityDomains } from "../lib/topology";
 import { Soak } from "../providers/soak";
 import { SyntheticUsers } from "../providers/syntheticUsers";
@@ -13,7 +12,7 @@ import { securityHeaders } from "../render/caddyfile";
 export interface ReleaseGateArgs {
   stack: string;
   environment: Environment;
-  /** The host whose loopback-only APIs are reached through SSH tunnels. */
+  /** The host, through whose SSH tunnels the APIs are reached (they answer only on it). */
   host: OlympusHost;
   /** Public URLs that answer when the release is healthy, checked over HTTPS with the security headers. */
   publicHealthUrls: string[];
@@ -51,10 +50,6 @@ export class ReleaseGate extends pulumi.ComponentResource {
     if (args.soak) this.soak = createSoak(args.soak, this.users);
     this.registerOutputs({ syntheticUsers: this.users.total });
 
-    function tunnelTo(remotePort: number) {
-      return loopbackEndpoint(args.host, remotePort);
-    }
-
     function createSyntheticUsers(): SyntheticUsers {
       return new SyntheticUsers(
         `${name}-synthetic-users`,
@@ -64,7 +59,7 @@ export class ReleaseGate extends pulumi.ComponentResource {
           seed: args.plan.seed,
           run: args.plan.run,
           count: args.count,
-          endpoint: tunnelTo(loopbackPort("ciam-kratos", "admin")),
+          endpoint: hostEndpoint(args.host, "ciam-kratos", "admin"),
           password: args.password,
           hostAwake: args.host.awake,
         },
@@ -85,17 +80,17 @@ export class ReleaseGate extends pulumi.ComponentResource {
       );
     }
 
-    /** What the soak checks, through tunnels to the host's loopback-only APIs, and its SLO. */
+    /** What the soak checks, through tunnels to where the host reaches the APIs, and its SLO. */
     function soakPlan(slo: PlainConfig["soak"]): pulumi.Output<SoakPlan> {
       return pulumi
         .output({
-          kratosPublic: tunnelTo(loopbackPort("ciam-kratos", "public")),
-          mailSandbox: args.mailSandbox ? tunnelTo(loopbackPort("mailpit", "ui")) : null,
+          kratosPublic: hostEndpoint(args.host, "ciam-kratos", "public"),
+          mailSandbox: args.mailSandbox ? hostEndpoint(args.host, "mailpit", "ui") : null,
           health: identityDomains.flatMap((domain) =>
             (["kratos", "hydra"] as const).flatMap((ory) =>
               (["public", "admin"] as const).map((api) => ({
                 name: `${domain} ${ory}${api === "public" ? "Public" : "Admin"}`,
-                endpoint: tunnelTo(loopbackPort(`${domain}-${ory}`, api)),
+                endpoint: hostEndpoint(args.host, `${domain}-${ory}`, api),
                 path: "/health/ready",
               })),
             ),

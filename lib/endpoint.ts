@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { OlympusHost } from "./host";
+import { hostAddress } from "./services";
 
 /**
- * Where an API is reached from the deploying machine: directly, or through an SSH local forward to a
- * port the host publishes on its loopback only (the Ory admin APIs, Mailpit).
+ * Where an API is reached from the deploying machine: directly, or through an SSH local forward to where
+ * the host reaches it (hostEndpoint).
  */
 export interface SshTarget {
   host: string;
@@ -18,8 +19,17 @@ export type Endpoint =
   | { kind: "direct"; url: string }
   | { kind: "ssh"; ssh: SshTarget; remoteHost: string; remotePort: number; remotePath?: string };
 
-/** A loopback port of the host, through an SSH tunnel with the host's pinned key. Secret (it holds the key). */
-export function loopbackEndpoint(host: OlympusHost, remotePort: number): pulumi.Output<Endpoint> {
+/**
+ * A service's port where the host reaches it (lib/services.ts hostAddress: a port published on its
+ * loopback, or a member's address on the admin network), through an SSH tunnel with the host's pinned
+ * key. Secret (it holds the key).
+ */
+export function hostEndpoint(host: OlympusHost, service: string, portName: string): pulumi.Output<Endpoint> {
+  const { host: remoteHost, port: remotePort } = hostAddress(service, portName);
+  return tunnelEndpoint(host, remoteHost, remotePort);
+}
+
+function tunnelEndpoint(host: OlympusHost, remoteHost: string, remotePort: number): pulumi.Output<Endpoint> {
   return pulumi.secret(
     host.connection.apply((connection) => ({
       kind: "ssh" as const,
@@ -30,7 +40,7 @@ export function loopbackEndpoint(host: OlympusHost, remotePort: number): pulumi.
         privateKey: connection.privateKey as string,
         hostKey: connection.hostKey as string,
       },
-      remoteHost: "127.0.0.1",
+      remoteHost,
       remotePort,
     })),
   );

@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { type Database, ownerOf, postgres, postgresDsn, type Role } from "./database";
 import type { PostgresTls } from "./postgresTls";
-import { type IdentityDomain, identityDomains } from "./topology";
+import { composeProject, type IdentityDomain, identityDomains } from "./topology";
 
 /** Every secret the services need, one set per stack, never shared (formats from Olympus's docs). */
 export interface DeploymentSecrets {
@@ -48,6 +48,26 @@ export interface SecretVariable {
 }
 
 const variable = (name: string, value: SecretVariable["value"]): SecretVariable => ({ name, value });
+
+/**
+ * The podman secret that carries a variable into the containers that read it (`type=env`): the deploy
+ * creates it from the secret bundle's file of the same name, so no value is ever a command's argument.
+ */
+export const podmanSecret = (variable: string) => `${composeProject}_${variable.toLowerCase()}`;
+
+/** The .env variable that holds the digest of a service's secrets; compose.yml and the Caddyfile read it. */
+export const secretsDigestVariable = (service: string) =>
+  `OLYMPUS_SECRETS_${service.toUpperCase().replaceAll("-", "_")}`;
+
+/**
+ * A keyed digest of a service's secret values (12 hex of an HMAC whose key derives from the never-rotated
+ * encryption key): it changes with any of them and says nothing about them, so it can name a release.
+ */
+export function secretsDigest(encryptionKey: string, values: Record<string, string>): string {
+  const key = createHmac("sha256", encryptionKey).update("olympus secrets digest").digest();
+  const sorted = Object.entries(values).sort(([a], [b]) => a.localeCompare(b));
+  return createHmac("sha256", key).update(JSON.stringify(sorted)).digest("hex").slice(0, 12);
+}
 const upper = (domain: IdentityDomain) => domain.toUpperCase();
 
 /** The .env variables, each defined once; the service catalogue refers to them. */

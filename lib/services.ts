@@ -39,9 +39,12 @@ export const routedPhases: DeployPhase[] = deployPhases.filter(
 
 /** What the deploy script checks before a phase starts (its shell functions of the same names). */
 export const beforePhase: Partial<Record<DeployPhase, string[]>> = {
+  // First the podman secrets the services read (the deploy makes one from each secret file of the
+  // bundle): the data directory's check reads the repository with the backup service's credentials.
   // Never an empty cluster next to data: not beside another major's data directory, not while the
   // environment's repository holds backups (a lost volume is restored, not started afresh).
-  database: ["check-data-directory"],
+  // Then, before any service starts, the admin network's guard (adminNetwork).
+  database: ["sync-secrets", "check-data-directory", "guard-admin-network"],
   ...Object.fromEntries(routedPhases.map((phase) => [phase, ["route-edge"]])),
 };
 
@@ -54,8 +57,9 @@ export const afterPhase: Partial<Record<DeployPhase, string[]>> = {
   // Caddy serves the release's Caddyfile in place (every upstream by its service name), before any
   // upstream is replaced; each later phase then routes its own services (beforePhase).
   edge: ["route-edge"],
-  // The SDK's settings are in place before the apps that read them start.
-  ory: ["apply-sdk-settings"],
+  // The SDK's settings are in place, and Hydra has every client's current secret, before the apps that
+  // read them start: a rotated client secret never reaches an app before Hydra accepts it.
+  ory: ["apply-sdk-settings", "set-client-secrets"],
   // alertmanager.yml holds secrets, so a new one (a rotated SMTP password) is reloaded, not a reason to recreate.
   operations: ["reload-alertmanager"],
 };
@@ -150,8 +154,17 @@ export interface Service {
   presence: Presence;
   /** Ports it listens on inside the compose network, by name. */
   ports?: Record<string, number>;
-  /** Of those, the ones the host publishes on its loopback (host port by port name): reached over SSH only. */
+  /**
+   * Of those, the ones the host publishes on its loopback (host port by port name): reached over SSH only.
+   * Never on a member of the admin network, which the host reaches at its address there (hostAddress).
+   */
   loopback?: Record<string, number>;
+  /**
+   * Its place on the admin network (adminNetwork), for a service with an unauthenticated admin API (`api`,
+   * the port that listens only there) or one that calls such an API: its fixed host number there.
+   * @default not a member
+   */
+  admin?: { host: number; api?: string };
   health?: HealthCheck;
   /** The public site it serves through the edge. */
   site?: SiteRoute;
@@ -188,7 +201,7 @@ const sites = {
   admin: { ciam: "ciamAdmin", iam: "iamAdmin" },
 } as const satisfies Record<string, Record<IdentityDomain, PublicSite>>;
 
-function oryServices(domain: IdentityDomain, ports: { kratos: number; hydra: number; loopback: number }) {
+function oryServices(domain: IdentityDomain, ports: { kratos: number; hydra: number; adminHost: number }) {
   const kratosConfig = `./${domain}-kratos:/etc/config/${domain}-kratos:ro`;
   const hydraConfig = `./${domain}-hydra:/etc/config/${domain}-hydra:ro`;
   const login = (context: ServiceContext) => https(context, sites.login[domain]);
@@ -220,7 +233,7 @@ function oryServices(domain: IdentityDomain, ports: { kratos: number; hydra: num
       phase: "ory",
       presence: "always",
       ports: { public: ports.kratos, admin: ports.kratos + 1 },
-      loopback: { public: ports.loopback, admin: ports.loopback + 1 },
+      admin: { host: ports.adminHost, api: "admin" },
       health: { http: { port: "public", path: "/health/ready" } },
       container: (context) => ({
         command: ["serve", "-c", `/etc/config/${domain}-kratos/kratos.yml`, "--watch-courier"],
@@ -239,7 +252,7 @@ function oryServices(domain: IdentityDomain, ports: { kratos: number; hydra: num
       phase: "ory",
       presence: "always",
       ports: { public: ports.hydra, admin: ports.hydra + 1 },
-      loopback: { public: ports.loopback + 2, admin: ports.loopback + 3 },
+      admin: { host: ports.adminHost + 1, api: "admin" },
       health: { http: { port: "public", path: "/health/ready" } },
       site: { site: sites.oauth[domain], port: "public" },
       container: (context) => ({
@@ -307,7 +320,7 @@ const appEnvironment = (domain: IdentityDomain): Record<string, EnvValue> => ({
   NEXT_PUBLIC_APP_INSTANCE: upper(domain),
 });
 
-function appServices(domain: IdentityDomain, heraPort: number) {
+function appServices(domain: IdentityDomain, { heraPort, adminHost }: { heraPort: number; adminHost: number }) {
   const athena = athenaClient(domain);
   return {
     [`${domain}-hera`]: {
@@ -315,6 +328,7 @@ function appServices(domain: IdentityDomain, heraPort: number) {
       phase: "apps",
       presence: "where-built",
       ports: { http: heraPort },
+      admin: { host: adminHost },
       health: { http: { port: "http", path: "/health" } },
       site:
         domain === "ciam"
@@ -336,10 +350,10 @@ function appServices(domain: IdentityDomain, heraPort: number) {
         environment: {
           ...appEnvironment(domain),
           PORT: String(heraPort),
-          HYDRA_ADMIN_URL: internalUrl(`${domain}-hydra`, "admin"),
+          HYDRA_ADMIN_URL: adminUrl(`${domain}-hydra`),
           HYDRA_PUBLIC_URL: https(context, sites.oauth[domain]),
           KRATOS_PUBLIC_URL: internalUrl(`${domain}-kratos`, "public"),
-          KRATOS_ADMIN_URL: internalUrl(`${domain}-kratos`, "admin"),
+          KRATOS_ADMIN_URL: adminUrl(`${domain}-kratos`),
           DEFAULT_OAUTH2_CLIENT_ID: domain === "ciam" ? siteClient("ciam").clientId : athenaClient("iam").clientId,
           CAPTCHA_ENABLED: String(context.captcha.enabled),
           CAPTCHA_SITE_KEY: context.captcha.siteKey,
@@ -356,6 +370,7 @@ function appServices(domain: IdentityDomain, heraPort: number) {
       phase: "apps",
       presence: "where-built",
       ports: { http: 3000 },
+      admin: { host: adminHost + 1 },
       health: { http: { port: "http", path: "/api/health" }, startPeriod: "30s" },
       site: { site: sites.admin[domain], port: "http", streaming: true },
       oauthClients: [athena],
@@ -364,19 +379,19 @@ function appServices(domain: IdentityDomain, heraPort: number) {
           ...appEnvironment(domain),
           NODE_ENV: "production",
           NEXT_PUBLIC_APP_URL: https(context, sites.admin[domain]),
-          KRATOS_ADMIN_URL: internalUrl(`${domain}-kratos`, "admin"),
+          KRATOS_ADMIN_URL: adminUrl(`${domain}-kratos`),
           KRATOS_PUBLIC_URL: internalUrl(`${domain}-kratos`, "public"),
           HYDRA_PUBLIC_URL: internalUrl(`${domain}-hydra`, "public"),
-          HYDRA_ADMIN_URL: internalUrl(`${domain}-hydra`, "admin"),
+          HYDRA_ADMIN_URL: adminUrl(`${domain}-hydra`),
           IAM_KRATOS_PUBLIC_URL: internalUrl("iam-kratos", "public"),
-          IAM_KRATOS_ADMIN_URL: internalUrl("iam-kratos", "admin"),
+          IAM_KRATOS_ADMIN_URL: adminUrl("iam-kratos"),
           IAM_HYDRA_PUBLIC_URL: internalUrl("iam-hydra", "public"),
-          IAM_HYDRA_ADMIN_URL: internalUrl("iam-hydra", "admin"),
+          IAM_HYDRA_ADMIN_URL: adminUrl("iam-hydra"),
           NEXT_PUBLIC_IAM_HYDRA_PUBLIC_URL: https(context, "iamOauth"),
           NEXT_PUBLIC_AUTH_HYDRA_URL: https(context, "iamOauth"),
           AUTH_HYDRA_URL: internalUrl("iam-hydra", "public"),
-          AUTH_HYDRA_ADMIN_URL: internalUrl("iam-hydra", "admin"),
-          AUTH_KRATOS_ADMIN_URL: internalUrl("iam-kratos", "admin"),
+          AUTH_HYDRA_ADMIN_URL: adminUrl("iam-hydra"),
+          AUTH_KRATOS_ADMIN_URL: adminUrl("iam-kratos"),
           // Athena's CAPTCHA is display-only (fail-open) upstream; it stays off.
           CAPTCHA_ENABLED: "false",
           CAPTCHA_SITE_KEY: context.captcha.siteKey,
@@ -441,15 +456,16 @@ export const services: Record<string, Service> = {
       ],
     }),
   },
-  ...oryServices("ciam", { kratos: 5000, hydra: 5002, loopback: 3100 }),
-  ...oryServices("iam", { kratos: 7000, hydra: 7002, loopback: 4100 }),
-  ...appServices("ciam", 3000),
-  ...appServices("iam", 4000),
+  ...oryServices("ciam", { kratos: 5000, hydra: 5002, adminHost: 11 }),
+  ...oryServices("iam", { kratos: 7000, hydra: 7002, adminHost: 21 }),
+  ...appServices("ciam", { heraPort: 3000, adminHost: 31 }),
+  ...appServices("iam", { heraPort: 4000, adminHost: 41 }),
   site: {
     image: "site",
     phase: "apps",
     presence: "where-built",
     ports: { http: 3000 },
+    admin: { host: 51 },
     health: { http: { port: "http", path: "/health" } },
     site: { site: "site", port: "http" },
     oauthClients: [siteClient("ciam"), siteClient("iam")],
@@ -463,10 +479,10 @@ export const services: Record<string, Service> = {
         NEXT_PUBLIC_IAM_ATHENA_URL: https(context, "iamAdmin"),
         CIAM_HYDRA_PUBLIC_URL: internalUrl("ciam-hydra", "public"),
         IAM_HYDRA_PUBLIC_URL: internalUrl("iam-hydra", "public"),
-        CIAM_HYDRA_ADMIN_URL: internalUrl("ciam-hydra", "admin"),
-        IAM_HYDRA_ADMIN_URL: internalUrl("iam-hydra", "admin"),
-        CIAM_KRATOS_ADMIN_URL: internalUrl("ciam-kratos", "admin"),
-        IAM_KRATOS_ADMIN_URL: internalUrl("iam-kratos", "admin"),
+        CIAM_HYDRA_ADMIN_URL: adminUrl("ciam-hydra"),
+        IAM_HYDRA_ADMIN_URL: adminUrl("iam-hydra"),
+        CIAM_KRATOS_ADMIN_URL: adminUrl("ciam-kratos"),
+        IAM_KRATOS_ADMIN_URL: adminUrl("iam-kratos"),
         CIAM_CLIENT_ID: siteClient("ciam").clientId,
         CIAM_CLIENT_SECRET: clientSecret(siteClient("ciam")),
         IAM_CLIENT_ID: siteClient("iam").clientId,
@@ -584,21 +600,23 @@ export type ServiceName = keyof typeof services & string;
 
 /**
  * Prometheus, Alertmanager and the exporters, in every environment alike. Only Prometheus's and
- * Alertmanager's UIs are published, on the loopback (an SSH tunnel away); the exporters answer on the
- * compose network only. Their data (the time series, silences) lives on the volume.
+ * Alertmanager's UIs are reached from the host (an SSH tunnel away): Alertmanager's published on the
+ * loopback, Prometheus's at its address on the admin network; the exporters answer on the compose
+ * network only. Their data (the time series, silences) lives on the volume.
  */
 function monitoringServices() {
   const nobody = `${monitoringUid}:${monitoringUid}`;
-  /** What a person opens through the tunnel, so links in alerts point at it. */
+  /** What a person opens through the tunnel (its local port is the remote one), so links in alerts point at it. */
   const tunnelled = (name: string, portName: string) =>
-    `--web.external-url=http://localhost:${loopbackPort(name, portName)}/`;
+    `--web.external-url=http://localhost:${hostAddress(name, portName).port}/`;
   return {
     prometheus: {
       image: "prometheus",
       phase: "operations",
       presence: "always",
       ports: { http: 9090 },
-      loopback: { http: 9090 },
+      // It scrapes the Ory services' metrics on their admin ports; the host reaches it at its address there.
+      admin: { host: 61 },
       health: { http: { port: "http", path: "/-/ready" } },
       container: () => ({
         command: [
@@ -710,6 +728,63 @@ export function loopbackPort(name: string, portName: string): number {
 /** How services reach each other inside the compose network. */
 export function internalUrl(name: string, portName: string): string {
   return `http://${name}:${port(name, portName)}`;
+}
+
+/**
+ * The network the Ory admin APIs listen on, and nothing else does: they are unauthenticated (they create
+ * identities and OAuth2 clients), so each binds its admin port to its own address there, answers there
+ * by `<service>-admin`, and only the services that call an admin API join it. The host refuses what any
+ * other network forwards into it (render/hostConfig.ts adminNetworkGuard), so a container outside it
+ * reaches no admin port, by name or by address.
+ * Every member has a fixed address (Service.admin), which the host (and an SSH tunnel to it) reaches it at
+ * and does not forward, and publishes no port: netavark forwards a published port of a container on two
+ * networks to either network's address, and after containers were recreated here the host's connections
+ * to such ports were closed unanswered. The subnet is fixed because the listeners and the guard name
+ * addresses in it; no address in it is handed out at random.
+ */
+const adminPrefix = "10.89.254";
+export const adminNetwork = { name: "admin", subnet: `${adminPrefix}.0/24` } as const;
+
+/** A member's fixed address on the admin network (where its admin API, if any, listens). */
+export function adminAddress(name: string): string {
+  const member = service(name).admin;
+  if (!member) throw new Error(`service ${name} is not on the admin network`);
+  return `${adminPrefix}.${member.host}`;
+}
+
+/** The name of a service on the admin network: only that network's members resolve it. */
+export const adminAlias = (name: string) => `${name}-admin`;
+
+function adminApiPort(name: string): number {
+  const api = service(name).admin?.api;
+  if (!api) throw new Error(`service ${name} has no admin API`);
+  return port(name, api);
+}
+
+/**
+ * Where the host itself (and an SSH tunnel to the host) reaches a service's port: a member of the admin
+ * network at its address there, any other service at the port it publishes on the loopback.
+ */
+export function hostAddress(name: string, portName: string): { host: string; port: number } {
+  return service(name).admin
+    ? { host: adminAddress(name), port: port(name, portName) }
+    : { host: "127.0.0.1", port: loopbackPort(name, portName) };
+}
+
+/** hostAddress as a URL. */
+export function hostUrl(name: string, portName: string): string {
+  const { host, port } = hostAddress(name, portName);
+  return `http://${host}:${port}`;
+}
+
+/** How the host itself reaches a service's admin API (and an SSH tunnel to the host): its admin address. */
+export function adminHostUrl(name: string): string {
+  return `http://${adminAddress(name)}:${adminApiPort(name)}`;
+}
+
+/** How the services that call an admin API reach it. */
+export function adminUrl(name: string): string {
+  return `http://${adminAlias(name)}:${adminApiPort(name)}`;
 }
 
 /** The service that serves a public site. */

@@ -3,8 +3,11 @@ import { Document, type Scalar, type YAMLMap } from "yaml";
 import type { Environment } from "../lib/config/schema";
 import { postgres } from "../lib/database";
 import { monitoringUid } from "../lib/monitoring";
-import type { SecretVariable } from "../lib/secrets";
+import { podmanSecret, type SecretVariable, secretsDigestVariable } from "../lib/secrets";
 import {
+  adminAddress,
+  adminAlias,
+  adminNetwork,
   services as catalogue,
   type EnvValue,
   type HealthCheck,
@@ -23,10 +26,15 @@ export interface ComposeService {
   command?: string[];
   user?: string;
   environment?: Record<string, string>;
+  /** Its secret variables, from podman secrets: their values never pass through a command line. */
+  secrets?: { source: string; type: "env"; target: string }[];
   ports?: string[];
   volumes?: string[];
-  /** The intranet; a long-running service also answers there on its release alias (releaseAliases). */
-  networks: string[] | { intranet: { aliases: string[] } };
+  /**
+   * The intranet; a long-running service also answers there on its release alias (releaseAliases). The
+   * Ory services and their callers also join the admin network (lib/services.ts adminNetwork).
+   */
+  networks: string[] | Record<string, NetworkAttachment>;
   restart?: "unless-stopped" | "no";
   stop_grace_period?: string;
   healthcheck?: { test: string[]; interval: string; timeout: string; start_period: string; retries: number };
@@ -34,11 +42,19 @@ export interface ComposeService {
   profiles?: string[];
 }
 
+/** A service's place on one network: its extra names there and, for an admin API, its fixed address. */
+export interface NetworkAttachment {
+  aliases?: string[];
+  ipv4_address?: string;
+}
+
 export interface ComposeFile {
   /** Which environment the project belongs to, for operators and the policy pack (an extension field compose ignores). */
   "x-olympus": { environment: Environment; leftOut: ImageName[] };
   services: Record<string, ComposeService>;
-  networks: Record<string, Record<string, never>>;
+  networks: Record<string, { ipam?: { config: { subnet: string }[] } }>;
+  /** The podman secrets the deploy creates from the secret bundle before anything starts (see podmanSecret). */
+  secrets: Record<string, { external: true }>;
   volumes: Record<string, { driver: "local"; driver_opts?: { type: "none"; o: "bind"; device: string } }>;
 }
 
@@ -55,10 +71,12 @@ export interface ComposeProject {
   services: string[];
   /** The catalogue's services it does not run. */
   absentServices: string[];
-  /** The name Caddy dials each long-running service by (see releaseAliases). */
+  /** The name Caddy dials each long-running service by, as the Caddyfile writes it (see releaseAliases). */
   releaseAliases: Record<string, string>;
-  /** The .env variables the running services read. */
+  /** The secret variables the running services read. */
   secretVariables: SecretVariable[];
+  /** Each service's secret variables by name, which its secrets digest covers (see secretsDigestVariable). */
+  serviceSecrets: Record<string, string[]>;
 }
 
 /**
@@ -84,9 +102,17 @@ export const scratchVolumes = ["postgres_run"] as const;
 /** One network list object for every one-shot service (the YAML writes it once, with an anchor). */
 const intranet = ["intranet"];
 
-/** `${VAR:?}` makes compose refuse to start a service whose secret is missing, instead of passing "". */
-const interpolated = (value: EnvValue) =>
-  typeof value === "string" ? value : `\${${value.name}:?${value.name} must be set in .env}`;
+/** `${VAR:?}` makes compose refuse to start a service whose .env variable is missing, instead of passing "". */
+const interpolated = (name: string) => `\${${name}:?${name} must be set in .env}`;
+
+/** A service's secret variables (by the name the container reads them as), and its plain ones. */
+function splitEnvironment(environment: Record<string, EnvValue>) {
+  const entries = Object.entries(environment);
+  return {
+    plain: Object.fromEntries(entries.filter((entry): entry is [string, string] => typeof entry[1] === "string")),
+    secret: entries.filter((entry): entry is [string, SecretVariable] => typeof entry[1] !== "string"),
+  };
+}
 
 function healthcheck(entry: Service, health: HealthCheck): ComposeService["healthcheck"] {
   const command =
@@ -102,24 +128,31 @@ function healthcheck(entry: Service, health: HealthCheck): ComposeService["healt
   };
 }
 
-function composeService(entry: Service, image: string, context: ServiceContext): ComposeService {
+function composeService(name: string, entry: Service, image: string, context: ServiceContext): ComposeService {
   const container = entry.container(context);
   const oneShot = entry.phase === oneShotPhase;
+  const { plain, secret } = splitEnvironment(container.environment ?? {});
   const ports = [
     ...Object.entries(entry.loopback ?? {}).map(
       ([name, hostPort]) => `127.0.0.1:${hostPort}:${entry.ports?.[name] ?? hostPort}`,
     ),
     ...(container.ports ?? []),
   ];
+  // See lib/services.ts adminNetwork: the host reaches a member at its address there instead.
+  if (entry.admin && ports.length > 0)
+    throw new Error(`${name}: a service on the admin network publishes no port (it publishes ${ports.join(", ")})`);
   return {
     image,
     ...(container.command ? { command: container.command } : {}),
     ...(container.user ? { user: container.user } : {}),
-    ...(container.environment
+    ...(Object.keys(plain).length > 0 ? { environment: plain } : {}),
+    ...(secret.length > 0
       ? {
-          environment: Object.fromEntries(
-            Object.entries(container.environment).map(([name, value]) => [name, interpolated(value)]),
-          ),
+          secrets: secret.map(([target, variable]) => ({
+            source: podmanSecret(variable.name),
+            type: "env" as const,
+            target,
+          })),
         }
       : {}),
     ...(ports.length > 0 ? { ports } : {}),
@@ -141,6 +174,7 @@ export function composeProject(input: ComposeInput): ComposeProject {
   const absentServices: string[] = [];
   const leftOut: ImageName[] = [];
   const secretVariables = new Map<string, SecretVariable>();
+  const serviceSecrets: Record<string, string[]> = {};
   for (const [name, entry] of Object.entries(catalogue)) {
     const image = input.images[entry.image];
     if (!runs(entry, input)) {
@@ -149,9 +183,10 @@ export function composeProject(input: ComposeInput): ComposeProject {
       continue;
     }
     if (!image) throw new Error(`no image for ${entry.image}: every environment runs ${name}`);
-    services[name] = composeService(entry, image, input);
-    for (const value of Object.values(entry.container(input).environment ?? {}))
-      if (typeof value !== "string") secretVariables.set(value.name, value);
+    services[name] = composeService(name, entry, image, input);
+    const { secret } = splitEnvironment(entry.container(input).environment ?? {});
+    for (const [, variable] of secret) secretVariables.set(variable.name, variable);
+    if (secret.length > 0) serviceSecrets[name] = [...new Set(secret.map(([, variable]) => variable.name))].sort();
   }
   for (const [name, definition] of Object.entries(services)) {
     // Caddy is not recreated for a new Caddyfile: the deploy step reloads it without dropping a connection.
@@ -160,18 +195,38 @@ export function composeProject(input: ComposeInput): ComposeProject {
       : (definition.volumes ?? [])
           .map((mount) => /^\.\/([^:/]+)/.exec(mount)?.[1])
           .filter((dir): dir is string => dir !== undefined && dir in input.configDigests);
-    if (read.length > 0)
-      definition.labels = { "olympus.config-digest": read.map((dir) => input.configDigests[dir]).join(",") };
-    // Last: the alias digests everything above, labels included (see releaseAliases).
+    const digestVariable = serviceSecrets[name] ? secretsDigestVariable(name) : undefined;
+    definition.labels = {
+      ...(read.length > 0 ? { "olympus.config-digest": read.map((dir) => input.configDigests[dir]).join(",") } : {}),
+      // A changed secret changes this label, so compose recreates the service, under a new alias (below).
+      ...(digestVariable ? { "olympus.secrets-digest": interpolated(digestVariable) } : {}),
+    };
+    if (Object.keys(definition.labels).length === 0) delete definition.labels;
     if (definition.profiles) continue;
+    const entry = catalogue[name]!;
+    const admin: Record<string, NetworkAttachment> = entry.admin
+      ? {
+          [adminNetwork.name]: {
+            ipv4_address: adminAddress(name),
+            ...(entry.admin.api ? { aliases: [adminAlias(name)] } : {}),
+          },
+        }
+      : {};
+    definition.networks = { ...admin, intranet: {} };
+    // Last: the alias digests everything above, labels and networks included, and ends with the digest
+    // of the service's secrets, which the .env gives (see releaseAliases).
     const release = createHash("sha256").update(JSON.stringify(definition)).digest("hex").slice(0, 12);
-    definition.networks = { intranet: { aliases: [`${name}-${release}`] } };
+    const alias = `${name}-${release}${digestVariable ? `-${interpolated(digestVariable)}` : ""}`;
+    definition.networks = { ...admin, intranet: { aliases: [alias] } };
   }
   // The project name is given on the command line (--project-name) by the deploy script.
   const file: ComposeFile = {
     "x-olympus": { environment: input.environment, leftOut },
     services,
-    networks: { intranet: {} },
+    networks: { intranet: {}, [adminNetwork.name]: { ipam: { config: [{ subnet: adminNetwork.subnet }] } } },
+    secrets: Object.fromEntries(
+      [...secretVariables.keys()].sort().map((variable) => [podmanSecret(variable), { external: true as const }]),
+    ),
     volumes: {
       ...Object.fromEntries(
         namedVolumeNames.map((volume) => [
@@ -189,9 +244,20 @@ export function composeProject(input: ComposeInput): ComposeProject {
     file,
     services: Object.keys(services),
     absentServices,
-    releaseAliases: releaseAliases(file),
+    releaseAliases: edgeAliases(file),
     secretVariables: [...secretVariables.values()],
+    serviceSecrets,
   };
+}
+
+/** The release aliases as the Caddyfile writes them: a .env variable as `{$NAME}` (the deploy's reloads hand Caddy the .env). */
+export function edgeAliases(file: ComposeFile): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(releaseAliases(file)).map(([service, alias]) => [
+      service,
+      alias.replace(/\$\{([A-Z0-9_]+):\?[^}]*\}/g, "{$$$1}"),
+    ]),
+  );
 }
 
 /**
@@ -203,7 +269,7 @@ export function composeProject(input: ComposeInput): ComposeProject {
 export function releaseAliases(file: ComposeFile): Record<string, string> {
   return Object.fromEntries(
     Object.entries(file.services).flatMap(([service, { networks }]) =>
-      Array.isArray(networks) ? [] : [[service, networks.intranet.aliases[0]!]],
+      Array.isArray(networks) ? [] : [[service, networks.intranet!.aliases![0]!]],
     ),
   );
 }

@@ -8,8 +8,17 @@ import type { EdgeSettings } from "../lib/edge";
 import type { MailSettings } from "../lib/mail";
 import { monitoringUid } from "../lib/monitoring";
 import { certificateNotAfter } from "../lib/postgresTls";
-import { type DeploymentSecrets, type SecretVariable, secretFormatProblems } from "../lib/secrets";
 import {
+  type DeploymentSecrets,
+  podmanSecret,
+  type SecretVariable,
+  secretFormatProblems,
+  secretsDigest,
+  secretsDigestVariable,
+  secretVariables,
+} from "../lib/secrets";
+import {
+  adminHostUrl,
   afterPhase,
   beforePhase,
   services as catalogue,
@@ -18,6 +27,7 @@ import {
   edgeConfigDirectory,
   edgePhase,
   edgeService,
+  oauthClientSpecs,
   oneShotPhase,
   type Presences,
   routedPhases,
@@ -26,8 +36,16 @@ import {
 import { hostnames, type PublicSite, composeProject as projectName } from "../lib/topology";
 import type { ImageName } from "../lib/versions";
 import { publicHealthChecks, publicHealthUrls, renderCaddyfile } from "./caddyfile";
-import { composeProject, namedVolumeNames, namedVolumes, renderCompose, volumeDirectory } from "./compose";
+import {
+  type ComposeProject,
+  composeProject,
+  namedVolumeNames,
+  namedVolumes,
+  renderCompose,
+  volumeDirectory,
+} from "./compose";
 import { environmentVariables, renderDotenv } from "./environment";
+import { adminNetworkGuard, renderNftTable } from "./hostConfig";
 import { renderIdentitySchemas } from "./identitySchemas";
 import {
   alertDelivery,
@@ -135,6 +153,12 @@ export interface DeployPlan {
   alerting: { service: string };
   /** SQL the deploy runs as the cluster's owner, by the step that runs it. */
   sql: { roles: string; settings: string };
+  /** The podman secrets the services read, each from its file in the secret bundle. */
+  podmanSecrets: { name: string; file: string }[];
+  /** Each confidential OAuth2 client: its Hydra's admin API as the host reaches it, and its secret's file (set-client-secrets). */
+  clientSecrets: { clientId: string; adminUrl: string; file: string }[];
+  /** The host's guard of the admin network: the nftables file the deploy loads, and the table it makes. */
+  adminNetworkGuard: { file: string; family: string; table: string };
   phases: { name: DeployPhase; services: string[]; oneShot: boolean; before: string[]; after: string[] }[];
 }
 
@@ -152,8 +176,10 @@ export interface RenderedRelease {
   plan: DeployPlan;
   /** Public URLs that answer when the release is healthy (health endpoints through Caddy). */
   publicHealthUrls: string[];
-  /** The .env variables the running services read; renderSecretFiles writes exactly these. */
+  /** The secret variables the running services read; renderSecretFiles writes exactly these. */
   secretVariables: SecretVariable[];
+  /** Each service's secret variables by name: the .env holds a digest of each service's values. */
+  serviceSecrets: Record<string, string[]>;
 }
 
 const backupService = "backup";
@@ -161,6 +187,11 @@ const alertmanagerService = "alertmanager";
 const routeFile = (phase: DeployPhase) => `routes/${phase}.Caddyfile`;
 const alertmanagerConfigFile = `${alertmanagerService}/alertmanager.yml`;
 const sqlFiles = { roles: "postgres-roles.sql", settings: "olympus-settings.sql" };
+const adminNetworkGuardFile = "admin-network.nft";
+/** The OAuth2 clients that hold a secret (Athena's, public, has one its image reads but Hydra never checks). */
+const confidentialClients = () => oauthClientSpecs().filter(({ client }) => !client.public);
+/** Where the secret bundle puts each secret variable's value, in a file of its name. */
+export const secretsDirectory = "secrets";
 const postgresKeyFile = "postgres/server.key";
 
 /** Files only one uid may read (mode 0600): PostgreSQL's key, Alertmanager's SMTP credentials. */
@@ -169,9 +200,19 @@ const privateFiles: Record<string, number> = {
   [alertmanagerConfigFile]: monitoringUid,
 };
 
-function deployPlan(running: string[], environment: Environment, major: number): DeployPlan {
+function deployPlan(project: ComposeProject, environment: Environment, major: number): DeployPlan {
+  const running = project.services;
   return {
     project: projectName,
+    podmanSecrets: project.secretVariables.map(({ name }) => ({
+      name: podmanSecret(name),
+      file: `${secretsDirectory}/${name}`,
+    })),
+    clientSecrets: confidentialClients().map(({ client }) => ({
+      clientId: client.clientId,
+      adminUrl: adminHostUrl(`${client.hydra}-hydra`),
+      file: `${secretsDirectory}/${client.secretVariable}`,
+    })),
     volumeDirectories: namedVolumeNames.map((volume) => {
       const { owner } = namedVolumes[volume] as { owner?: number };
       return { path: volumeDirectory(volume), ...(owner === undefined ? {} : { owner }) };
@@ -188,6 +229,11 @@ function deployPlan(running: string[], environment: Environment, major: number):
     backup: { service: backupService, stanza: stanza(environment) },
     alerting: { service: alertmanagerService },
     sql: sqlFiles,
+    adminNetworkGuard: {
+      file: adminNetworkGuardFile,
+      family: adminNetworkGuard.family,
+      table: adminNetworkGuard.name,
+    },
     edge: {
       service: edgeService,
       caddyfile: `${edgeConfigDirectory}/Caddyfile`,
@@ -275,7 +321,7 @@ export function renderConfigFiles(input: ConfigInput): RenderedRelease {
     domain: input.domain,
     captcha: input.edge.captcha,
   });
-  const plan = deployPlan(project.services, input.environment, major);
+  const plan = deployPlan(project, input.environment, major);
   const caddyfileWith = (releaseAliases: Record<string, string>) =>
     renderCaddyfile({
       acmeEmail: input.mail.fromAddress,
@@ -300,15 +346,16 @@ export function renderConfigFiles(input: ConfigInput): RenderedRelease {
       ),
     ]),
   );
-  const caddyfile = caddyfileWith(project.releaseAliases);
   return {
     files: {
       ...mounted,
       "compose.yml": plain(renderCompose(project.file)),
-      // What Caddy starts with (a restart, a reboot): every service by its release alias.
-      "caddy/Caddyfile": plain(caddyfile),
+      // What Caddy starts with (a restart, a reboot): every service by its name, which whatever container
+      // runs answers; release aliases end with a .env variable that only the deploy's reloads hand Caddy.
+      "caddy/Caddyfile": plain(caddyfileWith({})),
       ...routes,
       [sqlFiles.settings]: plain(renderSettingsSql(input.edge.sdkSettings, "security")),
+      [adminNetworkGuardFile]: plain(renderNftTable(adminNetworkGuard)),
       "deploy.json": plain(`${JSON.stringify(plan, null, 2)}\n`),
       "olympus-deploy.sh": plain(asset("olympus-deploy.sh"), "0755"),
     },
@@ -319,16 +366,39 @@ export function renderConfigFiles(input: ConfigInput): RenderedRelease {
     plan,
     publicHealthUrls: publicHealthUrls(names, project.absentServices),
     secretVariables: project.secretVariables,
+    serviceSecrets: project.serviceSecrets,
   };
 }
 
-/** The .env the services read their secrets from, the PostgreSQL TLS material and the deploy user's keys. */
-export function renderSecretFiles(input: SecretInput, variables: readonly SecretVariable[]): RenderedFiles {
+/**
+ * The services' secrets, one file per variable (the deploy makes each a podman secret), the .env with
+ * each service's secrets digest, the PostgreSQL TLS material and the deploy user's keys.
+ */
+export function renderSecretFiles(
+  input: SecretInput,
+  release: Pick<RenderedRelease, "secretVariables" | "serviceSecrets">,
+): RenderedFiles {
   const problems = secretFormatProblems(input.secrets);
   if (problems.length > 0) throw new Error(`generated secrets are malformed: ${problems.join("; ")}`);
   const secrets = { ...input.secrets, smtpUri: input.mail.sandboxUri ?? input.secrets.smtpUri };
+  // Every confidential client's secret, whether or not its service runs here: Hydra is given each one.
+  const values = environmentVariables(secrets, [
+    ...release.secretVariables,
+    ...confidentialClients().map(({ client }) =>
+      secretVariables.oauthClientSecret(client.secretVariable, client.clientId),
+    ),
+  ]);
+  const digests = Object.fromEntries(
+    Object.entries(release.serviceSecrets).map(([service, names]) => [
+      secretsDigestVariable(service),
+      secretsDigest(secrets.encryptionKey, Object.fromEntries(names.map((name) => [name, values[name] ?? ""]))),
+    ]),
+  );
   return {
-    ".env": secretFile(renderDotenv(environmentVariables(secrets, variables))),
+    ".env": secretFile(renderDotenv(digests)),
+    ...Object.fromEntries(
+      Object.entries(values).map(([name, value]) => [`${secretsDirectory}/${name}`, secretFile(value)]),
+    ),
     ...(input.authorizedKeys ? { authorized_keys: plain(`${input.authorizedKeys.join("\n")}\n`, "0600") } : {}),
     [`${postgres.caDirectory.project}/ca.crt`]: plain(input.secrets.postgresTls.caCertificate),
     "postgres/server.crt": plain(input.secrets.postgresTls.serverCertificate),
@@ -351,7 +421,7 @@ export function renderSecretFiles(input: SecretInput, variables: readonly Secret
 /** Every file the deploy step installs on the host, keyed by path under the compose project directory. */
 export function renderDeployment(input: DeploymentInput): RenderedFiles {
   const release = renderConfigFiles(input);
-  return { ...release.files, ...renderSecretFiles(input, release.secretVariables) };
+  return { ...release.files, ...renderSecretFiles(input, release) };
 }
 
 /** One line per file for the deploy script's `install`: path, mode and base64 content, tab-separated. */

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { adminNetwork } from "../lib/services";
 import { composeProjectDir, dataMountPath } from "../lib/topology";
 
 /**
@@ -70,6 +71,25 @@ export const metadataBlock: NftTable = {
   chains: [{ name: "forward", hook: "forward", priority: -10, rules: [`ip daddr ${metadataAddress} reject`] }],
 };
 export const metadataBlockFile = "/etc/olympus/metadata-block.nft";
+
+/**
+ * Nothing reaches the admin network from another network (lib/services.ts adminNetwork): a container on
+ * the intranet dialling an admin address is forwarded by the host, and refused here. The network's
+ * members reach each other on its own bridge, and the SSH tunnels' loopback ports are the host's own
+ * traffic, never forwarded. The deploy loads it before any service starts, in every environment.
+ */
+export const adminNetworkGuard: NftTable = {
+  family: "inet",
+  name: "olympus_admin_network",
+  chains: [
+    {
+      name: "forward",
+      hook: "forward",
+      priority: -10,
+      rules: [`ip daddr ${adminNetwork.subnet} ip saddr != ${adminNetwork.subnet} reject`],
+    },
+  ],
+};
 const metadataBlockUnit = "olympus-metadata-block.service";
 
 /** The unit that brings the platform back when the host boots. */

@@ -8,7 +8,7 @@ import {
   olympusMetrics,
   watchedMountpoints,
 } from "../lib/monitoring";
-import { edgeService, port } from "../lib/services";
+import { adminUrl, edgeService, port, services } from "../lib/services";
 import type { PublicSite } from "../lib/topology";
 import type { PublicHealthCheck } from "./caddyfile";
 
@@ -21,7 +21,7 @@ const yaml = (value: unknown) => stringify(value, { lineWidth: 0 });
 
 /** What Prometheus scrapes inside the compose network, by job; the Ory APIs at their admin ports. */
 function scrapeTargets(running: string[]): { job: string; target: string; path?: string }[] {
-  const ory = running.filter((name) => /-(kratos|hydra)$/.test(name));
+  const ory = running.filter((name) => services[name]?.admin?.api);
   const own: [string, string, string][] = [
     ["prometheus", "prometheus", "http"],
     ["alertmanager", "alertmanager", "http"],
@@ -31,7 +31,11 @@ function scrapeTargets(running: string[]): { job: string; target: string; path?:
     ["blackbox", "blackbox-exporter", "metrics"],
   ];
   return [
-    ...ory.map((name) => ({ job: name, target: `${name}:${port(name, "admin")}`, path: "/admin/metrics/prometheus" })),
+    ...ory.map((name) => ({
+      job: name,
+      target: new URL(adminUrl(name)).host,
+      path: "/admin/metrics/prometheus",
+    })),
     ...own
       .filter(([, service]) => running.includes(service))
       .map(([job, service, portName]) => ({ job, target: `${service}:${port(service, portName)}` })),

@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import { port } from "../lib/services";
+import { adminAddress, adminUrl, port } from "../lib/services";
 import type { IdentityDomain } from "../lib/topology";
 import { identitySchemaFiles } from "./identitySchemas";
 
@@ -19,7 +19,7 @@ export interface OryRenderInput {
 
 const configDir = (domain: IdentityDomain, service: "kratos" | "hydra") => `/etc/config/${domain}-${service}`;
 
-const serve = (domain: IdentityDomain, publicPort: number, adminPort: number, allowCredentials: boolean) => ({
+const serve = (domain: IdentityDomain, publicPort: number, allowCredentials: boolean) => ({
   public: {
     base_url: `http://${domain}-kratos:${publicPort}/`,
     host: "0.0.0.0",
@@ -32,7 +32,12 @@ const serve = (domain: IdentityDomain, publicPort: number, adminPort: number, al
       allow_credentials: allowCredentials,
     },
   },
-  admin: { base_url: `http://${domain}-kratos:${adminPort}/`, host: "0.0.0.0", port: adminPort },
+  // The admin API listens on the admin network only (lib/services.ts adminNetwork).
+  admin: {
+    base_url: `${adminUrl(`${domain}-kratos`)}/`,
+    host: adminAddress(`${domain}-kratos`),
+    port: port(`${domain}-kratos`, "admin"),
+  },
 });
 
 const log = { level: "info", format: "json", leak_sensitive_values: false };
@@ -59,7 +64,7 @@ function kratosConfig(
   parts: { allowCredentials: boolean; haveIBeenPwned: boolean; defaultSchema: string },
 ) {
   return {
-    serve: serve(domain, port(`${domain}-kratos`, "public"), port(`${domain}-kratos`, "admin"), parts.allowCredentials),
+    serve: serve(domain, port(`${domain}-kratos`, "public"), parts.allowCredentials),
     selfservice: {
       default_browser_return_url: `${input.loginUrl}/`,
       allowed_return_urls: [input.loginUrl, ...input.returnUrls],
@@ -140,7 +145,7 @@ export function hydraConfig(domain: IdentityDomain) {
   return {
     serve: {
       public: { host: "0.0.0.0", port: port(`${domain}-hydra`, "public") },
-      admin: { host: "0.0.0.0", port: port(`${domain}-hydra`, "admin") },
+      admin: { host: adminAddress(`${domain}-hydra`), port: port(`${domain}-hydra`, "admin") },
       cookies: { same_site_mode: "Lax" },
     },
     oidc: { subject_identifiers: { supported_types: ["pairwise", "public"] } },

@@ -164,7 +164,9 @@ service_state() {
   status="$("${podman[@]}" inspect --format '{{.State.Status}} {{.RestartCount}}' "$container")"
   case "$status" in
     running*) ;;
-    exited*) if ((${status#* } >= 2)); then echo crashing; else echo exited; fi; return ;;
+    # Podman reports a container whose process ended as stopped until its cleanup makes it exited; a
+    # crash loop under the restart policy can show as either at every look.
+    exited* | stopped*) if ((${status#* } >= 2)); then echo crashing; else echo exited; fi; return ;;
     *) echo "${status% *}"; return ;;
   esac
   if [[ -z "$("${podman[@]}" inspect --format '{{if .Config.Healthcheck}}yes{{end}}' "$container")" ]]; then echo running; return; fi
@@ -181,6 +183,12 @@ wait_healthy() {
       if [[ "$state" == crashing ]] || ((SECONDS >= deadline)); then
         log "$service is $state after $((SECONDS - deadline + health_timeout))s; its last log lines:"
         if [[ -n "$container" ]]; then "${podman[@]}" logs --tail 40 "$container" >&2 || true; fi
+        # A crash loop serves nothing and races whatever replaces it (compose cannot remove a container
+        # the restart policy has just started again): it stays stopped until the next release.
+        if [[ "$state" == crashing ]]; then
+          "${podman[@]}" stop --time 0 "$container" >/dev/null 2>&1 || true
+          log "$service stopped, out of its crash loop"
+        fi
         return 1
       fi
       sleep 2
@@ -281,9 +289,12 @@ mark_restore_point() {
 }
 
 # Loads a Caddyfile into the running Caddy; its complaint, if any, goes to the deploy log and the output.
+# The routes name release aliases that end with a service's secrets digest ({$OLYMPUS_SECRETS_...}):
+# Caddy reads them from the .env, which holds digests only, never a secret.
 reload_caddy() {
   local output
-  if ! output="$("${podman[@]}" exec "$(container_of "$(plan .edge.service)")" caddy reload --config "$1" --adapter caddyfile 2>&1)"; then
+  if ! output="$("${podman[@]}" exec --env-file "$project_dir/.env" "$(container_of "$(plan .edge.service)")" \
+    caddy reload --config "$1" --adapter caddyfile 2>&1)"; then
     printf '%s\n' "$output" >>"$(deploy_log)"
     log "caddy refused $1: $(tail -n 1 <<<"$output")"
     return 1
@@ -302,6 +313,44 @@ route_back() {
     fi
   fi
   exit "$status"
+}
+
+# Each secret variable becomes a podman secret, read from its file: containers get it in their
+# environment (type=env) and no command line ever carries it. A container keeps the value it started
+# with until compose recreates it, which a changed value causes (its secrets digest label). Secrets of
+# variables the release no longer has are removed.
+sync_secrets() {
+  local name file existing
+  declare -A wanted=()
+  while IFS=$'\t' read -r name file; do
+    wanted[$name]=1
+    [[ -f "$project_dir/$file" ]] || continue
+    "${podman[@]}" secret rm "$name" >/dev/null 2>&1 || true
+    "${podman[@]}" secret create "$name" "$project_dir/$file" >/dev/null
+  done < <(plan '.podmanSecrets[] | "\(.name)\t\(.file)"')
+  while read -r existing; do
+    [[ -n "$existing" && -z "${wanted[$existing]:-}" ]] || continue
+    "${podman[@]}" secret rm "$existing" >/dev/null
+  done < <("${podman[@]}" secret ls --format '{{.Name}}' | grep "^$(plan .project)_" || true)
+}
+
+# A rotated OAuth2 client secret reaches Hydra once the Ory phase is healthy and before any app restarts
+# with it (the apps phase comes later). jq reads the secret from its file and curl the patch from stdin,
+# so no command line holds it. A client Hydra does not know yet is registered by the program after the
+# release, with the same secret.
+set_client_secrets() {
+  local client admin_url file code
+  while IFS=$'\t' read -r client admin_url file; do
+    [[ -f "$project_dir/$file" ]] || continue
+    code="$(jq -n --rawfile secret "$project_dir/$file" '[{op: "replace", path: "/client_secret", value: $secret}]' |
+      curl --silent --output /dev/null --write-out '%{http_code}' --request PATCH \
+        --header 'Content-Type: application/json' --data-binary @- "$admin_url/admin/clients/$client")"
+    case "$code" in
+      200) log "hydra has oauth2 client $client's current secret" ;;
+      404) log "oauth2 client $client is not registered yet: the program registers it after the release" ;;
+      *) fail "hydra answered $code when given oauth2 client $client's secret" ;;
+    esac
+  done < <(plan '.clientSecrets[] | "\(.clientId)\t\(.adminUrl)\t\(.file)"')
 }
 
 # What runs before a phase starts or after it is healthy, by the names deploy.json gives (and the phase).
@@ -337,6 +386,11 @@ run_step() {
       # shellcheck disable=SC2024
       psql_as_owner -d "$(plan .postgres.settingsDatabase)" < "$project_dir/$(plan .sql.settings)" >/dev/null ;;
     check-data-directory) check_data_directory ;;
+    sync-secrets) sync_secrets ;;
+    set-client-secrets) set_client_secrets ;;
+    guard-admin-network)
+      # Loading the file replaces the table (it deletes and recreates it), so a rerun converges.
+      "${as_root[@]}" nft -f "$project_dir/$(plan .adminNetworkGuard.file)" ;;
     *) fail "deploy.json names an unknown step $1" ;;
   esac
 }
@@ -394,6 +448,12 @@ down() {
     quietly "${podman[@]}" stop --time 120 "${containers[@]}"
     quietly "${podman[@]}" rm --force "${containers[@]}"
   fi
+  # The secrets go with the containers that read them (the next up creates them again from the bundle).
+  "${podman[@]}" secret ls --format '{{.Name}}' | grep "^$(plan .project)_" | while read -r secret; do
+    "${podman[@]}" secret rm "$secret" >/dev/null
+  done || true
+  # The admin network is gone with the project, and so is its guard.
+  "${as_root[@]}" nft delete table "$(plan .adminNetworkGuard.family)" "$(plan .adminNetworkGuard.table)" 2>/dev/null || true
   log "the compose project is down; its data stays in $data_dir/volumes"
 }
 
@@ -420,6 +480,8 @@ restore() {
     *) fail "usage: $0 restore latest|time <ISO time>|point <name>" ;;
   esac
   stanza="$(plan .backup.stanza)"
+  # The repository's credentials are podman secrets, which `down` removed with the project.
+  sync_secrets
   info="$(repository_info)" || fail "the repository cannot be read; nothing was stopped"
   stanzas="$(jq -r '[.[] | select((.backup | length) > 0) | .name] | join(", ")' <<<"$info")"
   if [[ "$(jq -r --arg s "$stanza" '[.[] | select(.name == $s and (.backup | length) > 0)] | length' <<<"$info")" == 0 ]]; then

@@ -12,7 +12,7 @@ import { createIdentity, listIdentities } from "../../clients/kratosAdmin";
 import { backupPolicy } from "../../lib/backup";
 import { parsePlainConfig } from "../../lib/config/schema";
 import { readStackFile } from "../../lib/config/stackFiles";
-import { loopbackPort } from "../../lib/services";
+import { adminHostUrl } from "../../lib/services";
 import { hostnames } from "../../lib/topology";
 import { edgeClient, projectCopy, stackContainers } from "../devhost/devCycle";
 import { ensureStack } from "../operations/stacks";
@@ -28,7 +28,7 @@ async function main() {
   const run = (script: string, args: string[]) => execa("npx", ["tsx", script, ...args], { cwd: dir, env, all: true });
   const pulumi = (args: string[]) =>
     execa("pulumi", [...args, "--stack", "dev", "--non-interactive"], { cwd: dir, env });
-  const kratosAdmin = `http://127.0.0.1:${loopbackPort("ciam-kratos", "admin")}`;
+  const kratosAdmin = adminHostUrl("ciam-kratos");
   try {
     await ensureStack(dir, "dev", env);
     await pulumi(["config", "set", "--path", "seeding.count", String(identities)]);

@@ -8,7 +8,7 @@ import execa from "execa";
 import { syntheticEmailDomain } from "../../clients/identities";
 import { parsePlainConfig } from "../../lib/config/schema";
 import { readStackFile } from "../../lib/config/stackFiles";
-import { loopbackPort } from "../../lib/services";
+import { hostUrl } from "../../lib/services";
 import { ensureStack, stackOutputs } from "../operations/stacks";
 import { projectDir, pulumiEnvironment } from "../toolchain/toolchain";
 import { devStack, prepareDevHost, reachDevHost, releaseDevHost } from "./devHost";
@@ -30,11 +30,11 @@ async function up() {
     leftOut: string[];
   };
   console.log(`
-The dev tier runs on this machine (everything on 127.0.0.1; certificates from Caddy's internal CA,
+The dev tier runs on this machine (published on 127.0.0.1 only; certificates from Caddy's internal CA,
 its root: npm run pulumi -- stack output edgeCa --stack dev).
 
-  Mailpit (every mail the stack sends):  http://127.0.0.1:${loopbackPort("mailpit", "ui")}
-  Monitoring (what fires, the targets):  npm run status -- dev (Prometheus's API: http://127.0.0.1:${loopbackPort("prometheus", "http")})
+  Mailpit (every mail the stack sends):  ${hostUrl("mailpit", "ui")}
+  Monitoring (what fires, the targets):  npm run status -- dev (Prometheus's API: ${hostUrl("prometheus", "http")})
   CIAM login (Kratos's API through Caddy): ${urls.ciamLogin}/self-service/login/api
   OIDC discovery:                          ${urls.ciamOauth}/.well-known/openid-configuration
                                            ${urls.iamOauth}/.well-known/openid-configuration

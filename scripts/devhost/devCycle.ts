@@ -153,7 +153,8 @@ export async function stackContainers(): Promise<
       const service = container.Config.Labels["com.docker.compose.service"]!;
       const releaseAlias = Object.values(container.NetworkSettings.Networks ?? {})
         .flatMap((network) => network.Aliases ?? [])
-        .find((alias) => new RegExp(`^${service}-[0-9a-f]{12}$`).test(alias));
+        // Its definition's digest, then (for a service with secrets) its secrets' digest.
+        .find((alias) => new RegExp(`^${service}-[0-9a-f]{12}(-[0-9a-f]{12})?$`).test(alias));
       return [
         service,
         {
@@ -177,6 +178,9 @@ export async function stackLeftovers(): Promise<string[]> {
   return [
     ...(await podman(["ps", "--all", "--filter", label, "--format", "container {{.Names}}"])),
     ...(await podman(["volume", "ls", "--filter", label, "--format", "volume {{.Name}}"])),
+    ...(await podman(["secret", "ls", "--format", "secret {{.Name}}"])).filter((line) =>
+      line.startsWith(`secret ${composeProject}_`),
+    ),
     ...(await podman(["network", "ls", "--format", "network {{.Name}}"])).filter((line) =>
       line.startsWith(`network ${composeProject}`),
     ),
@@ -188,6 +192,10 @@ export async function stackLeftovers(): Promise<string[]> {
       .split("\n")
       .filter(Boolean),
     ...(await execa("sh", ["-c", "ls /etc/sudoers.d | grep olympus | sed 's/^/sudoers /' || true"])).stdout
+      .split("\n")
+      .filter(Boolean),
+    // The deploy's firewall tables (the admin network's guard).
+    ...(await execa("sh", ["-c", "nft list tables 2>/dev/null | grep olympus || true"])).stdout
       .split("\n")
       .filter(Boolean),
     ...(await execa("sh", ["-c", "pgrep -a 'conmon|aardvark-dns' || true"])).stdout

@@ -1,3 +1,5 @@
+import { secretsDirectory } from "../../render/deployment";
+
 export type FileSet = Record<string, { content: string; secret: boolean }>;
 
 export const redactedValue = "<redacted>";
@@ -11,14 +13,15 @@ export function redactPrivateKeys(text: string): string {
 }
 
 /**
- * Redacts the secret values of secret files: .env values, private keys. Everything else in them (names,
- * structure) stays, so the output still shows what would be deployed.
+ * Redacts the secret values of secret files: a secret variable's file whole, .env values, private keys.
+ * Everything else in them (names, structure) stays, so the output still shows what would be deployed.
  */
 export function redact(files: FileSet): FileSet {
   const redacted: FileSet = {};
   for (const [path, file] of Object.entries(files)) {
     let content = file.content;
-    if (file.secret) {
+    if (file.secret && path.startsWith(`${secretsDirectory}/`)) content = redactedValue;
+    else if (file.secret) {
       content = redactPrivateKeys(content.replace(/^([A-Z0-9_]+)='.*'$/gm, `$1='${redactedValue}'`));
     }
     redacted[path] = { content, secret: file.secret };

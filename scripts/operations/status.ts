@@ -4,7 +4,7 @@
  */
 import { type MonitoringStatus, monitoringStatus } from "../../clients/prometheus";
 import { withEndpoint } from "../../clients/tunnel";
-import { loopbackPort } from "../../lib/services";
+import { hostAddress } from "../../lib/services";
 import { projectDir, pulumiEnvironment } from "../toolchain/toolchain";
 import { hostAccess } from "./hostAccess";
 
@@ -50,10 +50,8 @@ export async function stackStatus(
   env = pulumiEnvironment(),
 ): Promise<MonitoringStatus> {
   const ssh = await hostAccess(stack, dir, env);
-  return withEndpoint(
-    { kind: "ssh", ssh, remoteHost: "127.0.0.1", remotePort: loopbackPort("prometheus", "http") },
-    monitoringStatus,
-  );
+  const prometheus = hostAddress("prometheus", "http");
+  return withEndpoint({ kind: "ssh", ssh, remoteHost: prometheus.host, remotePort: prometheus.port }, monitoringStatus);
 }
 
 if (require.main === module) {

@@ -4,7 +4,7 @@ import execa from "execa";
 import { describe, expect, it } from "vitest";
 import { createIdentity, deleteIdentity, listIdentities } from "../../clients/kratosAdmin";
 import { apiLogin } from "../../clients/soakGate";
-import { loopbackPort } from "../../lib/services";
+import { adminHostUrl, hostUrl } from "../../lib/services";
 import { localBuilds, localImage } from "../../lib/versions";
 import { backupRepositoryPid, repositoryData } from "../../scripts/devhost/backupRepository";
 import { loginThroughEdge, stackContainers } from "../../scripts/devhost/devCycle";
@@ -17,9 +17,9 @@ import { type DevStack, pause, seededEmail, useDevStack, waitUntil } from "../he
  * volume brought back, an outage of the repository that loses nothing, and the restores that are refused.
  */
 let dev: DevStack;
-const kratosAdmin = `http://127.0.0.1:${loopbackPort("ciam-kratos", "admin")}`;
-const kratosPublic = `http://127.0.0.1:${loopbackPort("ciam-kratos", "public")}`;
-const hydraPublic = `http://127.0.0.1:${loopbackPort("ciam-hydra", "public")}`;
+const kratosAdmin = adminHostUrl("ciam-kratos");
+const kratosPublic = hostUrl("ciam-kratos", "public");
+const hydraPublic = hostUrl("ciam-hydra", "public");
 const seededCount = 100;
 const backups = () => backupState("dev", dev.dir, dev.env);
 
@@ -137,7 +137,7 @@ describe("PostgreSQL's backups on the dev stack", () => {
     const jwks = await (await fetch(`${hydraPublic}/.well-known/jwks.json`)).text();
     const clientIds = async () =>
       (
-        (await (await fetch(`http://127.0.0.1:${loopbackPort("iam-hydra", "admin")}/admin/clients`)).json()) as {
+        (await (await fetch(`${adminHostUrl("iam-hydra")}/admin/clients`)).json()) as {
           client_id: string;
         }[]
       )

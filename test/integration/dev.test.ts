@@ -11,7 +11,7 @@ import { createIdentity } from "../../clients/kratosAdmin";
 import { monitoringStatus } from "../../clients/prometheus";
 import { parsePlainConfig } from "../../lib/config/schema";
 import { readStackFile } from "../../lib/config/stackFiles";
-import { loopbackPort } from "../../lib/services";
+import { adminHostUrl, hostUrl, loopbackPort } from "../../lib/services";
 import { hostnames } from "../../lib/topology";
 import { localBuilds, localImage } from "../../lib/versions";
 import { securityHeaders } from "../../render/caddyfile";
@@ -167,15 +167,7 @@ describe("the dev tier on this machine", () => {
       ),
     ];
     expect(published).toEqual(
-      expect.arrayContaining([
-        80,
-        443,
-        5432,
-        loopbackPort("ciam-kratos", "admin"),
-        loopbackPort("mailpit", "ui"),
-        loopbackPort("prometheus", "http"),
-        loopbackPort("alertmanager", "http"),
-      ]),
+      expect.arrayContaining([80, 443, 5432, loopbackPort("mailpit", "ui"), loopbackPort("alertmanager", "http")]),
     );
     // IPv6 too: the loopback (::1) and any other address the machine has; every port is bound to 127.0.0.1.
     const ipv6 = Object.values(networkInterfaces())
@@ -243,13 +235,13 @@ describe("the dev tier on this machine", () => {
   });
 
   it("registers the OAuth2 clients in both Hydras with the dev tier's redirect URIs, and Hydra refuses a public client without PKCE", async () => {
-    const clients = async (port: number) =>
-      (await (await fetch(`http://127.0.0.1:${port}/admin/clients`)).json()) as {
+    const clients = async (hydra: string) =>
+      (await (await fetch(`${adminHostUrl(hydra)}/admin/clients`)).json()) as {
         client_id: string;
         redirect_uris: string[];
       }[];
-    const iam = await clients(loopbackPort("iam-hydra", "admin"));
-    const ciam = await clients(loopbackPort("ciam-hydra", "admin"));
+    const iam = await clients("iam-hydra");
+    const ciam = await clients("ciam-hydra");
     expect(iam.map((client) => client.client_id).sort()).toEqual([
       "athena-ciam-client",
       "athena-iam-client",
@@ -281,12 +273,7 @@ describe("the dev tier on this machine", () => {
       redirect_uri: `https://${names.iamAdmin}/api/auth/callback`,
     };
     const refused = new URL(
-      await authorizationFlow(
-        http,
-        `https://${names.iamOauth}`,
-        `http://127.0.0.1:${loopbackPort("iam-hydra", "admin")}`,
-        query,
-      ),
+      await authorizationFlow(http, `https://${names.iamOauth}`, adminHostUrl("iam-hydra"), query),
     );
     expect([refused.hostname, refused.searchParams.get("error")]).toEqual([names.iamAdmin, "invalid_request"]);
   });
@@ -335,9 +322,11 @@ describe("the dev tier on this machine", () => {
     const generated = [...results, ...derived];
     const secrets = [password, ...generated];
     expect(generated.length).toBeGreaterThan(20);
-    // The .env the host received holds both kinds (the check below would prove nothing otherwise).
-    const deployedEnv = filesFromState(state)[".env"]!.content;
-    // The .env holds exactly what the running services read: in dev, no app's or pgAdmin's secrets.
+    // The secret files the host received hold both kinds (the check below would prove nothing otherwise).
+    const deployedEnv = Object.entries(filesFromState(state))
+      .filter(([path]) => path.startsWith("secrets/"))
+      .map(([, file]) => file.content)
+      .join("\n");
     expect(results.filter((value) => deployedEnv.includes(value)).length).toBeGreaterThanOrEqual(3);
     expect(derived.filter((value) => deployedEnv.includes(value)).length).toBeGreaterThan(5);
     const plainState = await exported();
@@ -387,7 +376,8 @@ describe("the dev tier on this machine", () => {
     expect(deployLog).toContain("the edge routes phase ory");
     expect(deployLog.indexOf("the edge routes phase ory")).toBeLessThan(deployLog.indexOf("ciam-kratos is healthy"));
     const kratosAlias = (await stackContainers())["ciam-kratos"]!.releaseAlias;
-    expect(kratosAlias).toMatch(/^ciam-kratos-[0-9a-f]{12}$/);
+    // Its definition's digest, then its secrets' (from the .env).
+    expect(kratosAlias).toMatch(/^ciam-kratos-[0-9a-f]{12}-[0-9a-f]{12}$/);
     expect(kratosAlias).not.toBe(kratosAliasBefore);
     const caddyConfig = (
       await execa("podman", ["exec", "olympus_caddy_1", "wget", "-qO-", "http://localhost:2019/config/"])
@@ -455,7 +445,7 @@ describe("the dev tier on this machine", () => {
     const beforeSleep = Math.floor(Date.now() / 1000);
     // A user that exists only in the database (the seeding would make the synthetic ones again on a wake).
     const before = { email: `before.sleep.${Date.now()}@dev.olympus.test`, password: "a-Long-night-passphrase-2026" };
-    await createIdentity(`http://127.0.0.1:${loopbackPort("ciam-kratos", "admin")}`, {
+    await createIdentity(adminHostUrl("ciam-kratos"), {
       schema_id: "default",
       state: "active",
       traits: { email: before.email, username: "before-sleep", first_name: "Before", last_name: "Sleep" },
@@ -485,7 +475,7 @@ describe("the dev tier on this machine", () => {
     expect((await loginThroughEdge(client, names.ciamLogin, seeded(3), password)).status).toBe(200);
     expect(soaksRun()).toBe(0);
     // The monitoring came back like any service, every target up, with the series from before the night.
-    const prometheus = `http://127.0.0.1:${loopbackPort("prometheus", "http")}`;
+    const prometheus = hostUrl("prometheus", "http");
     await waitUntil(
       "every scrape target up after the wake",
       async () =>

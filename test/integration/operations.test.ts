@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import execa from "execa";
@@ -6,12 +6,24 @@ import { describe, expect, it } from "vitest";
 import { monitoringStatus } from "../../clients/prometheus";
 import { runOverSsh } from "../../clients/tunnel";
 import { alertRules } from "../../lib/monitoring";
-import { loopbackPort } from "../../lib/services";
+import { oauthClients } from "../../lib/oauthClients";
+import {
+  adminAddress,
+  adminHostUrl,
+  adminNetwork,
+  adminUrl,
+  hostUrl,
+  internalUrl,
+  oauthClientSpecs,
+  port,
+} from "../../lib/services";
+import { composeProjectDir } from "../../lib/topology";
 import { localBuilds, localImage } from "../../lib/versions";
 import { backupRepositoryPid } from "../../scripts/devhost/backupRepository";
-import { loginThroughEdge, stackContainers } from "../../scripts/devhost/devCycle";
+import { loginThroughEdge, stackContainers, steadyTraffic } from "../../scripts/devhost/devCycle";
 import { deployScriptCommand, hostAccess } from "../../scripts/operations/hostAccess";
 import { type DevStack, pause, seededEmail, useDevStack, waitUntil } from "../helpers/devStack";
+import { authorizationFlow } from "../helpers/oauthFlow";
 
 /**
  * Operations on one dev stack (one stack for both, to keep CI short). The monitoring: every target up and
@@ -22,8 +34,8 @@ import { type DevStack, pause, seededEmail, useDevStack, waitUntil } from "../he
  * rotated Hydra system secret.
  */
 let dev: DevStack;
-const prometheus = `http://127.0.0.1:${loopbackPort("prometheus", "http")}`;
-const mailpit = `http://127.0.0.1:${loopbackPort("mailpit", "ui")}`;
+const prometheus = hostUrl("prometheus", "http");
+const mailpit = hostUrl("mailpit", "ui");
 const status = () => monitoringStatus(prometheus);
 
 interface Mail {
@@ -56,7 +68,7 @@ const firing = async (alert: string) => (await status()).alerts.filter((a) => a.
 const psql = (sql: string) =>
   execa("podman", ["exec", "olympus_postgres_1", "psql", "-U", "olympus", "-d", "postgres", "-Atc", sql]);
 
-const hydraPublic = (domain: "ciam" | "iam") => `http://127.0.0.1:${loopbackPort(`${domain}-hydra`, "public")}`;
+const hydraPublic = (domain: "ciam" | "iam") => hostUrl(`${domain}-hydra`, "public");
 /** Whether a seeded user logs in through Caddy (a refused connection counts as no). */
 const loginWorks = async () =>
   (await loginThroughEdge(dev.client, dev.names.ciamLogin, seededEmail(5), dev.password).catch(() => undefined))
@@ -295,6 +307,126 @@ describe("faults on the dev stack", () => {
     expect(other.all).toContain('permission denied for database "iam_kratos"');
   });
 
+  it("serves the Ory admin APIs on their own network only: a container outside it reaches none, by name or address", async () => {
+    const outside = (url: string) =>
+      execa(
+        "podman",
+        ["exec", "olympus_login-simulator_1", "curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", url],
+        {
+          reject: false,
+        },
+      );
+    const adminPath = "/admin/health/ready";
+    const byAddress = `http://${adminAddress("ciam-kratos")}:${port("ciam-kratos", "admin")}${adminPath}`;
+    // The login simulator (intranet only) reaches Kratos's public API, and its admin API neither by name nor by address.
+    expect((await outside(`${internalUrl("ciam-kratos", "public")}/health/ready`)).stdout).toBe("200");
+    expect((await outside(`${internalUrl("ciam-kratos", "admin")}${adminPath}`)).stdout).toBe("000");
+    expect((await outside(byAddress)).stdout).toBe("000");
+    // A member of the admin network (Prometheus) reaches it by its admin name, and the host (where the SSH
+    // tunnels end) by its address: the host's own traffic is not forwarded, so the guard lets it through.
+    const member = await execa(
+      "podman",
+      ["exec", "olympus_prometheus_1", "wget", "-q", "-O", "/dev/null", `${adminUrl("ciam-kratos")}${adminPath}`],
+      { reject: false, all: true },
+    );
+    expect(member.exitCode, member.all).toBe(0);
+    expect((await fetch(`${adminHostUrl("ciam-kratos")}${adminPath}`)).status).toBe(200);
+    // The host's guard is what refuses the address: without it the intranet would reach it through the host.
+    const guard = await execa("nft", ["list", "table", "inet", "olympus_admin_network"]);
+    expect(guard.stdout).toContain(`ip daddr ${adminNetwork.subnet}`);
+    await execa("nft", ["delete", "table", "inet", "olympus_admin_network"]);
+    try {
+      expect((await outside(byAddress)).stdout).toBe("200");
+    } finally {
+      await execa("nft", ["-f", join(composeProjectDir, "admin-network.nft")]);
+    }
+    expect((await outside(byAddress)).stdout).toBe("000");
+  });
+
+  it("rotates secrets under steady logins with none failed, Hydra first, and no command line ever holds a secret", async () => {
+    const client = oauthClientSpecs().find(({ client }) => client.clientId === "site-ciam-client")!.client;
+    const secretFile = (variable: string) => join(composeProjectDir, "secrets", variable);
+    const oldSecret = readFileSync(secretFile(client.secretVariable), "utf8");
+    const aliasBefore = (await stackContainers())["ciam-kratos"]!.releaseAlias;
+    // Every process's command line, sampled while the release runs (podman create included).
+    const commandLines = new Set<string>();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        for (const line of (await execa("ps", ["-eo", "args", "--no-headers"])).stdout.split("\n"))
+          commandLines.add(line);
+        await pause(25);
+      }
+    })();
+    let index = 0;
+    const traffic = steadyTraffic(dev.client, dev.names.ciamLogin, () => seededEmail(index++ % 50), dev.password, 40);
+    dev.diagnostics.length = 0;
+    // Kratos's cookie secret (Kratos is recreated) and a confidential client's secret.
+    const replace = await urns("-ciam-kratos-cookie", `-${client.clientId}-secret`);
+    const up = await dev.stack.up({ replace, onEvent: dev.onEvent });
+    const counts = await traffic.stop();
+    sampling = false;
+    await sampler;
+    expect(up.summary.result).toBe("succeeded");
+    expect(counts.failures).toEqual([]);
+    expect(counts.logins).toBeGreaterThan(5);
+    // Kratos came back under a new name, which Caddy dialled before the old container stopped.
+    const aliasAfter = (await stackContainers())["ciam-kratos"]!.releaseAlias;
+    expect(aliasAfter).not.toBe(aliasBefore);
+    expect(aliasAfter.split("-").slice(0, -1).join("-")).toBe(aliasBefore.split("-").slice(0, -1).join("-"));
+    // Hydra had the client's new secret before the apps phase, and the token exchange works with it.
+    const deployLog = dev.diagnostics.join("\n");
+    const hydraKnew = deployLog.indexOf(`hydra has oauth2 client ${client.clientId}'s current secret`);
+    expect(hydraKnew).toBeGreaterThan(-1);
+    expect(hydraKnew).toBeLessThan(deployLog.indexOf("the edge routes phase apps"));
+    const newSecret = readFileSync(secretFile(client.secretVariable), "utf8");
+    expect(newSecret).not.toBe(oldSecret);
+    const registration = oauthClients(dev.names).find((registered) => registered.client_id === client.clientId)!;
+    const exchange = async (secret: string) => {
+      const redirected = new URL(
+        await authorizationFlow(
+          (url, cookies) => dev.client.get(url, cookies),
+          `https://${dev.names.ciamOauth}`,
+          adminHostUrl("ciam-hydra"),
+          {
+            response_type: "code",
+            client_id: client.clientId,
+            scope: "openid",
+            state: "rotation-state-1234",
+            redirect_uri: registration.redirect_uris[0]!,
+          },
+        ),
+      );
+      const code = redirected.searchParams.get("code");
+      expect(code, redirected.toString()).toBeTruthy();
+      return fetch(`${hydraPublic("ciam")}/oauth2/token`, {
+        method: "POST",
+        headers: {
+          authorization: `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(secret)}`).toString("base64")}`,
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams({
+          grant_type: "authorization_code",
+          code: code!,
+          redirect_uri: registration.redirect_uris[0]!,
+        }),
+      });
+    };
+    const withOld = await exchange(oldSecret);
+    expect(withOld.status).toBe(401);
+    const withNew = await exchange(newSecret);
+    expect(withNew.status, await withNew.clone().text()).toBe(200);
+    expect(((await withNew.json()) as { access_token?: string }).access_token).toBeTruthy();
+    // No secret of the host's bundle was ever an argument of any process while the release ran.
+    const values = readdirSync(join(composeProjectDir, "secrets"))
+      .map((variable) => readFileSync(secretFile(variable), "utf8"))
+      .filter((value) => value.length >= 12);
+    expect(values.length).toBeGreaterThan(10);
+    expect(commandLines.size).toBeGreaterThan(100);
+    const leaks = [...commandLines].filter((line) => values.some((value) => line.includes(value)));
+    expect(leaks.map((line) => line.slice(0, 80))).toEqual([]);
+  });
+
   it("puts the edge back on the route before a phase that fails, so no site dials a container never made", async () => {
     // A Kratos whose migrations run but whose server exits: the release fails in the Ory phase, after the
     // edge was routed to it.
@@ -320,6 +452,10 @@ describe("faults on the dev stack", () => {
       }),
     ).rejects.toThrow();
     expect(output).toContain("the edge routes phase ory");
+    // Known for a crash loop at once (not after the health timeout), and stopped, so nothing races the
+    // release that replaces it.
+    expect(output).toMatch(/ciam-kratos is crashing after \d+s/);
+    expect(output).toContain("ciam-kratos stopped, out of its crash loop");
     expect(output).toContain("the release failed in phase ory: the edge is back on the route of phase edge");
     // Caddy dials the Ory services by name again, whichever of their containers answers: the Hydras'
     // sites, which the release did not break, still answer.

@@ -175,11 +175,9 @@ describe("OlympusStack deploy over SSH", () => {
     expect(stdin.secret).toBe(true);
     expect(stdin.value).toContain(".env\t0600\t");
     expect(secretInput(byName("prepare").inputs.connection).secret).toBe(true);
-    const env = (await outputValue(app.secretFiles))[".env"]!.content;
-    const secretValues = env
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => line.slice(line.indexOf("=") + 2, -1))
+    const secretValues = Object.entries(await outputValue(app.secretFiles))
+      .filter(([path]) => path.startsWith("secrets/"))
+      .map(([, file]) => file.content)
       .filter((value) => value.length >= 16);
     expect(secretValues.length).toBeGreaterThan(10);
     for (const step of ["prepare", "install-config", "up"]) {

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseStackConfig } from "../../lib/config/parse";
 import { alertRules, certificateWarningDays, monitoringPolicy, olympusMetrics } from "../../lib/monitoring";
-import { loopbackPort, port } from "../../lib/services";
+import { podmanSecret } from "../../lib/secrets";
+import { adminAddress, adminAlias, loopbackPort, port } from "../../lib/services";
 import { renderForConfig } from "../../ops/parity";
 import { alertDelivery, renderCertificateMetrics, ruleTests } from "../../render/monitoring";
 import { projectDir } from "../../scripts/toolchain/toolchain";
@@ -78,7 +79,8 @@ describe("the monitoring's deployment", () => {
     const jobs = Object.fromEntries(prometheus.scrape_configs.map((job: { job_name: string }) => [job.job_name, job]));
     expect(jobs["ciam-kratos"]).toMatchObject({
       metrics_path: "/admin/metrics/prometheus",
-      static_configs: [{ targets: [`ciam-kratos:${port("ciam-kratos", "admin")}`] }],
+      // By its name on the admin network, the only place its admin API listens.
+      static_configs: [{ targets: [`${adminAlias("ciam-kratos")}:${port("ciam-kratos", "admin")}`] }],
     });
     expect(Object.keys(jobs)).toEqual(
       expect.arrayContaining(["iam-hydra", "caddy", "postgres", "node", "blackbox", "site-login.ciam.example.com"]),
@@ -86,16 +88,20 @@ describe("the monitoring's deployment", () => {
     expect(prometheus.global.external_labels).toEqual({ environment: "prod" });
   });
 
-  it("publishes Prometheus and Alertmanager on the loopback only, and no exporter at all", async () => {
+  it("publishes Alertmanager on the loopback only, Prometheus and the exporters not at all", async () => {
     const compose = parse((await rendered("prod"))["compose.yml"]!.content);
-    expect(compose.services.prometheus.ports).toEqual([`127.0.0.1:${loopbackPort("prometheus", "http")}:9090`]);
+    // Prometheus is on the admin network, where the host reaches it at its address.
+    expect(compose.services.prometheus.ports).toBeUndefined();
+    expect(compose.services.prometheus.networks.admin).toEqual({ ipv4_address: adminAddress("prometheus") });
     expect(compose.services.alertmanager.ports).toEqual([`127.0.0.1:${loopbackPort("alertmanager", "http")}:9093`]);
     for (const exporter of ["node-exporter", "postgres-exporter", "blackbox-exporter"])
       expect(compose.services[exporter].ports, exporter).toBeUndefined();
     // The exporter reads PostgreSQL as a pg_monitor role over TLS, never as the superuser.
-    expect(compose.services["postgres-exporter"].environment.DATA_SOURCE_NAME).toBe(
-      "${PG_OLYMPUS_MONITORING_DSN:?PG_OLYMPUS_MONITORING_DSN must be set in .env}",
-    );
+    expect(compose.services["postgres-exporter"].secrets).toContainEqual({
+      source: podmanSecret("PG_OLYMPUS_MONITORING_DSN"),
+      type: "env",
+      target: "DATA_SOURCE_NAME",
+    });
   });
 
   it("mails staging's alerts to Mailpit and prod's through its provider, each naming its environment", async () => {

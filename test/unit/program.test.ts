@@ -5,6 +5,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { generateSshKeyPair } from "../../lib/keys";
+import { adminAddress, port } from "../../lib/services";
 import { hostConfiguration, hostConfigurationDigest, hostConfigurationRecords } from "../../render/hostConfig";
 import { installMocks, ofType, outputValue, type RecordedResource, secretInput, settled } from "../helpers/pulumiMocks";
 import { committedStackConfig, secretConfigKeys } from "../helpers/stackConfig";
@@ -179,13 +180,14 @@ describe("the program for each committed stack", () => {
     expect(users.map((r) => r.inputs)).toMatchObject([
       { environment: "staging", count: 1000, seed: 20261126, run: "seed-20261126" },
     ]);
-    // The Kratos admin API listens on the host's loopback only: reached through a tunnel whose credentials are secret.
+    // The Kratos admin API listens on the admin network only: reached at its address there, through a
+    // tunnel whose credentials are secret.
     const endpoint = secretInput(users[0]?.inputs.endpoint);
     expect(endpoint.secret).toBe(true);
     expect(endpoint.value).toMatchObject({
       kind: "ssh",
-      remoteHost: "127.0.0.1",
-      remotePort: 3101,
+      remoteHost: adminAddress("ciam-kratos"),
+      remotePort: port("ciam-kratos", "admin"),
       ssh: { user: "deploy", port: 22 },
     });
     expect(secretInput(users[0]?.inputs.password).secret).toBe(true);
@@ -205,14 +207,11 @@ describe("the program for each committed stack", () => {
       const { recorded } = await runProgram(stack);
       const install = recorded.find((resource) => resource.name === "olympus-app-install-secrets")!;
       const bundle = secretInput(install.inputs.stdin).value as string;
-      const env = bundle
+      // One file per secret variable: path, mode and base64 content.
+      return bundle
         .split("\n")
-        .find((line) => line.startsWith(".env\t"))!
-        .split("\t")[2]!;
-      return Buffer.from(env, "base64")
-        .toString()
-        .split("\n")
-        .map((line) => line.slice(line.indexOf("=") + 1).replace(/^"|"$/g, ""))
+        .filter((line) => line.startsWith("secrets/"))
+        .map((line) => Buffer.from(line.split("\t")[2]!, "base64").toString())
         .filter((value) => value.length >= 16 && !value.includes("://") && !value.startsWith("/"));
     };
     const staging = await deployedSecrets("staging");

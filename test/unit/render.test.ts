@@ -8,14 +8,14 @@ import { parseStackConfig } from "../../lib/config/parse";
 import type { StackConfig } from "../../lib/config/schema";
 import { type Role, roleNames } from "../../lib/database";
 import { certificateYear, postgresTlsFromSeeds } from "../../lib/postgresTls";
-import { secretFormatProblems } from "../../lib/secrets";
-import { port } from "../../lib/services";
+import { podmanSecret, secretFormatProblems, secretsDigest, secretsDigestVariable } from "../../lib/secrets";
+import { adminAddress, adminAlias, adminNetwork, port } from "../../lib/services";
 import { hostnames, publicSiteNames } from "../../lib/topology";
 import { serviceImages } from "../../lib/versions";
 import { releaseForConfig, renderForConfig } from "../../ops/parity";
 import { securityHeaders } from "../../render/caddyfile";
 import { renderCloudInit } from "../../render/cloudInit";
-import { type ComposeFile, releaseAliases } from "../../render/compose";
+import { type ComposeFile, edgeAliases, type NetworkAttachment, releaseAliases } from "../../render/compose";
 import type { DeployPlan, RenderedFiles } from "../../render/deployment";
 import { environmentVariables } from "../../render/environment";
 import { redact, redactPrivateKeys } from "../../scripts/operations/renderedFiles";
@@ -90,7 +90,11 @@ describe("the compose project", () => {
         }
       }
       expect(compose(stack).services.caddy?.ports).toEqual(["0.0.0.0:80:80", "0.0.0.0:443:443", "0.0.0.0:443:443/udp"]);
-      expect(compose(stack).services["ciam-kratos"]?.ports).toEqual(["127.0.0.1:3100:5000", "127.0.0.1:3101:5001"]);
+      // No member of the admin network publishes a port: the host reaches it at its address there.
+      for (const [name, service] of Object.entries(compose(stack).services))
+        if (adminNetwork.name in (Array.isArray(service.networks) ? {} : service.networks))
+          expect(service.ports, `${stack} ${name}`).toBeUndefined();
+      expect(compose(stack).services["ciam-kratos"]?.networks).toMatchObject({ admin: {}, intranet: {} });
     }
   });
 
@@ -102,17 +106,20 @@ describe("the compose project", () => {
       ory: "/etc/caddy/routes/ory.Caddyfile",
       apps: "/etc/caddy/routes/apps.Caddyfile",
     });
-    const aliases = releaseAliases(compose("prod"));
-    const route = (phase: string) => prod[`caddy/routes/${phase}.Caddyfile`]!.content;
+    const aliases = edgeAliases(compose("prod"));
+    // An alias that ends with a .env placeholder is a quoted token (Caddy replaces {$NAME} before it reads tokens).
+    const route = (phase: string) => prod[`caddy/routes/${phase}.Caddyfile`]!.content.replaceAll('"', "");
     // Before Ory is replaced: nothing by a new alias yet.
     expect(route("edge")).not.toContain(aliases["ciam-hydra"]!);
     expect(route("edge")).toContain("reverse_proxy ciam-hydra:5002");
     // During Ory: Hydra by its new alias, Hera (an app, replaced later) by its name, still answering.
     expect(route("ory")).toContain(`reverse_proxy ${aliases["ciam-hydra"]}:5002`);
     expect(route("ory")).toContain("reverse_proxy ciam-hera:3000");
-    // From the apps on: every service by its alias, as the Caddyfile Caddy starts with.
+    // From the apps on: every service by its alias, which ends with its secrets digest from the .env.
     expect(route("apps")).toContain(`reverse_proxy ${aliases["ciam-hera"]}:3000`);
-    expect(route("operations")).toBe(prod["caddy/Caddyfile"]!.content);
+    expect(aliases["ciam-hera"]).toMatch(/^ciam-hera-[0-9a-f]{12}-\{\$OLYMPUS_SECRETS_CIAM_HERA\}$/);
+    // Caddy starts (a restart, a reboot) with every service by its name, as the edge phase's route.
+    expect(prod["caddy/Caddyfile"]!.content).toBe(prod["caddy/routes/edge.Caddyfile"]!.content);
   });
 
   it("starts postgres, then migrations, then Caddy, then Ory, then apps, in the deploy script's phases", () => {
@@ -128,9 +135,10 @@ describe("the compose project", () => {
     // Every later phase first moves the edge to its own route.
     for (const phase of ["ory", "apps", "extras", "operations"])
       expect(phases[phase]?.before, phase).toEqual(["route-edge"]);
-    // Before the database starts: no empty cluster beside data; once up: a restore point before any migration.
+    // Before the database starts: the admin network guarded, no empty cluster beside data; once up: a
+    // restore point before any migration.
     expect(phases.database).toMatchObject({
-      before: ["check-data-directory"],
+      before: ["sync-secrets", "check-data-directory", "guard-admin-network"],
       after: ["reload-postgres", "apply-database-roles", "mark-restore-point"],
     });
     expect(phases.operations).toMatchObject({
@@ -172,9 +180,10 @@ describe("the compose project", () => {
     const renamed = Object.keys(before).filter((service) => before[service] !== after[service]);
     expect(renamed.sort()).toEqual(["ciam-kratos", "iam-kratos"]);
     expect(Object.keys(before)).toEqual(expect.arrayContaining(["ciam-hydra", "ciam-hera", "caddy", "mailpit"]));
-    const dialled = (files: RenderedFiles) =>
-      [...files["caddy/Caddyfile"]!.content.matchAll(/reverse_proxy (\S+)/g)].map((match) => match[1]).sort();
-    expect(dialled(files.staging)).toEqual(
+    const dialled = (files: RenderedFiles, path: string) =>
+      [...files[path]!.content.matchAll(/reverse_proxy "?([^\s"]+)"?/g)].map((match) => match[1]).sort();
+    const edge = edgeAliases(compose("staging"));
+    expect(dialled(files.staging, "caddy/routes/operations.Caddyfile")).toEqual(
       [
         "ciam-hera:3000",
         "ciam-hydra:5002",
@@ -184,15 +193,15 @@ describe("the compose project", () => {
         "iam-athena:3000",
         "site:3000",
       ]
-        .map((upstream) => `${before[upstream.split(":")[0]!]}:${upstream.split(":")[1]}`)
+        .map((upstream) => `${edge[upstream.split(":")[0]!]}:${upstream.split(":")[1]}`)
         .sort(),
     );
     // The dev tier, without Hera, sends CIAM's self-service API to Kratos: by its new name after the release.
     const dev = parseStackConfig("dev", committedStackConfig("dev"));
     const devAfter = await renderForConfig({ ...dev, stagedRollout: { kratos: "v26.2.0-next" } }, "dev");
-    const devAliases = releaseAliases(parse(devAfter["compose.yml"]!.content) as ComposeFile);
-    expect(devAfter["caddy/Caddyfile"]!.content).toContain(
-      `reverse_proxy ${devAliases["ciam-kratos"]}:${port("ciam-kratos", "public")} {`,
+    const devAliases = edgeAliases(parse(devAfter["compose.yml"]!.content) as ComposeFile);
+    expect(devAfter["caddy/routes/operations.Caddyfile"]!.content).toContain(
+      `reverse_proxy "${devAliases["ciam-kratos"]}:${port("ciam-kratos", "public")}" {`,
     );
   });
 
@@ -202,20 +211,95 @@ describe("the compose project", () => {
     for (const [name, volume] of Object.entries(file.volumes))
       if (name !== "postgres_run") expect(volume.driver_opts?.device, name).toMatch(/^\/srv\/olympus\/volumes\//);
     for (const [name, service] of Object.entries(file.services)) {
-      expect(service.networks, name).toEqual(
-        name.endsWith("-migrate")
-          ? ["intranet"]
-          : { intranet: { aliases: [expect.stringMatching(`^${name}-[0-9a-f]{12}$`)] } },
-      );
+      if (name.endsWith("-migrate")) expect(service.networks, name).toEqual(["intranet"]);
+      else
+        expect(service.networks, name).toMatchObject({
+          intranet: {
+            aliases: [expect.stringMatching(`^${name}-[0-9a-f]{12}(-\\$\\{OLYMPUS_SECRETS_[A-Z_]+:\\?.*\\})?$`)],
+          },
+        });
       expect(service.restart, name).toBe(name.endsWith("-migrate") ? "no" : "unless-stopped");
     }
   });
 
-  it("refuses to start a service whose secret is missing", () => {
-    const kratosService = compose("prod").services["ciam-kratos"]!;
-    expect(kratosService.environment?.SECRETS_CIPHER).toBe(
-      "${CIAM_KRATOS_SECRET_CIPHER:?CIAM_KRATOS_SECRET_CIPHER must be set in .env}",
+  it("puts the Ory admin APIs on a network of their own, joined only by the services that call them", () => {
+    const file = compose("prod");
+    const oryServices = ["ciam-kratos", "ciam-hydra", "iam-kratos", "iam-hydra"];
+    const members = Object.entries(file.services)
+      .filter(([, service]) => !Array.isArray(service.networks) && adminNetwork.name in service.networks)
+      .map(([name]) => name);
+    expect(members.sort()).toEqual(
+      [...oryServices, "ciam-hera", "ciam-athena", "iam-hera", "iam-athena", "site", "prometheus"].sort(),
     );
+    expect(file.networks[adminNetwork.name]).toEqual({ ipam: { config: [{ subnet: adminNetwork.subnet }] } });
+    const prodFiles = files.prod;
+    for (const name of oryServices) {
+      const networks = file.services[name]!.networks as Record<string, NetworkAttachment>;
+      expect(Object.keys(networks).sort(), name).toEqual([adminNetwork.name, "intranet"].sort());
+      expect(networks[adminNetwork.name], name).toEqual({
+        ipv4_address: adminAddress(name),
+        aliases: [adminAlias(name)],
+      });
+      // The admin port listens on that address alone, never on the intranet.
+      const config = parse(prodFiles[`${name}/${name.split("-")[1]}.yml`]!.content);
+      expect(config.serve.admin, name).toMatchObject({ host: adminAddress(name), port: port(name, "admin") });
+    }
+    // Every member at a fixed address of its own: podman's allocator hands out none there at random (it
+    // rotates through the subnet, and would in time give a caller an address an admin API binds to).
+    const addresses = members.map((name) => (file.services[name]!.networks as Record<string, NetworkAttachment>).admin);
+    expect(addresses.map((attachment) => attachment?.ipv4_address)).toEqual(members.map(adminAddress));
+    expect(new Set(members.map(adminAddress)).size).toBe(members.length);
+    for (const address of members.map(adminAddress))
+      expect(address.startsWith(adminNetwork.subnet.replace(/0\/24$/, ""))).toBe(true);
+    // Everyone calls them by their admin name (only the network's members resolve it).
+    expect(file.services["ciam-hera"]?.environment?.KRATOS_ADMIN_URL).toBe(
+      `http://${adminAlias("ciam-kratos")}:${port("ciam-kratos", "admin")}`,
+    );
+    // The host refuses what another network forwards into it, and the deploy loads that before anything starts.
+    expect(prodFiles["admin-network.nft"]?.content).toContain(
+      `ip daddr ${adminNetwork.subnet} ip saddr != ${adminNetwork.subnet} reject`,
+    );
+  });
+
+  it("hands each secret to its containers as a podman secret, and names the release by a digest of them", () => {
+    const file = compose("prod");
+    const kratosService = file.services["ciam-kratos"]!;
+    // Never a value, nor an environment entry compose would pass to `podman create -e`.
+    expect(kratosService.environment?.SECRETS_CIPHER).toBeUndefined();
+    expect(kratosService.secrets).toContainEqual({
+      source: podmanSecret("CIAM_KRATOS_SECRET_CIPHER"),
+      type: "env",
+      target: "SECRETS_CIPHER",
+    });
+    expect(file.secrets[podmanSecret("CIAM_KRATOS_SECRET_CIPHER")]).toEqual({ external: true });
+    const plan = JSON.parse(files.prod["deploy.json"]!.content) as DeployPlan;
+    expect(plan.podmanSecrets).toContainEqual({
+      name: podmanSecret("CIAM_KRATOS_SECRET_CIPHER"),
+      file: "secrets/CIAM_KRATOS_SECRET_CIPHER",
+    });
+    expect(files.prod["secrets/CIAM_KRATOS_SECRET_CIPHER"]).toMatchObject({ secret: true, mode: "0600" });
+    // A missing digest stops compose; the .env holds digests only: 12 hex per service that reads secrets.
+    const variable = secretsDigestVariable("ciam-kratos");
+    expect(kratosService.labels?.["olympus.secrets-digest"]).toBe(`\${${variable}:?${variable} must be set in .env}`);
+    expect(files.prod[".env"]!.content.trim().split("\n")).toEqual(
+      expect.arrayContaining([expect.stringMatching(new RegExp(`^${variable}=[0-9a-f]{12}$`))]),
+    );
+    // Unquoted: podman's --env-file (Caddy's reloads) would keep quotes as part of the value.
+    for (const line of files.prod[".env"]!.content.trim().split("\n"))
+      expect(line).toMatch(/^OLYMPUS_SECRETS_[A-Z_]+=[0-9a-f]{12}$/);
+  });
+
+  it("changes a service's digest with any of its secret values, keyed, so it says nothing about them", () => {
+    const key = Buffer.alloc(32, 7).toString("base64");
+    const before = secretsDigest(key, { A: "one", B: "two" });
+    expect(before).toMatch(/^[0-9a-f]{12}$/);
+    expect(secretsDigest(key, { B: "two", A: "one" })).toBe(before);
+    expect(secretsDigest(key, { A: "one", B: "three" })).not.toBe(before);
+    expect(secretsDigest(Buffer.alloc(32, 8).toString("base64"), { A: "one", B: "two" })).not.toBe(before);
+    // A rotated SMTP URI renames the Kratoses, never a Hydra.
+    const { serviceSecrets } = releaseForConfig(configs.prod, "prod");
+    expect(serviceSecrets["ciam-kratos"]).toContain("SMTP_CONNECTION_URI");
+    expect(serviceSecrets["ciam-hydra"]).not.toContain("SMTP_CONNECTION_URI");
   });
 
   it("never enables demo accounts and sets CAPTCHA per environment", () => {
@@ -271,21 +355,20 @@ describe("Kratos and Hydra configuration", () => {
   });
 
   it("sends staging's mail to Mailpit and prod's to the provider's secret URI", () => {
-    const stagingEnv = files.staging[".env"]!.content;
-    const prodEnv = files.prod[".env"]!.content;
-    expect(stagingEnv).toContain("SMTP_CONNECTION_URI='smtp://mailpit:1025/?disable_starttls=true'");
-    expect(prodEnv).toContain("SMTP_CONNECTION_URI='smtp://redacted'");
+    expect(files.staging["secrets/SMTP_CONNECTION_URI"]!.content).toBe("smtp://mailpit:1025/?disable_starttls=true");
+    expect(files.prod["secrets/SMTP_CONNECTION_URI"]!.content).toBe("smtp://redacted");
     expect(kratos("prod", "ciam").courier.smtp.from_address).toBe("noreply@example.com");
-    expect(compose("prod").services["ciam-kratos"]?.environment?.COURIER_SMTP_CONNECTION_URI).toBe(
-      "${SMTP_CONNECTION_URI:?SMTP_CONNECTION_URI must be set in .env}",
-    );
+    expect(compose("prod").services["ciam-kratos"]?.secrets).toContainEqual({
+      source: podmanSecret("SMTP_CONNECTION_URI"),
+      type: "env",
+      target: "COURIER_SMTP_CONNECTION_URI",
+    });
   });
 
   it("uses TLS to PostgreSQL with full verification", () => {
-    const env = files.prod[".env"]!.content;
     for (const database of ["ciam_kratos", "ciam_hydra", "iam_kratos", "iam_hydra", "olympus"]) {
-      expect(env).toMatch(
-        new RegExp(`@postgres:5432/${database}\\?sslmode=verify-full&sslrootcert=/etc/postgres-ca/ca.crt'`),
+      expect(files.prod[`secrets/PG_${database.toUpperCase()}_DSN`]!.content).toMatch(
+        new RegExp(`@postgres:5432/${database}\\?sslmode=verify-full&sslrootcert=/etc/postgres-ca/ca.crt$`),
       );
     }
     expect(files.prod["postgres/server.key"]).toMatchObject({ secret: true, mode: "0600" });

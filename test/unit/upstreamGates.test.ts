@@ -71,15 +71,19 @@ describe("verify-email-enforcement: CIAM requires a verified address", () => {
 
 describe("check-secrets and kratos-hydra-secrets: no Ory service starts without its secrets", () => {
   it(
-    "feeds every secret from .env with a required-variable reference, and hardcodes none in the Ory files",
+    "feeds every secret from a podman secret, never the environment compose passes, and hardcodes none in the Ory files",
     each((stack) => {
       const secretVariables = /^(DSN|SECRETS_.*|OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT|COURIER_SMTP_CONNECTION_URI)$/;
       let checked = 0;
-      for (const [service, definition] of Object.entries(compose(stack).services)) {
-        for (const [name, value] of Object.entries(definition.environment ?? {})) {
-          if (!secretVariables.test(name)) continue;
+      const file = compose(stack);
+      for (const [service, definition] of Object.entries(file.services)) {
+        for (const name of Object.keys(definition.environment ?? {}))
+          expect(secretVariables.test(name), `${service} ${name} in its environment`).toBe(false);
+        for (const secret of definition.secrets ?? []) {
+          if (!secretVariables.test(secret.target)) continue;
           checked++;
-          expect(value, `${service} ${name}`).toMatch(/^\$\{[A-Z_]+:\?[^}]+\}$/);
+          expect(secret.type, `${service} ${secret.target}`).toBe("env");
+          expect(file.secrets[secret.source], `${service} ${secret.target}`).toEqual({ external: true });
         }
       }
       // Four servers and four migrations, each with a DSN, plus the servers' own secrets.
@@ -192,13 +196,18 @@ describe("postgresql-ssl and postgresql-sslmode-verify-full: TLS to the database
       );
       expect(files[stack]["postgres/pg_hba.conf"]!.content).toMatch(/^hostssl +all +all +all +scram-sha-256$/m);
       expect(files[stack]["postgres/pg_hba.conf"]!.content).not.toMatch(/^host /m);
-      const env = files[stack][".env"]!.content;
-      for (const line of env.split("\n").filter((entry) => /_DSN=/.test(entry)))
-        expect(line).toContain("sslmode=verify-full&sslrootcert=/etc/postgres-ca/ca.crt");
+      const dsnFiles = Object.entries(files[stack]).filter(([path]) => /^secrets\/PG_[A-Z_]+_DSN$/.test(path));
+      expect(dsnFiles.length).toBeGreaterThanOrEqual(6);
+      for (const [path, file] of dsnFiles)
+        expect(file.content, path).toContain("sslmode=verify-full&sslrootcert=/etc/postgres-ca/ca.crt");
+      let databaseClients = 0;
       for (const [service, definition] of Object.entries(services)) {
-        const usesDatabase = Object.values(definition.environment ?? {}).some((value) => /_DSN/.test(value));
+        const usesDatabase = (definition.secrets ?? []).some((secret) => /_dsn$/.test(secret.source));
+        if (usesDatabase) databaseClients++;
         if (usesDatabase) expect(definition.volumes, service).toContain("./postgres-ca:/etc/postgres-ca:ro");
       }
+      // The four Ory servers, their four migrations, the exporter and the backup service at least.
+      expect(databaseClients).toBeGreaterThanOrEqual(9);
     }),
   );
 });
