@@ -183,12 +183,7 @@ wait_healthy() {
       if [[ "$state" == crashing ]] || ((SECONDS >= deadline)); then
         log "$service is $state after $((SECONDS - deadline + health_timeout))s; its last log lines:"
         if [[ -n "$container" ]]; then "${podman[@]}" logs --tail 40 "$container" >&2 || true; fi
-        # A crash loop serves nothing and races whatever replaces it (compose cannot remove a container
-        # the restart policy has just started again): it stays stopped until the next release.
-        if [[ "$state" == crashing ]]; then
-          "${podman[@]}" stop --time 0 "$container" >/dev/null 2>&1 || true
-          log "$service stopped, out of its crash loop"
-        fi
+        stop_crash_loops "$@"
         return 1
       fi
       sleep 2
@@ -197,9 +192,25 @@ wait_healthy() {
   done
 }
 
+# Stops each of these services that is in a crash loop (restarted twice, and not up now): it serves
+# nothing, and the restart policy would start it again while compose removes it to replace it (compose
+# cannot remove a running container, and then cannot create its successor under the same name).
+stop_crash_loops() {
+  local service container
+  for service in "$@"; do
+    container="$(container_of "$service")"
+    [[ -n "$container" ]] || continue
+    (($("${podman[@]}" inspect --format '{{.RestartCount}}' "$container") >= 2)) || continue
+    case "$(service_state "$container")" in healthy | running) continue ;; esac
+    "${podman[@]}" stop --time 0 "$container" >/dev/null 2>&1 || true
+    log "$service stopped, out of its crash loop"
+  done
+}
+
 # Starts (or recreates, where something changed) the services, without touching any other.
 start() {
   (($# > 0)) || return 0
+  stop_crash_loops "$@"
   quietly compose up -d --no-deps "$@"
   wait_healthy "$@"
 }
