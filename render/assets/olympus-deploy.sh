@@ -183,7 +183,7 @@ wait_healthy() {
       if [[ "$state" == crashing ]] || ((SECONDS >= deadline)); then
         log "$service is $state after $((SECONDS - deadline + health_timeout))s; its last log lines:"
         if [[ -n "$container" ]]; then "${podman[@]}" logs --tail 40 "$container" >&2 || true; fi
-        stop_crash_loops "$@"
+        remove_crash_loops "$@"
         return 1
       fi
       sleep 2
@@ -192,25 +192,27 @@ wait_healthy() {
   done
 }
 
-# Stops each of these services that is in a crash loop (restarted twice, and not up now): it serves
-# nothing, and the restart policy would start it again while compose removes it to replace it (compose
-# cannot remove a running container, and then cannot create its successor under the same name).
-stop_crash_loops() {
+# Removes each of these services' container that is in a crash loop (restarted twice, and not up now):
+# it serves nothing, and the restart policy would start it again while compose removes it to replace it
+# (compose cannot remove a running container, nor then create its successor under the same name). A
+# stop is not enough: podman's cleanup of the last crash may restart it after the stop. The next
+# release creates the service afresh.
+remove_crash_loops() {
   local service container
   for service in "$@"; do
     container="$(container_of "$service")"
     [[ -n "$container" ]] || continue
     (($("${podman[@]}" inspect --format '{{.RestartCount}}' "$container") >= 2)) || continue
     case "$(service_state "$container")" in healthy | running) continue ;; esac
-    "${podman[@]}" stop --time 0 "$container" >/dev/null 2>&1 || true
-    log "$service stopped, out of its crash loop"
+    "${podman[@]}" rm --force --time 0 "$container" >/dev/null 2>&1 || true
+    log "$service removed, out of its crash loop"
   done
 }
 
 # Starts (or recreates, where something changed) the services, without touching any other.
 start() {
   (($# > 0)) || return 0
-  stop_crash_loops "$@"
+  remove_crash_loops "$@"
   quietly compose up -d --no-deps "$@"
   wait_healthy "$@"
 }

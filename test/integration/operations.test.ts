@@ -452,10 +452,10 @@ describe("faults on the dev stack", () => {
       }),
     ).rejects.toThrow();
     expect(output).toContain("the edge routes phase ory");
-    // Known for a crash loop at once (not after the health timeout), and stopped, so nothing races the
+    // Known for a crash loop at once (not after the health timeout), and removed, so nothing races the
     // release that replaces it.
     expect(output).toMatch(/ciam-kratos is crashing after \d+s/);
-    expect(output).toContain("ciam-kratos stopped, out of its crash loop");
+    expect(output).toContain("ciam-kratos removed, out of its crash loop");
     expect(output).toContain("the release failed in phase ory: the edge is back on the route of phase edge");
     // Caddy dials the Ory services by name again, whichever of their containers answers: the Hydras'
     // sites, which the release did not break, still answer.
