@@ -209,11 +209,34 @@ remove_crash_loops() {
   done
 }
 
+# Gives each of the project's bridges a fixed MAC address (derived from its gateway address). netavark
+# creates a bridge with a random one, which the kernel then replaces with the lowest of its ports' MACs
+# as containers come and go: a container that cached the gateway's old MAC sends its DNS queries, and its
+# answers to the host (the tunnels to the admin APIs), to a port that is gone, and they are lost until
+# its ARP entry expires. Measured on the dev host after restores: Hydra's lookups of `postgres` timing
+# out, requests to the admin addresses hanging. A MAC set by hand is never recalculated (hosts whose udev
+# gives new bridges a persistent one already keep it; this does not depend on that).
+pin_bridge_addresses() {
+  local bridge gateway
+  while IFS=$'\t' read -r bridge gateway; do
+    # A network none of whose containers has started yet has no bridge.
+    [[ -e "/sys/class/net/$bridge" && "$(<"/sys/class/net/$bridge/addr_assign_type")" != 3 ]] || continue
+    # With arp_notify the kernel announces the new address (a gratuitous ARP), so the containers that
+    # cached the old one move to it at once.
+    "${as_root[@]}" sysctl --quiet --write "net.ipv4.conf.$bridge.arp_notify=1"
+    # shellcheck disable=SC2086 # the gateway's four octets, split on purpose
+    "${as_root[@]}" ip link set dev "$bridge" address "$(printf '02:00:%02x:%02x:%02x:%02x' ${gateway//./ })"
+  done < <("${podman[@]}" network ls --quiet --filter "label=com.docker.compose.project=$(plan .project)" |
+    xargs --no-run-if-empty "${podman[@]}" network inspect |
+    jq -r '.[] | "\(.network_interface)\t\(.subnets[0].gateway)"')
+}
+
 # Starts (or recreates, where something changed) the services, without touching any other.
 start() {
   (($# > 0)) || return 0
   remove_crash_loops "$@"
   quietly compose up -d --no-deps "$@"
+  pin_bridge_addresses
   wait_healthy "$@"
 }
 

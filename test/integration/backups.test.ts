@@ -155,6 +155,13 @@ describe("PostgreSQL's backups on the dev stack", () => {
 
     const restored = await restore("--latest");
     expect(restored.exitCode, restored.all?.slice(-3000)).toBe(0);
+    // The bridges came back with the containers: each keeps a MAC set by hand (addr_assign_type 3), so
+    // no container's cached gateway address goes stale as the others come and go.
+    const bridgeAddressTypes = await execa("sh", [
+      "-c",
+      "for network in $(podman network ls -q --filter label=com.docker.compose.project=olympus); do cat /sys/class/net/$(podman network inspect --format '{{.NetworkInterface}}' $network)/addr_assign_type; done",
+    ]);
+    expect(bridgeAddressTypes.stdout.split("\n")).toEqual(["3", "3"]);
     await everyoneLogsIn();
     expect(await clientIds()).toEqual(clients);
     // The same keys: a token Hydra signed before the loss still validates against what it publishes now.
