@@ -324,6 +324,15 @@ mark_restore_point() {
   log "restore point $point is archived; npm run restore -- <stack> --point $point undoes this release's migrations"
 }
 
+# Until PostgreSQL has left recovery (a restore replays WAL, then promotes), or the health timeout.
+wait_promoted() {
+  local deadline=$((SECONDS + health_timeout))
+  until [[ "$(psql_as_owner -d postgres -Atc "select pg_is_in_recovery()")" == f ]]; do
+    ((SECONDS < deadline)) || fail "PostgreSQL is still recovering after ${health_timeout}s; nothing was written"
+    sleep 1
+  done
+}
+
 # Loads a Caddyfile into the running Caddy; its complaint, if any, goes to the deploy log and the output.
 # The routes name release aliases that end with a service's secrets digest ({$OLYMPUS_SECRETS_...}):
 # Caddy reads them from the .env, which holds digests only, never a secret.
@@ -408,6 +417,9 @@ run_step() {
       edge_route="$2"
       log "the edge routes phase $2" ;;
     apply-database-roles)
+      # After a restore PostgreSQL answers (healthy) while it still replays WAL up to the target, read-only
+      # until it promotes: the first write of a release waits for that.
+      wait_promoted
       # The roles and their passwords travel on stdin, never in a command line.
       # shellcheck disable=SC2024
       psql_as_owner -d postgres < "$project_dir/$(plan .sql.roles)" >/dev/null ;;
