@@ -28,6 +28,8 @@ project_dir="${OLYMPUS_PROJECT_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd
 data_dir="$(dirname "$project_dir")"
 log_dir="$data_dir/logs"
 health_timeout="${OLYMPUS_HEALTH_TIMEOUT:-300}"
+# A container the restart policy has restarted this often, and that is not up, is in a crash loop.
+crash_loop_restarts=2
 # One compose implementation and version on every host (Ubuntu's and Debian's packages are too old for
 # --profile and --env-file), installed into its own virtual environment with its dependencies pinned.
 compose_requirements=(podman-compose==1.6.0 python-dotenv==1.2.4 PyYAML==6.0.4)
@@ -166,7 +168,7 @@ service_state() {
     running*) ;;
     # Podman reports a container whose process ended as stopped until its cleanup makes it exited; a
     # crash loop under the restart policy can show as either at every look.
-    exited* | stopped*) if ((${status#* } >= 2)); then echo crashing; else echo exited; fi; return ;;
+    exited* | stopped*) if ((${status#* } >= crash_loop_restarts)); then echo crashing; else echo exited; fi; return ;;
     *) echo "${status% *}"; return ;;
   esac
   if [[ -z "$("${podman[@]}" inspect --format '{{if .Config.Healthcheck}}yes{{end}}' "$container")" ]]; then echo running; return; fi
@@ -202,7 +204,7 @@ remove_crash_loops() {
   for service in "$@"; do
     container="$(container_of "$service")"
     [[ -n "$container" ]] || continue
-    (($("${podman[@]}" inspect --format '{{.RestartCount}}' "$container") >= 2)) || continue
+    (($("${podman[@]}" inspect --format '{{.RestartCount}}' "$container") >= crash_loop_restarts)) || continue
     case "$(service_state "$container")" in healthy | running) continue ;; esac
     "${podman[@]}" rm --force --time 0 "$container" >/dev/null 2>&1 || true
     log "$service removed, out of its crash loop"
