@@ -2,7 +2,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { type EngineEvent, LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
 import execa from "execa";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { syntheticIdentity } from "../../clients/identities";
 import { parsePlainConfig } from "../../lib/config/schema";
 import { readStackFile } from "../../lib/config/stackFiles";
@@ -46,6 +46,19 @@ export async function waitUntil<T>(what: string, probe: () => Promise<T | undefi
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
     await pause(2000);
   }
+}
+
+/** Runs an update that must fail, and gives back what it printed. */
+export async function failingUp(stack: Stack): Promise<string> {
+  let output = "";
+  await expect(
+    stack.up({
+      onOutput: (text) => {
+        output += text;
+      },
+    }),
+  ).rejects.toThrow();
+  return output;
 }
 
 export const devPlan = { stack: "dev", seed: 20261126, run: "seed-20261126" };

@@ -9,7 +9,7 @@ import { localBuilds, localImage } from "../../lib/versions";
 import { backupRepositoryPid, repositoryData } from "../../scripts/devhost/backupRepository";
 import { loginThroughEdge, stackContainers } from "../../scripts/devhost/devCycle";
 import { type BackupState, backupState } from "../../scripts/operations/backups";
-import { type DevStack, pause, seededEmail, useDevStack, waitUntil } from "../helpers/devStack";
+import { type DevStack, failingUp, pause, seededEmail, useDevStack, waitUntil } from "../helpers/devStack";
 
 /**
  * PostgreSQL's backups on the dev stack, proven by restoring: continuous WAL archiving and full backups
@@ -217,14 +217,7 @@ describe("PostgreSQL's backups on the dev stack", () => {
     const bumped = localImage("postgres", "19-debian");
     await execa("podman", ["tag", localImage("postgres", localBuilds.postgres!.tag), bumped]);
     await dev.stack.setConfig("stagedRollout.postgres", { value: "19-debian" }, true);
-    let output = "";
-    await expect(
-      dev.stack.up({
-        onOutput: (text) => {
-          output += text;
-        },
-      }),
-    ).rejects.toThrow();
+    const output = await failingUp(dev.stack);
     expect(output).toContain(
       "PostgreSQL 18's data is in /srv/olympus/volumes/postgres/18; this release runs PostgreSQL 19, which would start an empty cluster beside it",
     );

@@ -22,7 +22,7 @@ import { localBuilds, localImage } from "../../lib/versions";
 import { backupRepositoryPid } from "../../scripts/devhost/backupRepository";
 import { loginThroughEdge, stackContainers, steadyTraffic } from "../../scripts/devhost/devCycle";
 import { deployScriptCommand, hostAccess } from "../../scripts/operations/hostAccess";
-import { type DevStack, pause, seededEmail, useDevStack, waitUntil } from "../helpers/devStack";
+import { type DevStack, failingUp, pause, seededEmail, useDevStack, waitUntil } from "../helpers/devStack";
 import { authorizationFlow } from "../helpers/oauthFlow";
 
 /**
@@ -443,14 +443,7 @@ describe("faults on the dev stack", () => {
     await execa("podman", ["build", "--quiet", "--tag", localImage("kratos", tag), context]);
     rmSync(context, { recursive: true, force: true });
     await dev.stack.setConfig("stagedRollout.kratos", { value: tag }, true);
-    let output = "";
-    await expect(
-      dev.stack.up({
-        onOutput: (text) => {
-          output += text;
-        },
-      }),
-    ).rejects.toThrow();
+    const output = await failingUp(dev.stack);
     expect(output).toContain("the edge routes phase ory");
     // Known for a crash loop at once (not after the health timeout), and removed, so nothing races the
     // release that replaces it.
