@@ -233,12 +233,36 @@ pin_bridge_addresses() {
     jq -r '.[] | "\(.network_interface)\t\(.subnets[0].gateway)"')
 }
 
+# A recreated container can come back at an address its predecessor had (an admin network's fixed
+# address, or an intranet address podman hands out again) with a new MAC, which netavark announces to
+# no one: the host and the other containers keep sending to the old MAC while their entry stays
+# "reachable", up to a minute (the host's tunnels to an admin API and Caddy's dials time out). So the
+# host's bridges and every container of the project forget the addresses of the services just started,
+# and their next packet asks again. A container that exits meanwhile has nothing left to forget.
+forget_stale_neighbours() {
+  local service started=() others flushes bridge pid
+  for service; do started+=("$(container_of "$service")"); done
+  flushes="$("${podman[@]}" inspect --format '{{range .NetworkSettings.Networks}}neigh flush to {{.IPAddress}}{{"\n"}}{{end}}' \
+    "${started[@]}" | grep --invert-match ' to $' || true)"
+  [[ -n "$flushes" ]] || return 0
+  while read -r bridge; do
+    "${as_root[@]}" ip -force -batch - <<<"${flushes//neigh flush/neigh flush dev $bridge}" >/dev/null 2>&1 || true
+  done < <("${podman[@]}" network ls --quiet --filter "label=com.docker.compose.project=$(plan .project)" |
+    xargs --no-run-if-empty "${podman[@]}" network inspect --format '{{.NetworkInterface}}')
+  mapfile -t others < <(project_containers)
+  while read -r pid; do
+    ((pid > 0)) || continue
+    "${as_root[@]}" nsenter --target "$pid" --net ip -force -batch - <<<"$flushes" >/dev/null 2>&1 || true
+  done < <("${podman[@]}" inspect --format '{{.State.Pid}}' "${others[@]}")
+}
+
 # Starts (or recreates, where something changed) the services, without touching any other.
 start() {
   (($# > 0)) || return 0
   remove_crash_loops "$@"
   quietly compose up -d --no-deps "$@"
   pin_bridge_addresses
+  forget_stale_neighbours "$@"
   wait_healthy "$@"
 }
 
