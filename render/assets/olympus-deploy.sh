@@ -211,6 +211,12 @@ remove_crash_loops() {
   done
 }
 
+# The project's networks as podman describes them (a JSON array; nothing before any exists).
+project_networks() {
+  "${podman[@]}" network ls --quiet --filter "label=com.docker.compose.project=$(plan .project)" |
+    xargs --no-run-if-empty "${podman[@]}" network inspect
+}
+
 # Gives each of the project's bridges a fixed MAC address (derived from its gateway address). netavark
 # creates a bridge with a random one, which the kernel then replaces with the lowest of its ports' MACs
 # as containers come and go: a container that cached the gateway's old MAC sends its DNS queries, and its
@@ -228,9 +234,7 @@ pin_bridge_addresses() {
     "${as_root[@]}" sysctl --quiet --write "net.ipv4.conf.$bridge.arp_notify=1"
     # shellcheck disable=SC2086 # the gateway's four octets, split on purpose
     "${as_root[@]}" ip link set dev "$bridge" address "$(printf '02:00:%02x:%02x:%02x:%02x' ${gateway//./ })"
-  done < <("${podman[@]}" network ls --quiet --filter "label=com.docker.compose.project=$(plan .project)" |
-    xargs --no-run-if-empty "${podman[@]}" network inspect |
-    jq -r '.[] | "\(.network_interface)\t\(.subnets[0].gateway)"')
+  done < <(project_networks | jq -r '.[] | "\(.network_interface)\t\(.subnets[0].gateway)"')
 }
 
 # A recreated container can come back at an address its predecessor had (an admin network's fixed
@@ -247,8 +251,7 @@ forget_stale_neighbours() {
   [[ -n "$flushes" ]] || return 0
   while read -r bridge; do
     "${as_root[@]}" ip -force -batch - <<<"${flushes//neigh flush/neigh flush dev $bridge}" >/dev/null 2>&1 || true
-  done < <("${podman[@]}" network ls --quiet --filter "label=com.docker.compose.project=$(plan .project)" |
-    xargs --no-run-if-empty "${podman[@]}" network inspect --format '{{.NetworkInterface}}')
+  done < <(project_networks | jq -r '.[].network_interface')
   mapfile -t others < <(project_containers)
   while read -r pid; do
     ((pid > 0)) || continue
